@@ -1,0 +1,1 @@
+"""The `headswapbench` command line: one module per command (or command group), wired in `main.py`."""

@@ -1,0 +1,7 @@
+"""`headswapbench leaderboard` (being written)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,7 @@
+"""`headswapbench publish` (being written)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

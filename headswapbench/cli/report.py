@@ -1,0 +1,7 @@
+"""`headswapbench report` (being written)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass
