@@ -1,0 +1,54 @@
+"""Shared fixtures. Real sample media is read from ../shared/data by path (never copied into the repo)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("HEADSWAPBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("RUN_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow test: set RUN_SLOW=1 to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (real talking-head clips and face photos). CI always has it beside the clone."""
+    if not (SHARED_DATA / "SOURCES.tsv").exists():
+        pytest.fail(f"real sample media not found at {SHARED_DATA} (set HEADSWAPBENCH_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sources(shared_data) -> list[dict]:
+    """Rows of SOURCES.tsv: file, kind, subject, fps, frames, same_person_links ..."""
+    with open(shared_data / "SOURCES.tsv", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+@pytest.fixture(scope="session")
+def shared_videos(shared_data) -> list[Path]:
+    return sorted((shared_data / "videos").glob("*.mp4"))
+
+
+@pytest.fixture(scope="session")
+def shared_images(shared_data) -> list[Path]:
+    return sorted(p for p in (shared_data / "images").iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own toolkit cache unless it sets one (analysis caches must not leak between tests)."""
+    if "HEADSWAPBENCH_CACHE" not in os.environ:
+        monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(tmp_path_factory.mktemp("hsb-cache")))
+    monkeypatch.setenv("HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", "1"))
