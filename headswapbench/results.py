@@ -1,0 +1,464 @@
+"""The results.json contract: one file per method x split x metric settings.
+
+The evaluation writes it (``make_results`` + ``write_results``), the leaderboard reads it (``load_results``)
+and the two never import each other, so everything the leaderboard needs to rank honestly lives *in the
+file*: the metric direction (``higher_is_better``), whether a metric could run (``available`` + ``reason``),
+how many clips were scored (``coverage``), and the fingerprints that decide comparability (``dataset.checksum``
+and ``settings_hash`` = ``fileio.sha256_json(settings)``).
+
+Shape (``SCHEMA_VERSION`` 1)::
+
+    schema_version   int
+    toolkit_version  str
+    created_at       ISO-8601 UTC ("2026-11-25T06:40:21Z")
+    method           {name, version, source, ...}
+    dataset          {name, revision, split, num_clips, checksum, ...}
+    settings         free-form JSON (models + weight sha256, frame sampling, resize ...); optional
+                     conventions the leaderboard shows: ``smoke: bool`` (tiny/untrained models),
+                     ``nonstandard: [reason, ...]`` (backends other than the reference ones)
+    settings_hash    sha256_json(settings)
+    metrics          {name: {mean, ci95: [lo, hi] | null, n, higher_is_better: bool | null, unit?,
+                             available: bool, reason?, description?, ...}}
+                     higher_is_better null = diagnostic (shown, never ranked); ci95 null = no interval
+                     (e.g. a set-level metric); unavailable -> mean/ci95 null and a reason
+    coverage         {expected, scored, failed}
+    provenance       {generated_by, evaluated_by, verified: bool}
+    environment      {python, torch, numpy, platform, device, git_commit, git_dirty}
+    per_clip         [{clip_id, ...numbers or null}] or null (rows may live in a sibling file named by
+                     ``per_clip_file``)
+
+Unknown extra keys are kept (forward compatible); a *newer* schema_version is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidResultsError
+from .fileio import atomic_write_json, sha256_json
+
+SCHEMA_VERSION = 1
+
+METRIC_NAME_RE = re.compile(r"^[A-Za-z0-9_.@/+-]{1,100}$")
+
+REQUIRED_TOP = ("schema_version", "toolkit_version", "created_at", "method", "dataset", "settings",
+                "settings_hash", "metrics", "coverage", "provenance")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One required field of a nested object: its name and the accepted Python types."""
+
+    name: str
+    types: tuple[type, ...]
+    nullable: bool = False
+
+
+METHOD_FIELDS = (FieldSpec("name", (str,)), FieldSpec("version", (str,)), FieldSpec("source", (str,)))
+DATASET_FIELDS = (
+    FieldSpec("name", (str,)),
+    FieldSpec("revision", (str,), nullable=True),  # null for a local split that was never published
+    FieldSpec("split", (str,)),
+    FieldSpec("num_clips", (int,)),
+    FieldSpec("checksum", (str,)),
+)
+COVERAGE_FIELDS = (FieldSpec("expected", (int,)), FieldSpec("scored", (int,)), FieldSpec("failed", (int,)))
+PROVENANCE_FIELDS = (FieldSpec("generated_by", (str,)), FieldSpec("evaluated_by", (str,)),
+                     FieldSpec("verified", (bool,)))
+
+
+# ------------------------------------------------------------------------------------------------------
+# Building
+# ------------------------------------------------------------------------------------------------------
+def metric_entry(mean: float, ci95: tuple[float, float] | list[float] | None, n: int,
+                 higher_is_better: bool | None, unit: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A metric that ran."""
+    entry = {"mean": _num(mean), "ci95": None if ci95 is None else [_num(ci95[0]), _num(ci95[1])],
+             "n": int(n), "higher_is_better": higher_is_better, "available": True}
+    if unit is not None:
+        entry["unit"] = unit
+    entry.update(extra)
+    return entry
+
+
+def unavailable_metric(reason: str, higher_is_better: bool | None, unit: str | None = None,
+                       **extra: Any) -> dict[str, Any]:
+    """A metric that could not run (missing weights, missing backend): recorded, with the reason, never dropped."""
+    entry = {"mean": None, "ci95": None, "n": 0, "higher_is_better": higher_is_better, "available": False,
+             "reason": str(reason)}
+    if unit is not None:
+        entry["unit"] = unit
+    entry.update(extra)
+    return entry
+
+
+def make_results(
+    method: Mapping[str, Any],
+    dataset: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    metrics: Mapping[str, Mapping[str, Any]],
+    per_clip: list[Mapping[str, Any]] | None = None,
+    *,
+    coverage: Mapping[str, int] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    metric_info: Mapping[str, Mapping[str, Any]] | None = None,
+    device: str | None = None,
+    created_at: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Assemble a complete, validated results dict (raises InvalidResultsError listing every problem).
+
+    - ``metrics`` entries may omit ``higher_is_better``/``unit``/``description`` when ``metric_info`` (e.g.
+      ``{k: METRIC_INFO[k].to_dict()}``) has them; the metrics package's ``unavailable(reason)`` shape
+      (``{"unavailable": reason}``) is accepted and normalised to ``available: false`` + ``reason``.
+    - ``coverage`` defaults to expected = ``dataset.num_clips``, scored = number of per-clip rows (or
+      expected when there are none), failed = expected - scored.
+    - numpy scalars/arrays become plain JSON; NaN/inf in per-clip rows become null (a clip where the value is
+      undefined); a non-finite *mean* is an error, never written.
+    """
+    from . import __version__
+
+    settings = _plain(dict(settings))
+    norm_metrics = {str(k): _normalise_metric(dict(v), (metric_info or {}).get(k)) for k, v in metrics.items()}
+    rows = None if per_clip is None else [_finite_or_none(_plain(dict(r))) for r in per_clip]
+    dataset = _plain(dict(dataset))
+    if coverage is None:
+        expected = dataset.get("num_clips")
+        scored = len(rows) if rows is not None else expected
+        coverage = {"expected": expected, "scored": scored,
+                    "failed": expected - scored if isinstance(expected, int) and isinstance(scored, int) else None}
+    prov = {"generated_by": "unspecified", "evaluated_by": "unspecified", "verified": False}
+    prov.update(provenance or {})
+    obj: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "toolkit_version": __version__,
+        "created_at": created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "method": _plain(dict(method)),
+        "dataset": dataset,
+        "settings": settings,
+        "settings_hash": sha256_json(settings),
+        "metrics": _plain(norm_metrics),
+        "coverage": _plain(dict(coverage)),
+        "provenance": _plain(prov),
+        "environment": environment_info(device if device is not None else settings.get("device")),
+        "per_clip": rows,
+    }
+    obj.update(_plain(extra))
+    check_results(obj)
+    return obj
+
+
+def environment_info(device: str | None = None) -> dict[str, Any]:
+    """Where the numbers were computed. Versions come from package metadata (no torch import needed)."""
+
+    def version(pkg: str) -> str | None:
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return None
+
+    commit, dirty = _git_state()
+    return {
+        "python": platform.python_version(),
+        "torch": version("torch"),
+        "numpy": version("numpy"),
+        "platform": platform.platform(),
+        "device": device or "cpu",
+        "git_commit": commit,
+        "git_dirty": dirty,
+    }
+
+
+def _git_state() -> tuple[str | None, bool | None]:
+    """The toolkit's own git commit when it runs from a checkout (None from a wheel)."""
+    here = Path(__file__).resolve().parent
+    if not (here.parent / ".git").exists():
+        return None, None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                                capture_output=True, text=True, timeout=5, check=True).stdout
+        return commit or None, bool(status.strip())
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def _normalise_metric(entry: dict[str, Any], info: Mapping[str, Any] | None) -> dict[str, Any]:
+    if "unavailable" in entry and "available" not in entry:
+        reason = entry.pop("unavailable")
+        entry["available"] = False
+        entry.setdefault("reason", str(reason))
+    entry.setdefault("available", entry.get("mean") is not None)
+    if not entry["available"]:
+        entry.setdefault("mean", None)
+        entry.setdefault("ci95", None)
+        entry.setdefault("n", 0)
+        entry.setdefault("reason", "not computed (no reason recorded)")
+    for key in ("higher_is_better", "unit", "description"):
+        if info is not None and key in info and key not in entry:
+            entry[key] = info[key]
+    if "ci95" in entry and entry["ci95"] is not None:
+        entry["ci95"] = [_num(v) for v in entry["ci95"]]
+    if "mean" in entry and entry["mean"] is not None:
+        entry["mean"] = _num(entry["mean"])
+    return entry
+
+
+def _num(v: Any) -> Any:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
+
+
+def _plain(obj: Any) -> Any:
+    """Recursively turn numpy scalars/arrays, tuples and Paths into plain JSON values."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if type(obj).__module__ == "numpy":
+        return _plain(obj.tolist()) if hasattr(obj, "tolist") else obj
+    return obj
+
+
+def _finite_or_none(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+
+
+# ------------------------------------------------------------------------------------------------------
+# Validation
+# ------------------------------------------------------------------------------------------------------
+def validate_results(obj: Any) -> list[str]:
+    """Every way ``obj`` breaks the contract, as readable sentences (empty list = valid)."""
+    if not isinstance(obj, dict):
+        return [f"top level must be a JSON object, got {type(obj).__name__}"]
+    problems: list[str] = []
+    missing = [k for k in REQUIRED_TOP if k not in obj]
+    if missing:
+        problems.append(f"missing field(s): {', '.join(missing)}")
+
+    sv = obj.get("schema_version")
+    if "schema_version" in obj:
+        if not isinstance(sv, int) or isinstance(sv, bool):
+            problems.append(f"schema_version must be an integer, got {sv!r}")
+        elif sv > SCHEMA_VERSION:
+            problems.append(f"schema_version {sv} is newer than this toolkit understands ({SCHEMA_VERSION}); "
+                            "upgrade headswapbench")
+        elif sv < 1:
+            problems.append(f"schema_version must be >= 1, got {sv}")
+    for key in ("toolkit_version", "created_at"):
+        if key in obj and not (isinstance(obj[key], str) and obj[key]):
+            problems.append(f"{key} must be a non-empty string")
+    if isinstance(obj.get("created_at"), str) and obj["created_at"]:
+        try:
+            datetime.fromisoformat(obj["created_at"])
+        except ValueError:
+            problems.append(f"created_at is not an ISO-8601 timestamp: {obj['created_at']!r}")
+
+    problems += _check_fields(obj, "method", METHOD_FIELDS)
+    problems += _check_fields(obj, "dataset", DATASET_FIELDS)
+    problems += _check_fields(obj, "coverage", COVERAGE_FIELDS)
+    problems += _check_fields(obj, "provenance", PROVENANCE_FIELDS)
+    ds = obj.get("dataset")
+    if isinstance(ds, dict) and isinstance(ds.get("num_clips"), int) and ds["num_clips"] < 0:
+        problems.append("dataset.num_clips must be >= 0")
+    cov = obj.get("coverage")
+    if isinstance(cov, dict) and all(isinstance(cov.get(k), int) for k in ("expected", "scored", "failed")):
+        if min(cov["expected"], cov["scored"], cov["failed"]) < 0:
+            problems.append("coverage counts must be >= 0")
+        elif cov["scored"] + cov["failed"] > cov["expected"]:
+            problems.append(f"coverage: scored ({cov['scored']}) + failed ({cov['failed']}) exceeds expected "
+                            f"({cov['expected']})")
+
+    settings = obj.get("settings")
+    if "settings" in obj:
+        if not isinstance(settings, dict):
+            problems.append("settings must be an object")
+        else:
+            expected_hash = sha256_json(settings)
+            if obj.get("settings_hash") != expected_hash:
+                problems.append(f"settings_hash {str(obj.get('settings_hash'))[:16]}... does not match the settings "
+                                f"(sha256_json gives {expected_hash[:16]}...): settings were edited after hashing")
+            if "smoke" in settings and not isinstance(settings["smoke"], bool):
+                problems.append("settings.smoke must be true or false")
+            if "nonstandard" in settings and not (isinstance(settings["nonstandard"], list)
+                                                  and all(isinstance(s, str) for s in settings["nonstandard"])):
+                problems.append("settings.nonstandard must be a list of strings")
+
+    metrics = obj.get("metrics")
+    if "metrics" in obj:
+        if not isinstance(metrics, dict):
+            problems.append("metrics must be an object {name: entry}")
+        elif not metrics:
+            problems.append("metrics is empty")
+        else:
+            for name, entry in metrics.items():
+                problems += [f"metrics.{name}: {p}" for p in _check_metric(name, entry)]
+
+    per_clip = obj.get("per_clip")
+    if per_clip is not None:
+        if not isinstance(per_clip, list):
+            problems.append("per_clip must be a list of rows or null")
+        else:
+            for i, row in enumerate(per_clip):
+                if not isinstance(row, dict) or not isinstance(row.get("clip_id"), str):
+                    problems.append(f"per_clip[{i}] must be an object with a string clip_id")
+                    break
+                bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+                if bad:
+                    problems.append(f"per_clip[{i}] ({row['clip_id']}): non-finite value(s) in {', '.join(bad)} "
+                                    "(write null for undefined)")
+                    break
+    return problems
+
+
+def _check_fields(obj: dict, key: str, fields: tuple[FieldSpec, ...]) -> list[str]:
+    if key not in obj:
+        return []
+    sub = obj[key]
+    if not isinstance(sub, dict):
+        return [f"{key} must be an object"]
+    problems = []
+    for f in fields:
+        if f.name not in sub:
+            problems.append(f"{key}.{f.name} is missing")
+            continue
+        v = sub[f.name]
+        if v is None and f.nullable:
+            continue
+        ok = isinstance(v, f.types) and not (isinstance(v, bool) and bool not in f.types)
+        if not ok:
+            problems.append(f"{key}.{f.name} must be {'/'.join(t.__name__ for t in f.types)}, got {v!r}")
+        elif isinstance(v, str) and not v.strip() and f.name not in ("revision",):
+            problems.append(f"{key}.{f.name} must not be empty")
+    return problems
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_metric(name: str, entry: Any) -> list[str]:
+    if not METRIC_NAME_RE.match(str(name)):
+        return [f"bad metric name {name!r} (letters, digits and _ . @ / + - only)"]
+    if not isinstance(entry, dict):
+        return ["entry must be an object"]
+    problems = []
+    if "higher_is_better" not in entry:
+        problems.append("higher_is_better is missing (true, false, or null for a diagnostic)")
+    elif entry["higher_is_better"] is not None and not isinstance(entry["higher_is_better"], bool):
+        problems.append(f"higher_is_better must be true/false/null, got {entry['higher_is_better']!r}")
+    available = entry.get("available")
+    if not isinstance(available, bool):
+        return problems + ["available must be true or false"]
+    if "unit" in entry and entry["unit"] is not None and not isinstance(entry["unit"], str):
+        problems.append("unit must be a string")
+    if not available:
+        if not (isinstance(entry.get("reason"), str) and entry["reason"].strip()):
+            problems.append("unavailable metric needs a reason")
+        if entry.get("mean") is not None:
+            problems.append("unavailable metric must have mean null")
+        return problems
+    mean, ci, n = entry.get("mean"), entry.get("ci95"), entry.get("n")
+    if not _is_number(mean):
+        problems.append(f"mean must be a finite number, got {mean!r}")
+    if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
+        problems.append(f"n must be a positive integer, got {n!r}")
+    if ci is not None:
+        if not (isinstance(ci, list) and len(ci) == 2 and all(_is_number(v) for v in ci)):
+            problems.append(f"ci95 must be [lo, hi] of finite numbers or null, got {ci!r}")
+        elif ci[0] > ci[1]:
+            problems.append(f"ci95 lower bound {ci[0]} exceeds upper bound {ci[1]}")
+    return problems
+
+
+def check_results(obj: Any, source: str | Path | None = None) -> dict[str, Any]:
+    """Return ``obj`` if valid, else raise InvalidResultsError naming the source and every problem."""
+    problems = validate_results(obj)
+    if problems:
+        where = f"{source}: " if source else ""
+        raise InvalidResultsError(f"{where}invalid results ({len(problems)} problem(s)): " + "; ".join(problems))
+    return obj
+
+
+# ------------------------------------------------------------------------------------------------------
+# IO
+# ------------------------------------------------------------------------------------------------------
+def write_results(path: str | Path, obj: dict[str, Any]) -> Path:
+    """Validate, then write atomically (a killed run leaves the old file or the whole new one)."""
+    check_results(obj, path)
+    # allow_nan is irrelevant after validation, but round-trip through strict JSON to be sure
+    json.dumps(obj, allow_nan=False)
+    atomic_write_json(path, obj)
+    return Path(path)
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    """Read and validate one results.json; every failure is an InvalidResultsError naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidResultsError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidResultsError(f"{path}: cannot read ({exc})") from None
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise InvalidResultsError(f"{path}: not valid JSON ({exc})") from None
+    return check_results(obj, path)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (write null for an undefined value)")
+
+
+def results_key(obj: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
+    """What makes two results the 'same entry': method name+version on one dataset split and settings."""
+    return (obj["method"]["name"], obj["method"]["version"], obj["dataset"]["name"], obj["dataset"]["split"],
+            obj["settings_hash"])
+
+
+def settings_labels(settings: Mapping[str, Any]) -> list[str]:
+    """Warnings the leaderboard must show next to a result (smoke models, non-standard backends)."""
+    labels = []
+    if settings.get("smoke"):
+        labels.append("smoke test: tiny/untrained models, numbers are not comparable to real ones")
+    labels += [f"non-standard: {s}" for s in settings.get("nonstandard") or []]
+    return labels
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "check_results",
+    "environment_info",
+    "load_results",
+    "make_results",
+    "metric_entry",
+    "results_key",
+    "settings_labels",
+    "unavailable_metric",
+    "validate_results",
+    "write_results",
+]
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m headswapbench.results FILE` validates one file
+    for arg in sys.argv[1:]:
+        load_results(arg)
+        print(f"{arg}: ok")
