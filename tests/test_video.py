@@ -1,0 +1,167 @@
+"""Video IO on real clips from ../shared/data and on hand-made bad or unusual files."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from headswapbench.errors import VideoError
+from headswapbench.types import Video
+from headswapbench.video import probe, read_frames, read_image, read_video, write_image, write_video
+
+
+def _ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _synthetic_frames(n=12, h=64, w=96) -> np.ndarray:
+    """Synthetic test pattern: frame index encoded as a bright bar position (labelled synthetic)."""
+    frames = np.zeros((n, h, w, 3), np.uint8)
+    for i in range(n):
+        frames[i, :, (i * 7) % w : (i * 7) % w + 6] = 255
+        frames[i, : h // 2, :, 1] = (40 + 10 * i) % 256
+    return frames
+
+
+def test_probe_matches_sources_tsv(sources, shared_data):
+    for row in sources:
+        if row["kind"] != "video":
+            continue
+        info = probe(shared_data / row["file"])
+        assert abs(info.fps - float(row["fps"])) < 0.01, row["file"]
+        assert info.num_frames == int(row["frames"]), row["file"]
+        assert (info.width, info.height) == (int(row["width"]), int(row["height"]))
+        assert not info.is_vfr
+
+
+def test_non_square_pixels_are_honoured(shared_data):
+    info = probe(shared_data / "videos/lp_d9.mp4")  # stored 512x480, SAR 15:16 → displays 480x480
+    assert abs(info.sar - 15 / 16) < 1e-6
+    v = read_video(shared_data / "videos/lp_d9.mp4", num_frames=2)
+    assert v.frames.shape[1:3] == (480, 480)
+
+
+def test_frame_accurate_random_access(shared_data):
+    path = shared_data / "videos/lp_d12.mp4"
+    full = read_video(path).frames
+    picks = [0, 97, 3, 182, 98]
+    np.testing.assert_array_equal(read_frames(path, picks), full[picks])
+    np.testing.assert_array_equal(read_video(path, start=97, num_frames=2).frames, full[97:99])
+
+
+def test_write_roundtrip_is_h264_yuv420p_and_deterministic(tmp_path):
+    frames = _synthetic_frames()
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    write_video(a, Video(frames, fps=30000 / 1001))
+    write_video(b, frames, fps=30000 / 1001)
+    assert a.read_bytes() == b.read_bytes()
+    with av.open(str(a)) as c:
+        s = c.streams.video[0]
+        assert s.codec_context.name == "h264" and s.codec_context.pix_fmt == "yuv420p"
+    info = probe(a)
+    assert info.num_frames == len(frames) and abs(info.fps - 30000 / 1001) < 1e-6
+    back = read_video(a).frames
+    assert np.abs(back.astype(int) - frames).mean() < 3.0
+
+
+def test_write_rejects_odd_size_and_leaves_no_file(tmp_path):
+    with pytest.raises(VideoError, match="even"):
+        write_video(tmp_path / "odd.mp4", np.zeros((2, 15, 16, 3), np.uint8), fps=25)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rotation_metadata_is_applied(tmp_path, shared_data):
+    src = shared_data / "videos/lp_d9.mp4"
+    rotated = tmp_path / "rot.mp4"
+    subprocess.run([_ffmpeg(), "-y", "-loglevel", "error", "-display_rotation", "90", "-i", str(src), "-c", "copy",
+                    "-frames:v", "30", str(rotated)], check=True)
+    raw = tmp_path / "ref.rgb"  # what ffmpeg itself shows (autorotate on), independent of our code
+    subprocess.run([_ffmpeg(), "-y", "-loglevel", "error", "-i", str(rotated), "-frames:v", "1", "-f", "rawvideo",
+                    "-pix_fmt", "rgb24", str(raw)], check=True)
+    info = probe(rotated)
+    assert info.rotation == 90
+    ours = read_video(rotated, num_frames=1).frames[0]
+    # ffmpeg rotates the stored 512x480 to 480x512 but does not stretch pixels; we also apply SAR 15:16
+    ref = np.frombuffer(raw.read_bytes(), np.uint8).reshape(512, 480, 3)
+    import cv2
+
+    ref = cv2.resize(ref, (info.display_width, info.display_height), interpolation=cv2.INTER_CUBIC)
+    assert ours.shape == ref.shape == (480, 480, 3)
+    assert np.abs(ours.astype(int) - ref).mean() < 2.0
+
+
+def _write_vfr(path, frames, times):
+    with av.open(str(path), "w", format="mp4") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        s.codec_context.time_base = Fraction(1, 1000)
+        for f, t in zip(frames, times):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts, vf.time_base = int(t * 1000), Fraction(1, 1000)
+            c.mux(s.encode(vf))
+        c.mux(s.encode(None))
+
+
+def test_variable_frame_rate_is_resampled_to_constant(tmp_path):
+    frames = _synthetic_frames(n=10)
+    times = [0.0, 0.1, 0.2, 0.25, 0.3, 0.5, 0.6, 0.65, 0.7, 0.8]  # irregular (synthetic VFR stream)
+    path = tmp_path / "vfr.mp4"
+    _write_vfr(path, frames, times)
+    info = probe(path)
+    assert info.is_vfr
+    v = read_video(path, fps=20)
+    assert v.fps == 20 and v.num_frames == int(round(info.duration * 20))
+    # at t = k/20 the frame on screen is the last one with timestamp <= t
+    expect = [max(i for i, ts in enumerate(times) if ts <= k / 20 + 1e-6) for k in range(v.num_frames)]
+    decoded = read_frames(path, range(len(times)))
+    for k, src in enumerate(expect):
+        np.testing.assert_array_equal(v.frames[k], decoded[src])
+
+
+def test_bad_inputs_raise_one_clear_error(tmp_path, shared_data):
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video" * 100)
+    frames = _synthetic_frames(n=60, h=64, w=64)
+    good = tmp_path / "good.mp4"
+    write_video(good, frames, fps=25)  # faststart: index first, so a cut file keeps a readable header
+    cut = tmp_path / "truncated.mp4"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
+    audio = tmp_path / "audio_only.m4a"
+    with av.open(str(audio), "w", format="mp4") as c:
+        s = c.add_stream("aac", rate=16000)
+        samples = np.zeros((1, 16000), np.float32)
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        frame.sample_rate = 16000
+        for p in s.encode(frame):
+            c.mux(p)
+        c.mux(s.encode(None))
+    cases = {
+        empty: "empty",
+        junk: "unreadable",
+        cut: "truncated",
+        audio: "audio-only",
+        tmp_path / "missing.mp4": "does not exist",
+        tmp_path: "directory",
+    }
+    for path, cause in cases.items():
+        with pytest.raises(VideoError, match=cause) as exc:
+            read_video(path)
+        assert str(path) in str(exc.value)
+
+
+def test_images_roundtrip_and_bad_image(tmp_path, shared_images):
+    img = read_image(shared_images[0])
+    assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+    write_image(tmp_path / "x.png", img)
+    np.testing.assert_array_equal(read_image(tmp_path / "x.png"), img)
+    (tmp_path / "bad.png").write_bytes(b"garbage")
+    with pytest.raises(VideoError, match="unreadable image"):
+        read_image(tmp_path / "bad.png")
