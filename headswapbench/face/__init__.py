@@ -1,1 +1,14 @@
-"""(being written)"""
+"""Face analysis engine: landmarks with main-subject tracking, head pose, expression, identity.
+
+    from headswapbench.face import analyze_video, analyze_image
+    a = analyze_video("clip.mp4")        # ClipAnalysis: landmarks [T,478,3], pose [T,3], ...
+    a.save("out/"); ClipAnalysis.load("out/")
+"""
+
+from .analysis import ClipAnalysis, ImageAnalysis, analyze_image, analyze_video, identity_sample
+from .landmarks import LANDMARK_MODELS, FaceResult, LandmarkModel, get_landmark_model
+
+__all__ = [
+    "ClipAnalysis", "ImageAnalysis", "analyze_image", "analyze_video", "identity_sample",
+    "LANDMARK_MODELS", "FaceResult", "LandmarkModel", "get_landmark_model",
+]

@@ -1,0 +1,209 @@
+"""One pass over a clip → everything the benchmark needs about its main subject's face, per frame.
+
+`analyze_video` decodes the clip once (streaming, so memory stays flat), runs the landmark backend with
+main-subject tracking on every frame, derives head pose and the expression descriptor from the landmarks,
+and embeds the identity on a documented sample of frames. Results are cached per content hash (see
+`cache.py`), so no clip is analysed twice. `analyze_image` does the same for one photo."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import FaceNotFoundError, HeadSwapBenchError
+from ..fileio import atomic_path, atomic_write_json
+from ..types import Image, Video
+from .landmarks import NUM_LANDMARKS, LandmarkModel, get_landmark_model
+
+ANALYSIS_VERSION = 1  # bump when any derived quantity changes meaning (invalidates caches)
+MAX_IDENTITY_SAMPLES = 16
+
+
+@dataclass
+class ClipAnalysis:
+    """Per-frame face analysis of one clip. Arrays are indexed by frame; frames without the subject's face
+    have face_found False and NaN in boxes/landmarks/pose/expression."""
+
+    fps: float
+    width: int
+    height: int
+    face_found: np.ndarray  # bool [T]
+    boxes: np.ndarray  # float32 [T, 4] x0, y0, x1, y1 pixels
+    landmarks: np.ndarray  # float32 [T, 478, 3] pixels (z in x's pixel scale)
+    pose: np.ndarray | None = None  # float32 [T, 3] yaw, pitch, roll degrees (see pose.py)
+    expression: np.ndarray | None = None  # float32 [T, D] (see expression.py)
+    identity: np.ndarray | None = None  # float32 [N, E] L2-normalised
+    identity_frames: np.ndarray | None = None  # int64 [N] frame index of each identity row
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # backend extras, e.g. blendshapes [T, 52]
+    backends: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        return int(len(self.face_found))
+
+    @property
+    def frames_with_face(self) -> int:
+        return int(np.count_nonzero(self.face_found))
+
+    def mean_identity(self) -> np.ndarray | None:
+        """Mean of the sampled embeddings, re-normalised: the clip's identity vector."""
+        if self.identity is None or len(self.identity) == 0:
+            return None
+        v = self.identity.mean(0)
+        return (v / max(np.linalg.norm(v), 1e-12)).astype(np.float32)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "analysis_version": ANALYSIS_VERSION,
+            "num_frames": self.num_frames,
+            "frames_with_face": self.frames_with_face,
+            "face_ratio": self.frames_with_face / max(self.num_frames, 1),
+            "fps": self.fps,
+            "width": self.width,
+            "height": self.height,
+            "num_identity_samples": 0 if self.identity is None else int(len(self.identity)),
+            "backends": self.backends,
+            "timings": self.timings,
+            "source": self.source,
+        }
+
+    _ARRAYS = ("face_found", "boxes", "landmarks", "pose", "expression", "identity", "identity_frames")
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write DIR/analysis.json (summary) and DIR/analysis.npz (arrays), each atomically."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        arrays = {k: getattr(self, k) for k in self._ARRAYS if getattr(self, k) is not None}
+        arrays.update({f"extra_{k}": v for k, v in self.extras.items()})
+        with atomic_path(out / "analysis.npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, **arrays)
+        atomic_write_json(out / "analysis.json", self.summary())
+        return out
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> "ClipAnalysis":
+        out = Path(out_dir)
+        try:
+            meta = json.loads((out / "analysis.json").read_text())
+            with np.load(out / "analysis.npz") as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError, KeyError) as exc:
+            raise HeadSwapBenchError(f"{out}: not a readable face analysis ({exc})") from None
+        extras = {k[len("extra_"):]: arrays.pop(k) for k in list(arrays) if k.startswith("extra_")}
+        return cls(fps=float(meta["fps"]), width=int(meta["width"]), height=int(meta["height"]),
+                   extras=extras, backends=meta.get("backends", {}), timings=meta.get("timings", {}),
+                   source=meta.get("source", {}), **{k: arrays.get(k) for k in cls._ARRAYS})
+
+
+@dataclass
+class ImageAnalysis:
+    """The main face of one photo."""
+
+    width: int
+    height: int
+    box: np.ndarray  # float32 [4]
+    landmarks: np.ndarray  # float32 [478, 3]
+    pose: np.ndarray | None = None  # float32 [3] yaw, pitch, roll degrees
+    expression: np.ndarray | None = None  # float32 [D]
+    identity: np.ndarray | None = None  # float32 [E]
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    backends: dict[str, Any] = field(default_factory=dict)
+
+
+def _frames_source(video_or_path) -> tuple[Any, int, float, dict]:
+    """(chunk iterator, num_frames, fps, source description) for a path, a Video or a frame array."""
+    if isinstance(video_or_path, (str, Path)):
+        from ..video import iter_video, probe
+
+        info = probe(video_or_path)
+        n = info.cfr_num_frames()
+        return iter_video(video_or_path, chunk=32), n, float(info.fps), {"path": str(video_or_path)}
+    if isinstance(video_or_path, Video):
+        frames, fps = video_or_path.frames, video_or_path.fps
+    else:
+        raise TypeError(f"analyze_video needs a path or a Video, got {type(video_or_path).__name__}")
+    return (frames[i:i + 32] for i in range(0, len(frames), 32)), len(frames), float(fps), {"path": None}
+
+
+def identity_sample(num_frames: int, every: int | str | None = None) -> np.ndarray:
+    """Frame indices whose identity is embedded: every `every`-th frame, starting at the middle of the first
+    stride; default stride = ceil(T / 16), so at most 16 faces per clip; "all" or 1 → every frame."""
+    if every in ("all", 1):
+        return np.arange(num_frames)
+    k = int(every) if every else max(1, math.ceil(num_frames / MAX_IDENTITY_SAMPLES))
+    if k < 1:
+        raise ValueError(f"identity_every must be >= 1 or 'all', got {every}")
+    return np.arange(k // 2, num_frames, k)
+
+
+def analyze_video(video_or_path, *, landmarks: str | LandmarkModel = "facemesh", identity: str | None = "dlib",
+                  identity_every: int | str | None = None, cache: bool = True,
+                  progress: bool = True) -> ClipAnalysis:
+    """Analyse the main subject's face on every frame of a clip (path or `Video`)."""
+    from tqdm.auto import tqdm
+
+    lm_model = get_landmark_model(landmarks)
+    chunks, n, fps, source = _frames_source(video_or_path)
+    lms = np.full((n, NUM_LANDMARKS, 3), np.nan, np.float32)
+    boxes = np.full((n, 4), np.nan, np.float32)
+    found = np.zeros(n, bool)
+    extras: dict[str, list] = {}
+    t_decode = t_lm = 0.0
+    hw = (0, 0)
+    i = 0
+    bar = tqdm(total=n, desc="analyze", unit="frame", disable=not progress, leave=False)
+    with lm_model.video() as session:
+        t0 = time.perf_counter()
+        for chunk in chunks:
+            t1 = time.perf_counter()
+            t_decode += t1 - t0
+            hw = chunk.shape[1:3]
+            for frame in chunk:
+                if i >= n:
+                    break
+                face = session.process(frame)
+                if face is not None:
+                    found[i], lms[i], boxes[i] = True, face.landmarks, face.box
+                    for k, v in face.extras.items():
+                        extras.setdefault(k, {})[i] = v
+                i += 1
+            bar.update(len(chunk))
+            t0 = time.perf_counter()
+            t_lm += t0 - t1
+    bar.close()
+    if i < n:  # decoder delivered fewer frames than probed: keep what exists
+        found, lms, boxes = found[:i], lms[:i], boxes[:i]
+    result = ClipAnalysis(fps=fps, width=int(hw[1]), height=int(hw[0]), face_found=found, boxes=boxes,
+                          landmarks=lms, source=source,
+                          backends={"landmarks": lm_model.describe()},
+                          timings={"decode_s": round(t_decode, 4), "landmarks_s": round(t_lm, 4)})
+    for k, per_frame in extras.items():
+        sample = next(iter(per_frame.values()))
+        arr = np.full((len(found), *np.shape(sample)), np.nan, np.float32)
+        for j, v in per_frame.items():
+            arr[j] = v
+        result.extras[k] = arr
+    return result
+
+
+def analyze_image(img: Image, *, landmarks: str | LandmarkModel = "facemesh",
+                  identity: str | None = "dlib") -> ImageAnalysis:
+    """Analyse the main face of a photo (uint8 RGB array). Raises FaceNotFoundError when there is none."""
+    img = np.asarray(img)
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+        raise HeadSwapBenchError(f"analyze_image needs a uint8 [H, W, 3] RGB image, got {img.dtype} {img.shape}")
+    lm_model = get_landmark_model(landmarks)
+    face = lm_model.image(img)
+    if face is None:
+        raise FaceNotFoundError(f"no face found in the image ({img.shape[1]}x{img.shape[0]})")
+    return ImageAnalysis(width=img.shape[1], height=img.shape[0], box=face.box, landmarks=face.landmarks,
+                         extras=dict(face.extras), backends={"landmarks": lm_model.describe()})
