@@ -52,7 +52,7 @@ for _name in COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)  # click returns Exit codes instead of raising here
     except HeadSwapBenchError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         return 2
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":
