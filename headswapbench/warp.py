@@ -1,0 +1,434 @@
+"""Classical face transfer: piecewise-affine warping over the landmark triangulation, colour matching and
+blending into a target frame.
+
+One engine, three users: the offline head editor ``warp`` (a donor face onto a real clip), the classical
+``warp`` swapper (the reference face onto the driving clip) and the embedded synthetic samples (a photo
+animated by moving its own landmarks). Everything takes MediaPipe 478-point landmark arrays in pixels
+(x, y[, z]), so it is pure geometry and runs without any model.
+
+Design choices (measured figures in docs/warp.md):
+- Triangulation: Delaunay of the *donor's* 478 points plus a forehead extension, computed once per donor (not
+  per frame), so every frame of a clip uses the same mesh and the warp cannot pop between topologies.
+- Warping: every destination pixel looks up its triangle in a label image, gets that triangle's inverse affine
+  map and samples the source once with ``cv2.remap``. One vectorised pass instead of a Python loop of
+  per-triangle ``warpAffine`` calls.
+- Colour: mean/std transfer in CIE-LAB inside the inner face, with the target statistics pooled over frames
+  sampled across the whole clip: one transfer per clip, so no flicker from per-frame statistics.
+- Blending: feathered alpha by default (stable over time, fast); Poisson (``cv2.seamlessClone``) on request,
+  falling back to feathering where OpenCV refuses the mask.
+- Mouth interior: the *target's* mouth interior is kept (the inner-lip polygon is cut out of the mask). The
+  donor is one still photo with one mouth state; stretching its closed lips over an open mouth smears lip
+  texture, whereas the target's teeth and tongue already move in sync with the target's speech. The donor's
+  lips themselves are still warped onto the target's lip landmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .types import Image, Video
+
+log = logging.getLogger(__name__)
+
+# MediaPipe FaceMesh index rings (ordered polygons), from mediapipe's FACEMESH_* connection sets.
+FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
+INNER_LIPS = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95]
+OUTER_LIPS = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146]
+# The subject's right eye (image left) and left eye (image right): upper lid first, then lower lid back.
+RIGHT_EYE = [33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7]
+LEFT_EYE = [263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249]
+RIGHT_IRIS = [468, 469, 470, 471, 472]
+LEFT_IRIS = [473, 474, 475, 476, 477]
+FOREHEAD_TOP, CHIN, NOSE_TIP = 10, 152, 1
+UPPER_LIP_MID, LOWER_LIP_MID = 13, 14
+MOUTH_CORNERS = (61, 291)
+RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS = (33, 133), (362, 263)
+
+# The upper arc of the face oval (side at eye level, over the forehead, other side). MediaPipe's oval stops
+# below the hairline, so these points are pushed outwards to cover the whole forehead.
+_UPPER_ARC = [234, 127, 162, 21, 54, 103, 67, 109, 10, 338, 297, 332, 284, 251, 389, 356, 454]
+FOREHEAD_EXTENSION = 0.16  # extra forehead height, as a share of the chin-to-forehead distance
+NUM_FACE_POINTS = 478 + len(_UPPER_ARC) - 2  # the two arc ends (weight 0) add no point
+
+
+def _arc_weights() -> np.ndarray:
+    n = len(_UPPER_ARC)
+    return np.sin(np.pi * np.arange(n) / (n - 1))[1:-1]
+
+
+def face_height(pts: np.ndarray) -> float:
+    """Chin-to-forehead-top distance in pixels: the face's scale for every relative size here."""
+    return float(np.linalg.norm(pts[FOREHEAD_TOP, :2] - pts[CHIN, :2]))
+
+
+def face_points(landmarks: np.ndarray) -> np.ndarray:
+    """The 478 landmarks (x, y) plus forehead points derived from them: [NUM_FACE_POINTS, 2] float64.
+
+    The extra points are a fixed function of the landmarks, so they correspond between any two faces."""
+    pts = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    if pts.shape[0] < 478:
+        raise ValueError(f"expected 478 MediaPipe landmarks, got {pts.shape[0]}")
+    pts = pts[:478]
+    centre = pts[FACE_OVAL].mean(axis=0)
+    arc = pts[_UPPER_ARC[1:-1]]
+    radial = arc - centre
+    radial /= np.maximum(np.linalg.norm(radial, axis=1, keepdims=True), 1e-9)
+    ext = arc + radial * (FOREHEAD_EXTENSION * face_height(pts) * _arc_weights())[:, None]
+    return np.concatenate([pts, ext], axis=0)
+
+
+def extended_oval(points: np.ndarray) -> np.ndarray:
+    """The face outline with the forehead extension, as an ordered polygon [K, 2] (input: face_points)."""
+    arc_pos = {idx: 478 + k for k, idx in enumerate(_UPPER_ARC[1:-1])}
+    return points[[arc_pos.get(i, i) for i in FACE_OVAL]]
+
+
+def triangulate(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles [M, 3] (int32 indices) over 2-D points, degenerate ones dropped."""
+    from scipy.spatial import Delaunay
+
+    pts = np.asarray(points, dtype=np.float64)[:, :2]
+    tri = Delaunay(pts).simplices.astype(np.int32)
+    p = pts[tri]
+    area = np.abs(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])) / 2
+    return tri[area > 1e-6]
+
+
+# ----------------------------------------------------------------------------------------------- warping
+def _inverse_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per triangle, the affine map destination -> source as [M, 3, 2] (rows: x, y, 1 coefficients), and a
+    mask of triangles that are not degenerate in the destination."""
+    d = dst[triangles]  # [M, 3, 2]
+    dh = np.concatenate([d, np.ones(d.shape[:2] + (1,))], axis=2)  # [M, 3, 3]
+    det = np.linalg.det(dh)
+    ok = np.abs(det) > 1e-6
+    coef = np.zeros((len(triangles), 3, 2))
+    if ok.any():
+        coef[ok] = np.linalg.solve(dh[ok], src[triangles[ok]])
+    return coef, ok
+
+
+def warp_image(
+    src_img: np.ndarray,
+    src_pts: np.ndarray,
+    dst_pts: np.ndarray,
+    dst_shape: tuple[int, ...],
+    triangles: np.ndarray,
+    *,
+    border: int = cv2.BORDER_REFLECT101,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Piecewise-affine warp: each triangle of ``src_pts`` is mapped affinely onto the same triangle of
+    ``dst_pts``. Returns (warped image of ``dst_shape[:2]`` with zeros where no triangle lands, bool mask of
+    covered pixels). Source landmark positions land exactly on the destination positions."""
+    height, width = int(dst_shape[0]), int(dst_shape[1])
+    src = np.asarray(src_pts, dtype=np.float64)[:, :2]
+    dst = np.asarray(dst_pts, dtype=np.float64)[:, :2]
+    triangles = np.asarray(triangles, dtype=np.int32)
+    out = np.zeros((height, width) + src_img.shape[2:], dtype=src_img.dtype)
+    covered = np.zeros((height, width), dtype=bool)
+    coef, ok = _inverse_affines(src, dst, triangles)
+    used = triangles[ok]
+    if not len(used):
+        return out, covered
+    # Only rasterise the destination bounding box of the mesh (the face is a fraction of the frame).
+    lo = np.floor(dst[used].reshape(-1, 2).min(axis=0)).astype(int)
+    hi = np.ceil(dst[used].reshape(-1, 2).max(axis=0)).astype(int) + 1
+    x0, y0 = max(lo[0], 0), max(lo[1], 0)
+    x1, y1 = min(hi[0], width), min(hi[1], height)
+    if x1 <= x0 or y1 <= y0:
+        return out, covered
+    label = np.full((y1 - y0, x1 - x0), -1, dtype=np.int32)
+    fixed = np.round((dst[used] - (x0, y0)) * 16).astype(np.int32)  # 4 fractional bits for cv2 shift=4
+    ids = np.flatnonzero(ok)
+    for k in range(len(used)):
+        cv2.fillConvexPoly(label, fixed[k], int(ids[k]), lineType=cv2.LINE_8, shift=4)
+    inside = label >= 0
+    c = coef.reshape(len(triangles), 6).astype(np.float32)[np.where(inside, label, 0)]  # [h, w, 6]
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    map_x = c[..., 0] * xs + c[..., 2] * ys + c[..., 4]
+    map_y = c[..., 1] * xs + c[..., 3] * ys + c[..., 5]
+    warped = cv2.remap(src_img, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=border)
+    warped[~inside] = 0
+    out[y0:y1, x0:x1] = warped
+    covered[y0:y1, x0:x1] = inside
+    return out, covered
+
+
+# ------------------------------------------------------------------------------------------------- masks
+def _fill(shape: tuple[int, ...], polygon: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape[:2], dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 255, lineType=cv2.LINE_8, shift=4)
+    return mask
+
+
+def face_mask(pts: np.ndarray, shape: tuple[int, ...], *, forehead: bool = True, cut_mouth: bool = False) -> np.ndarray:
+    """Hard face mask (uint8 0/255) of ``shape[:2]``: the face oval, with the forehead extension by default,
+    optionally without the mouth interior (inner-lip polygon). ``pts``: 478 landmarks or face_points."""
+    pts = np.asarray(pts, dtype=np.float64)
+    points = pts[:, :2] if pts.shape[0] == NUM_FACE_POINTS else face_points(pts)
+    mask = _fill(shape, extended_oval(points) if forehead else points[FACE_OVAL])
+    if cut_mouth:
+        mask[_fill(shape, points[INNER_LIPS]) > 0] = 0
+    return mask
+
+
+def stats_mask(pts: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Where skin colour is measured: the inner face (the oval shrunk by 20 % towards its centre), without
+    eyes and mouth, so hair, background, teeth and eye whites do not bias the statistics."""
+    pts = np.asarray(pts, dtype=np.float64)[:, :2]
+    oval = pts[FACE_OVAL]
+    centre = oval.mean(axis=0)
+    mask = _fill(shape, centre + 0.8 * (oval - centre))
+    for ring in (OUTER_LIPS, RIGHT_EYE, LEFT_EYE):
+        mask[_fill(shape, pts[ring]) > 0] = 0
+    return mask
+
+
+# ------------------------------------------------------------------------------------------------ colour
+@dataclass(frozen=True)
+class ColourStats:
+    """Per-channel LAB mean and standard deviation over ``count`` pixels."""
+
+    mean: np.ndarray  # [3]
+    std: np.ndarray  # [3]
+    count: int
+
+    @staticmethod
+    def pool(stats: list[ColourStats]) -> ColourStats:
+        """Statistics of the union of the pixel sets (moments combined, weighted by pixel count)."""
+        stats = [s for s in stats if s.count > 0]
+        if not stats:
+            raise ValueError("no pixels to pool colour statistics from")
+        n = np.array([s.count for s in stats], dtype=np.float64)
+        means = np.stack([s.mean for s in stats])
+        second = np.stack([s.std**2 + s.mean**2 for s in stats])
+        mean = (n[:, None] * means).sum(0) / n.sum()
+        var = (n[:, None] * second).sum(0) / n.sum() - mean**2
+        return ColourStats(mean, np.sqrt(np.maximum(var, 0)), int(n.sum()))
+
+
+def _to_lab(img: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
+
+def colour_stats(img: Image, mask: np.ndarray) -> ColourStats:
+    """LAB mean/std of ``img`` (uint8 RGB) over the pixels where ``mask`` > 0."""
+    sel = mask > 0
+    if not sel.any():
+        return ColourStats(np.zeros(3), np.ones(3), 0)
+    lab = _to_lab(img[sel][:, None, :])[:, 0].astype(np.float64)
+    return ColourStats(lab.mean(0), lab.std(0), int(sel.sum()))
+
+
+def apply_colour_transfer(img: Image, source: ColourStats, target: ColourStats, max_gain: float = 2.0) -> Image:
+    """Shift and scale ``img``'s LAB channels so pixels with ``source`` statistics get ``target``'s.
+    The std ratio is clamped to [1/max_gain, max_gain] so a near-flat region cannot explode the contrast."""
+    gain = np.clip(target.std / np.maximum(source.std, 1e-6), 1.0 / max_gain, max_gain)
+    lab = (_to_lab(img) - source.mean.astype(np.float32)) * gain.astype(np.float32) + target.mean.astype(np.float32)
+    lab[..., 0] = np.clip(lab[..., 0], 0, 100)
+    rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    return np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
+
+
+def match_colour(img: Image, img_mask: np.ndarray, ref: Image, ref_mask: np.ndarray) -> Image:
+    """``img`` recoloured so its statistics inside ``img_mask`` equal ``ref``'s inside ``ref_mask``."""
+    return apply_colour_transfer(img, colour_stats(img, img_mask), colour_stats(ref, ref_mask))
+
+
+# ------------------------------------------------------------------------------------------------- blend
+def feather_alpha(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Soft alpha in [0, 1] that is exactly 0 outside ``mask``: erode by the blur's reach, then blur."""
+    radius = max(int(radius), 1)
+    k = 2 * radius + 1
+    hard = cv2.erode((mask > 0).astype(np.uint8), np.ones((k, k), np.uint8))  # rect: separable, fast
+    alpha = cv2.GaussianBlur(hard.astype(np.float32), (k, k), sigmaX=radius / 2.0)
+    alpha[mask == 0] = 0.0
+    return alpha
+
+
+def blend(
+    fg: Image, bg: Image, mask: np.ndarray, *, mode: str = "feather", feather_px: int | None = None
+) -> Image:
+    """Composite ``fg`` over ``bg`` inside ``mask``; pixels outside the mask keep ``bg``'s values exactly.
+
+    mode "feather": alpha blend with a soft edge of ``feather_px`` (default: 5 % of the mask's size).
+    mode "poisson": ``cv2.seamlessClone`` (gradient-domain: matches the boundary, hides colour seams), with a
+    fallback to feathering where OpenCV rejects the mask (e.g. touching the frame border)."""
+    if mode not in ("feather", "poisson"):
+        raise ValueError(f"unknown blend mode {mode!r} (use 'feather' or 'poisson')")
+    sel = mask > 0
+    x0, y0, w, h = cv2.boundingRect(sel.astype(np.uint8))
+    if w == 0 or h == 0:
+        return bg.copy()
+    x1, y1 = x0 + w, y0 + h
+    if feather_px is None:
+        feather_px = max(2, int(round(0.05 * max(y1 - y0, x1 - x0))))
+    out = bg.copy()
+    if mode == "poisson":
+        try:
+            centre = (int((x0 + x1 - 1) // 2), int((y0 + y1 - 1) // 2))
+            if x0 < 1 or y0 < 1 or x1 > bg.shape[1] - 1 or y1 > bg.shape[0] - 1:
+                raise cv2.error("mask touches the frame border")
+            cloned = cv2.seamlessClone(fg, bg, np.where(sel, 255, 0).astype(np.uint8), centre, cv2.NORMAL_CLONE)
+            fg = cloned  # then feather the clone's edge too, for a seam-free boundary
+        except cv2.error as exc:
+            log.debug("seamlessClone refused the mask (%s); feathering instead", exc)
+    # Pad the box by the feather radius so the blur sees the mask edge, and blend only inside it.
+    p = feather_px + 1
+    by0, by1 = max(y0 - p, 0), min(y1 + p, bg.shape[0])
+    bx0, bx1 = max(x0 - p, 0), min(x1 + p, bg.shape[1])
+    alpha = feather_alpha(mask[by0:by1, bx0:bx1], feather_px)[..., None]
+    f = fg[by0:by1, bx0:bx1].astype(np.float32)
+    b = bg[by0:by1, bx0:bx1].astype(np.float32)
+    out[by0:by1, bx0:bx1] = np.clip(np.round(b + alpha * (f - b)), 0, 255).astype(np.uint8)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ face transfer
+def _valid(landmarks: np.ndarray) -> bool:
+    return landmarks is not None and landmarks.shape[0] >= 478 and bool(np.isfinite(landmarks[:478, :2]).all())
+
+
+def _check_donor(donor: Image, donor_landmarks: np.ndarray) -> None:
+    if not isinstance(donor, np.ndarray) or donor.ndim != 3 or donor.shape[2] != 3 or donor.dtype != np.uint8:
+        raise ValueError(f"donor must be a uint8 [H, W, 3] RGB image, got {getattr(donor, 'shape', None)}")
+    if not _valid(np.asarray(donor_landmarks)):
+        raise ValueError("donor landmarks must be 478 finite (x, y) points (no face found in the donor?)")
+
+
+class FaceTransfer:
+    """A donor face prepared once (triangulation, resolution, colour) and pasted onto any number of frames."""
+
+    def __init__(
+        self,
+        donor: Image,
+        donor_landmarks: np.ndarray,
+        *,
+        target_stats: ColourStats | None = None,
+        target_face_height: float | None = None,
+        blend_mode: str = "feather",
+        keep_target_mouth: bool = True,
+    ):
+        _check_donor(donor, donor_landmarks)
+        pts = np.asarray(donor_landmarks, dtype=np.float64)[:478, :2]
+        # Shrink a donor much larger than the target face first (INTER_AREA): remap alone would alias.
+        if target_face_height and face_height(pts) > 1.5 * target_face_height:
+            f = 1.5 * target_face_height / face_height(pts)
+            h, w = donor.shape[:2]
+            size = (max(1, round(w * f)), max(1, round(h * f)))
+            donor = cv2.resize(donor, size, interpolation=cv2.INTER_AREA)
+            scale = np.array([size[0] / w, size[1] / h])
+            pts = (pts + 0.5) * scale - 0.5  # pixel centres, as cv2.resize maps them
+        if target_stats is not None:
+            donor = apply_colour_transfer(donor, colour_stats(donor, stats_mask(pts, donor.shape)), target_stats)
+        self.donor = donor
+        self.src_points = face_points(pts)
+        self.triangles = triangulate(self.src_points)
+        self.blend_mode = blend_mode
+        self.keep_target_mouth = keep_target_mouth
+
+    def apply(self, frame: Image, landmarks: np.ndarray) -> Image:
+        """The donor face warped onto ``landmarks`` and blended into ``frame`` (a copy); frames without a
+        valid face come back unchanged."""
+        if not _valid(np.asarray(landmarks)):
+            return frame.copy()
+        dst = face_points(landmarks)
+        warped, covered = warp_image(self.donor, self.src_points, dst, frame.shape, self.triangles)
+        mask = face_mask(dst, frame.shape, cut_mouth=self.keep_target_mouth)
+        mask[~covered] = 0
+        return blend(warped, frame, mask, mode=self.blend_mode)
+
+
+def face_onto_frame(
+    frame: Image,
+    frame_landmarks: np.ndarray,
+    donor: Image,
+    donor_landmarks: np.ndarray,
+    *,
+    colour: bool = True,
+    blend_mode: str = "feather",
+    keep_target_mouth: bool = True,
+) -> Image:
+    """Put the donor's face onto one frame, following the frame's landmarks (colour matched to the frame)."""
+    if not _valid(np.asarray(frame_landmarks)):
+        return frame.copy()
+    pts = np.asarray(frame_landmarks, dtype=np.float64)[:478, :2]
+    stats = colour_stats(frame, stats_mask(pts, frame.shape)) if colour else None
+    transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats, target_face_height=face_height(pts),
+                            blend_mode=blend_mode, keep_target_mouth=keep_target_mouth)
+    return transfer.apply(frame, frame_landmarks)
+
+
+def smooth_landmarks(landmarks: np.ndarray, sigma: float) -> np.ndarray:
+    """Centred Gaussian smoothing over time (``sigma`` in frames) within each run of frames with a face;
+    runs are never smoothed across a gap, and frames without a face stay NaN. Removes detector jitter
+    without the lag of a causal filter."""
+    out = np.array(landmarks, dtype=np.float64, copy=True)
+    if sigma <= 0 or len(out) < 2:
+        return out
+    from scipy.ndimage import gaussian_filter1d
+
+    valid = np.isfinite(out[:, :478, :2]).all(axis=(1, 2))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(int), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        if stop - start > 1:
+            out[start:stop] = gaussian_filter1d(out[start:stop], sigma, axis=0, mode="nearest")
+    return out
+
+
+def clip_colour_stats(frames: np.ndarray, landmarks: np.ndarray, max_frames: int = 16) -> ColourStats | None:
+    """Skin statistics of a clip pooled over up to ``max_frames`` face frames spread over the whole clip."""
+    valid = np.flatnonzero(np.isfinite(landmarks[:, :478, :2]).all(axis=(1, 2)))
+    if not len(valid):
+        return None
+    picks = valid[np.unique(np.linspace(0, len(valid) - 1, min(max_frames, len(valid))).round().astype(int))]
+    stats = [colour_stats(frames[t], stats_mask(landmarks[t], frames[t].shape)) for t in picks]
+    try:
+        return ColourStats.pool(stats)
+    except ValueError:
+        return None
+
+
+def face_onto_video(
+    video: Video,
+    video_landmarks: np.ndarray,
+    donor: Image,
+    donor_landmarks: np.ndarray,
+    *,
+    progress: bool = True,
+    smooth_sigma: float = 1.0,
+    colour: bool = True,
+    blend_mode: str = "feather",
+    keep_target_mouth: bool = True,
+) -> Video:
+    """Put the donor's face onto every frame of ``video`` following ``video_landmarks`` [T, 478, 2|3]
+    (NaN rows where there is no face: those frames pass through unchanged). Same frame count, size, fps.
+
+    Colour is transferred once per clip and landmarks are smoothed lightly over time, so the pasted face
+    does not flicker."""
+    from tqdm.auto import tqdm
+
+    lms = np.asarray(video_landmarks, dtype=np.float64)
+    if lms.ndim != 3 or lms.shape[0] != video.num_frames or lms.shape[1] < 478 or lms.shape[2] < 2:
+        raise ValueError(
+            f"video_landmarks must be [T={video.num_frames}, 478, 2|3], got {tuple(lms.shape)}"
+        )
+    _check_donor(donor, donor_landmarks)
+    lms = smooth_landmarks(lms, smooth_sigma)
+    valid = np.isfinite(lms[:, :478, :2]).all(axis=(1, 2))
+    frames = video.frames.copy()
+    if not valid.any():
+        return Video(frames, video.fps)
+    heights = [face_height(lms[t]) for t in np.flatnonzero(valid)]
+    stats = clip_colour_stats(video.frames, lms) if colour else None
+    transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats, target_face_height=float(np.median(heights)),
+                            blend_mode=blend_mode, keep_target_mouth=keep_target_mouth)
+    for t in tqdm(np.flatnonzero(valid), desc="warp face", unit="frame", disable=not progress, leave=False):
+        frames[t] = transfer.apply(video.frames[t], lms[t])
+    return Video(frames, video.fps)
