@@ -1,0 +1,105 @@
+"""Check every output before any metric runs: readable, same frame count, size and fps as its driving clip.
+
+Why before scoring, and all at once: a method that writes 24 fps instead of 25, or drops the last frame,
+would otherwise get numbers computed on misaligned frames (silently wrong) or fail deep inside a metric one
+clip at a time. Checking headers only (``video.probe``) is cheap, so every clip is checked and every problem
+is listed in one report; the run then stops with that list, or (``skip_invalid``) scores the valid clips and
+records the rest as failures in the results' coverage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from headswapbench.errors import HeadSwapBenchError
+
+FPS_TOLERANCE = 0.01  # frames per second; containers store rates as rationals (30000/1001 vs 29.97)
+
+
+class InvalidOutputsError(HeadSwapBenchError):
+    """Some outputs cannot be scored; the message lists every problem per clip."""
+
+    def __init__(self, report: "ValidationReport"):
+        self.report = report
+        super().__init__(report.format(hint=True))
+
+
+@dataclass
+class ValidationReport:
+    """Problems per clip (``problems[clip_id]`` non-empty = invalid) over ``checked`` clips."""
+
+    checked: list[str] = field(default_factory=list)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def valid(self) -> list[str]:
+        return [c for c in self.checked if c not in self.problems]
+
+    @property
+    def invalid(self) -> list[str]:
+        return [c for c in self.checked if c in self.problems]
+
+    def add(self, clip_id: str, problems: list[str]) -> None:
+        self.checked.append(clip_id)
+        if problems:
+            self.problems[clip_id] = list(problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checked": len(self.checked), "valid": len(self.valid), "invalid": len(self.invalid),
+                "problems": self.problems}
+
+    def format(self, hint: bool = False, limit: int = 200) -> str:
+        n_bad = len(self.problems)
+        lines = [f"{n_bad} of {len(self.checked)} outputs cannot be scored:"]
+        for clip_id in self.invalid[:limit]:
+            lines.append(f"  {clip_id}: " + "; ".join(self.problems[clip_id]))
+        if n_bad > limit:
+            lines.append(f"  … and {n_bad - limit} more (see validation.json)")
+        if hint:
+            lines.append("fix these outputs, or pass --skip-invalid to score the others and count these as failures")
+        return "\n".join(lines)
+
+
+def expected_format(driving: str | Path) -> dict[str, Any]:
+    """What an output must match: the driving clip's frame count, displayed size and frame rate."""
+    from headswapbench.video import probe
+
+    info = probe(driving)
+    return {"num_frames": info.cfr_num_frames(), "width": info.display_width, "height": info.display_height,
+            "fps": float(info.fps)}
+
+
+def check_output(path: str | Path, expected: dict[str, Any]) -> list[str]:
+    """Every way the output at ``path`` differs from ``expected`` (empty list = valid)."""
+    from headswapbench.errors import VideoError
+    from headswapbench.video import probe
+
+    path = Path(path)
+    if not path.exists():
+        return [f"missing output {path.name}"]
+    if not path.is_file():
+        return [f"{path.name} is not a regular file"]
+    if path.stat().st_size == 0:
+        return [f"{path.name} is empty (0 bytes)"]
+    try:
+        info = probe(path)
+    except VideoError as exc:
+        return [f"unreadable: {exc.cause}"]
+    except Exception as exc:  # a container library error we did not anticipate: still a per-clip problem
+        return [f"unreadable: {type(exc).__name__}: {exc}"]
+    problems = []
+    n = info.cfr_num_frames()
+    if n != expected["num_frames"]:
+        problems.append(f"{n} frames, driving clip has {expected['num_frames']}")
+    size, want = (info.display_width, info.display_height), (expected["width"], expected["height"])
+    if size != want:
+        problems.append(f"size {size[0]}x{size[1]}, driving clip is {want[0]}x{want[1]}")
+    if abs(float(info.fps) - expected["fps"]) > FPS_TOLERANCE:
+        problems.append(f"{float(info.fps):.3f} fps, driving clip has {expected['fps']:.3f}")
+    return problems
