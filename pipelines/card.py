@@ -1,0 +1,119 @@
+"""The dataset card (``README.md``): YAML front matter the Hub and ``datasets`` read, plus a human summary.
+
+The YAML declares, per split, the files of that split and the column types, so ``datasets.load_dataset(root)``
+loads every split with its three file columns as ``Video(decode=False)`` ({'path', 'bytes'}): decoding
+through torchcodec needs FFmpeg shared libraries a plain pip install lacks, and the video builder only resolves
+file paths for columns of its own type, so the png ``reference`` column is declared the same way; turn it into
+images with ``ds.cast_column("reference", datasets.Image())`` (same storage, tested)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..fileio import atomic_write_text
+from ..split import CHECKSUMS_FILE, FILE_COLUMNS, METADATA_FILE
+
+TASK_CATEGORIES = ["video-to-video", "image-to-video"]
+TAGS = ["head-swap", "face-swap", "video-editing", "talking-head", "paired", "synthetic-driving"]
+
+
+def _features_yaml(root: Path, splits: list[str]) -> list:
+    """Column types from the metadata itself (so extra columns load), file columns replaced by media types."""
+    import pyarrow as pa
+    from datasets import Features, Video
+
+    rows = []
+    for name in splits:
+        with open(root / name / METADATA_FILE, encoding="utf-8") as fh:
+            rows.extend(json.loads(line) for line in fh if line.strip())
+    schema = pa.Table.from_pylist(rows).schema
+    feats = Features.from_arrow_schema(schema)
+    out = {}
+    for key, feat in feats.items():
+        if key in FILE_COLUMNS:
+            base = key[: -len("_file_name")]
+            out[base] = Video(decode=False)  # the video builder only resolves paths of its own type
+        elif str(getattr(feat, "dtype", "")) == "null":
+            from datasets import Value
+
+            out[key] = Value("float64") if key in _FLOAT_COLUMNS else Value("string")
+        else:
+            out[key] = feat
+    return Features(out)._to_yaml_list()
+
+
+_FLOAT_COLUMNS = {"sync_nme", "expr_error", "identity_similarity_to_target", "fps"}
+
+
+def card_yaml(root: Path, info, stats: dict) -> dict:
+    splits = list(stats)
+    total_clips = sum(s["clips"] for s in stats.values())
+    size = "n<1K" if total_clips < 1000 else "1K<n<10K" if total_clips < 10000 else "10K<n<100K"
+    config = {
+        "config_name": "default",
+        "data_files": [{"split": name, "path": [f"{name}/{METADATA_FILE}", f"{name}/driving/*.mp4",
+                                                 f"{name}/reference/*", f"{name}/target/*.mp4"]}
+                       for name in splits],
+        "features": _features_yaml(root, splits),
+        "drop_labels": True,
+    }
+    return {
+        "pretty_name": info.name,
+        "license": info.license,
+        "task_categories": TASK_CATEGORIES,
+        "tags": TAGS,
+        "size_categories": [size],
+        "configs": [config],
+        "headswapbench": {
+            "statistics": stats,
+            "editor": info.editor,
+            "filter": info.filter,
+            "ingest": info.ingest,
+            "split": {"seed": info.split_seed, "ratios": info.split_ratios, "by": "subject_id (sha256 of seed:subject)"},
+            "checksums": CHECKSUMS_FILE,
+            "toolkit_version": info.toolkit_version,
+        },
+    }
+
+
+def render_card(root: Path, info, stats: dict) -> str:
+    import yaml
+
+    meta = card_yaml(root, info, stats)
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+    lines = [f"---\n{front}---", "", f"# {info.name}", "",
+             "Paired video head-swap triplets built with HeadSwapBench. Each row: a **driving** clip V_c (the "
+             "real clip given a *new* head by a video editor, pose and expression frame-synchronised), a "
+             "**reference** image I_ref of the original person taken from a different time window, and the "
+             "genuine **target** clip V_a (ground truth). Splits are identity-disjoint by subject.", "",
+             "| split | clips | subjects | frames | resolution | fps |", "|---|---|---|---|---|---|"]
+    for name, s in stats.items():
+        res = ", ".join(s["resolution"])
+        fps = ", ".join(f"{f:g}" for f in s["fps"])
+        lines.append(f"| {name} | {s['clips']} | {s['subjects']} | {s['frames']} | {res} | {fps} |")
+    lines += ["", "## How it was made", "",
+              f"- Editor: `{json.dumps(info.editor, sort_keys=True)}`",
+              f"- Filter thresholds: `{json.dumps(info.filter, sort_keys=True)}`",
+              f"- Ingest: `{json.dumps(info.ingest, sort_keys=True)}`",
+              f"- Split: seed {info.split_seed}, ratios {info.split_ratios} (per-subject hash)",
+              "", "## Licence", "", info.license_note, "",
+              "## Loading", "", "```python",
+              "from headswapbench.split import load_split",
+              "split = load_split(ROOT, 'test', verify='sha256')   # checks every file against SHA256SUMS",
+              "",
+              "import datasets",
+              "ds = datasets.load_dataset(ROOT)   # driving/target: Video(decode=False) -> {'path', 'bytes'}",
+              "```", "",
+              f"`{CHECKSUMS_FILE}` lists the sha256 of every media file and metadata.jsonl (`sha256sum -c`).", ""]
+    return "\n".join(lines)
+
+
+def write_card(root: str | Path, info) -> Path:
+    from .package import dataset_stats
+
+    root = Path(root)
+    text = render_card(root, info, dataset_stats(root))
+    path = root / "README.md"
+    atomic_write_text(path, text)
+    return path
