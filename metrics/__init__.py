@@ -59,9 +59,9 @@ def load_metrics(
 
 
 __all__ = [
+    "DEFAULT_METRICS",
     "METRICS",
     "METRIC_INFO",
-    "DEFAULT_METRICS",
     "ClipData",
     "ClipMetric",
     "Metric",

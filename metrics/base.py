@@ -232,6 +232,57 @@ class SetMetric(Metric):
     def compute(self) -> dict[str, float]:
         raise NotImplementedError
 
-    def counts(self) -> dict[str, int]:
-        """How many clips / frames / windows went into the number (recorded beside it)."""
+    def counts(self) -> dict[str, Any]:
+        """How many clips / frames / windows went into the number, input sizes (recorded beside it)."""
         return {}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Model files
+# ----------------------------------------------------------------------------------------------------------
+_DIGESTS: dict[tuple[str, float, int], str] = {}
+
+
+def resolve_weight(name: str, override: Any = None) -> tuple[Any, str]:
+    """Path and full sha256 of a metric's model file, from the weights manager (``headswapbench.weights``).
+
+    The manager downloads and checks the file, or raises ``MissingWeightsError`` (offline / absent), which
+    makes the metric unavailable with that reason. ``override`` (a path) uses that file instead — stand-in
+    weights in tests, or a local copy; a missing override file is a ``MissingWeightsError`` too. The file's
+    full sha256 is computed once per process and returned for ``settings``; where the manager pins a hash
+    (full digest or the 8-hex prefix in torch-hub file names) a cached file that does not match it raises
+    ``ChecksumError``, except for an explicit override (stand-ins are expected to differ)."""
+    from pathlib import Path
+
+    from headswapbench import weights as manager
+    from headswapbench.errors import ChecksumError, MissingWeightsError
+    from headswapbench.fileio import sha256_file
+
+    spec = manager.get_spec(name)
+    if override is not None:
+        path = Path(override)
+        if not path.is_file():
+            raise MissingWeightsError(spec.name, spec.filename, spec.url, spec.sha256, path,
+                                      "the given weight file does not exist")
+    else:
+        path = Path(manager.weight_path(name))
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime, st.st_size)
+    if key not in _DIGESTS:
+        digest = sha256_file(path)
+        if override is None and spec.sha256 and not digest.startswith(spec.sha256.lower()):
+            raise ChecksumError(f"{path}: sha256 {digest} does not match the pinned {spec.sha256} of "
+                                f"{spec.filename} ({spec.url}); delete it and fetch it again")
+        _DIGESTS[key] = digest
+    return path, _DIGESTS[key]
+
+
+def torch_device(device: str):
+    """A torch.device, with a clear error when CUDA is asked for but absent."""
+    import torch
+
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        from headswapbench.errors import HeadSwapBenchError
+
+        raise HeadSwapBenchError(f"device '{device}' requested but CUDA is not available on this machine")
+    return torch.device(device)

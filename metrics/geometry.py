@@ -1,0 +1,151 @@
+"""Geometry against the genuine target V_a, read from the shared per-clip face analysis (no model runs here).
+
+Frame handling, defined once for all three metrics: a frame is *scored* when the target shows a face and the
+output shows a face. Frames where the target has no face say nothing about the swap and are dropped. Frames
+where the target has a face but the output has none are a failure of the swap: they are dropped from the
+geometric means (there is nothing to compare) and counted in ``face_missing_output`` (share of target-face
+frames), which is reported beside the means so a method cannot look better by losing hard faces. A clip with
+no scored frame gets NaN (excluded and counted by ``stats.aggregate``), never a made-up value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .base import (
+    BLENDSHAPE_L1,
+    EXPRESSION_ERROR,
+    FACE_MISSING_OUTPUT,
+    KEYPOINT_NME,
+    POSE_ERROR,
+    POSE_ERROR_PITCH,
+    POSE_ERROR_ROLL,
+    POSE_ERROR_YAW,
+    ClipData,
+    ClipMetric,
+    nan_if_empty,
+)
+
+# MediaPipe FaceMesh indices of the outer eye corners (subject's right eye outer corner = 33, left = 263).
+# "Inter-ocular" follows the 300-W / WFLW convention (distance between the OUTER eye corners), which is the
+# usual normaliser for face-alignment NME; the distance between iris centres (468/473) would be the
+# "inter-pupil" variant. Only x, y (image plane, pixels) are used: z is a relative depth estimate.
+OUTER_EYE_CORNERS = (33, 263)
+NUM_LANDMARKS = 478
+
+
+def _face_mask(analysis: Any, landmarks: bool = True) -> np.ndarray:
+    found = np.asarray(analysis.face_found, dtype=bool)
+    if landmarks:
+        lm = np.asarray(analysis.landmarks)
+        found = found & np.isfinite(lm[..., :2]).all(axis=(1, 2))
+    return found
+
+
+def scored_frames(data: ClipData) -> tuple[np.ndarray, int, int]:
+    """(mask of frames with a face in both target and output, #target-face frames, #of those missing in output)."""
+    out_a, tgt_a = data.output_analysis, data.target_analysis
+    n_out, n_tgt = len(out_a.face_found), len(tgt_a.face_found)
+    if n_out != n_tgt:
+        raise ValueError(f"clip '{data.clip_id}': output has {n_out} analysed frames, target {n_tgt}")
+    tgt = _face_mask(tgt_a)
+    out = _face_mask(out_a)
+    both = tgt & out
+    return both, int(tgt.sum()), int((tgt & ~out).sum())
+
+
+def keypoint_nme(out_lm: np.ndarray, tgt_lm: np.ndarray) -> np.ndarray:
+    """Per-frame NME: mean over the landmarks of the 2-D L2 error, divided by the target's inter-ocular
+    distance (outer eye corners). ``out_lm``, ``tgt_lm``: [T, 478, >=2] pixels. Returns [T]."""
+    out_xy = np.asarray(out_lm, dtype=np.float64)[..., :2]
+    tgt_xy = np.asarray(tgt_lm, dtype=np.float64)[..., :2]
+    err = np.linalg.norm(out_xy - tgt_xy, axis=-1).mean(axis=-1)
+    a, b = OUTER_EYE_CORNERS
+    iod = np.linalg.norm(tgt_xy[:, a] - tgt_xy[:, b], axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(iod > 0, err / iod, np.nan)
+
+
+def angle_abs_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a - b| in degrees, wrapped to [0, 180] (a yaw of 179 vs -179 is 2 degrees apart, not 358)."""
+    d = (np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64) + 180.0) % 360.0 - 180.0
+    return np.abs(d)
+
+
+class KeypointNME(ClipMetric):
+    """MediaPipe 478-landmark NME against the target, plus the share of frames where the output lost the face."""
+
+    name = "keypoints"
+    keys = (KEYPOINT_NME, FACE_MISSING_OUTPUT)
+
+    def compute(self, data: ClipData) -> dict[str, float]:
+        data.require("output_analysis", "target_analysis")
+        both, n_tgt, n_missing = scored_frames(data)
+        out_lm = np.asarray(data.output_analysis.landmarks)[both]
+        tgt_lm = np.asarray(data.target_analysis.landmarks)[both]
+        if out_lm.size and out_lm.shape[1] != NUM_LANDMARKS:
+            raise ValueError(f"clip '{data.clip_id}': expected {NUM_LANDMARKS} landmarks, got {out_lm.shape[1]}")
+        nme = keypoint_nme(out_lm, tgt_lm) if out_lm.size else np.empty(0)
+        nme = nme[np.isfinite(nme)]
+        return {
+            KEYPOINT_NME: nan_if_empty(nme),
+            FACE_MISSING_OUTPUT: (n_missing / n_tgt) if n_tgt else math.nan,
+        }
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "normaliser": "inter-ocular (outer eye corners 33-263, 2-D)",
+                "frames": "target face and output face"}
+
+
+class PoseError(ClipMetric):
+    """Mean absolute yaw / pitch / roll difference to the target, in degrees (and their mean)."""
+
+    name = "pose"
+    keys = (POSE_ERROR, POSE_ERROR_YAW, POSE_ERROR_PITCH, POSE_ERROR_ROLL)
+
+    def compute(self, data: ClipData) -> dict[str, float]:
+        data.require("output_analysis", "target_analysis")
+        both, _, _ = scored_frames(data)
+        out_p = np.asarray(data.output_analysis.pose, dtype=np.float64)[both]
+        tgt_p = np.asarray(data.target_analysis.pose, dtype=np.float64)[both]
+        diff = angle_abs_diff(out_p, tgt_p)  # [F, 3]
+        diff = diff[np.isfinite(diff).all(axis=1)]
+        if not len(diff):
+            return {k: math.nan for k in self.keys}
+        yaw, pitch, roll = diff.mean(axis=0)
+        return {
+            POSE_ERROR: float(diff.mean()),
+            POSE_ERROR_YAW: float(yaw),
+            POSE_ERROR_PITCH: float(pitch),
+            POSE_ERROR_ROLL: float(roll),
+        }
+
+
+class ExpressionError(ClipMetric):
+    """Mean L2 distance between per-frame expression descriptors of output and target; blendshape L1 (mean
+    absolute difference of the 52 scores) when the analysis carries blendshapes, else NaN."""
+
+    name = "expression"
+    keys = (EXPRESSION_ERROR, BLENDSHAPE_L1)
+
+    def compute(self, data: ClipData) -> dict[str, float]:
+        data.require("output_analysis", "target_analysis")
+        both, _, _ = scored_frames(data)
+        out_e = np.asarray(data.output_analysis.expression, dtype=np.float64)
+        tgt_e = np.asarray(data.target_analysis.expression, dtype=np.float64)
+        if out_e.shape[1:] != tgt_e.shape[1:]:
+            raise ValueError(
+                f"clip '{data.clip_id}': expression descriptors differ in shape ({out_e.shape} vs {tgt_e.shape}); "
+                "output and target must be analysed with the same backend"
+            )
+        d = np.linalg.norm((out_e - tgt_e)[both].reshape(int(both.sum()), -1), axis=-1)
+        result = {EXPRESSION_ERROR: nan_if_empty(d[np.isfinite(d)]), BLENDSHAPE_L1: math.nan}
+        out_b = getattr(data.output_analysis, "blendshapes", None)
+        tgt_b = getattr(data.target_analysis, "blendshapes", None)
+        if out_b is not None and tgt_b is not None:
+            l1 = np.abs(np.asarray(out_b, np.float64) - np.asarray(tgt_b, np.float64))[both].mean(axis=-1)
+            result[BLENDSHAPE_L1] = nan_if_empty(l1[np.isfinite(l1)])
+        return result

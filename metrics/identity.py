@@ -1,0 +1,164 @@
+"""Identity metrics, read from the shared analysis' identity embeddings (L2-normalised rows, one per sampled
+frame with a face; the backend — dlib offline, ArcFace/AdaFace real — is recorded by the analysis).
+
+Definitions (per clip):
+- ``identity_cosine_ref``: mean over the output's identity frames of cos(output frame, I_ref);
+- ``identity_cosine_target`` / ``identity_cosine_driving``: mean over the output's identity frames of the
+  cosine to the *clip identity* of V_a / V_c, i.e. the re-normalised mean of that clip's frame embeddings
+  (a clip-level identity, so the two videos need not have their identity frames at the same indices);
+- ``replacement``: 1.0 if ``identity_cosine_ref > identity_cosine_driving`` else 0.0 — the output looks more
+  like the person it should show than like the person it was given; its mean is the replacement rate.
+An output with no identity frame (no face found) gets NaN for all four (excluded and counted by stats).
+
+Set level (``identity_retrieval``): gallery = one embedding per subject (re-normalised mean of that subject's
+reference embeddings); query = each clip's output clip identity; top-k = share of clips whose own subject is
+among the k most similar gallery entries. Undefined (NaN) unless there are more than k subjects.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .base import (
+    ID_COS_DRIVING,
+    ID_COS_REF,
+    ID_COS_TARGET,
+    ID_TOP1,
+    ID_TOP5,
+    REPLACEMENT,
+    ClipData,
+    ClipMetric,
+    SetMetric,
+)
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return v / n
+
+
+def frame_embeddings(analysis: Any) -> np.ndarray:
+    """[N, E] finite, normalised identity rows of a clip analysis (N may be 0)."""
+    if analysis is None:
+        return np.zeros((0, 0))
+    ident = np.asarray(analysis.identity, dtype=np.float64)
+    if ident.ndim == 1:  # an ImageAnalysis: one embedding
+        ident = ident[None]
+    if ident.size == 0:
+        return ident.reshape(0, ident.shape[-1] if ident.ndim == 2 else 0)
+    ident = _normalise(ident)
+    return ident[np.isfinite(ident).all(axis=1)]
+
+
+def clip_identity(analysis: Any) -> np.ndarray | None:
+    """Re-normalised mean of a clip's (or image's) identity embeddings; None when it has none."""
+    emb = frame_embeddings(analysis)
+    if not len(emb):
+        return None
+    return _normalise(emb.mean(axis=0))
+
+
+class IdentityMetric(ClipMetric):
+    """Identity cosine to the reference, target and driving clip, and the per-clip replacement indicator."""
+
+    name = "identity"
+    keys = (ID_COS_REF, ID_COS_TARGET, ID_COS_DRIVING, REPLACEMENT)
+
+    def compute(self, data: ClipData) -> dict[str, float]:
+        data.require("output_analysis")
+        out = frame_embeddings(data.output_analysis)
+        result = {k: math.nan for k in self.keys}
+        if not len(out):
+            return result
+        for key, analysis in (
+            (ID_COS_REF, data.reference_analysis),
+            (ID_COS_TARGET, data.target_analysis),
+            (ID_COS_DRIVING, data.driving_analysis),
+        ):
+            ident = clip_identity(analysis) if analysis is not None else None
+            if ident is not None:
+                if ident.shape[-1] != out.shape[-1]:
+                    raise ValueError(
+                        f"clip '{data.clip_id}': identity embeddings differ in size ({out.shape[-1]} vs "
+                        f"{ident.shape[-1]}); analyse all videos with the same identity backend"
+                    )
+                result[key] = float((out @ ident).mean())
+        if math.isfinite(result[ID_COS_REF]) and math.isfinite(result[ID_COS_DRIVING]):
+            result[REPLACEMENT] = 1.0 if result[ID_COS_REF] > result[ID_COS_DRIVING] else 0.0
+        return result
+
+
+class IdentityRetrieval(SetMetric):
+    """Top-1 / top-5 identity retrieval of each output among all subjects' reference identities."""
+
+    name = "identity_retrieval"
+    keys = (ID_TOP1, ID_TOP5)
+
+    def reset(self) -> None:
+        self.state = {"clip_ids": [], "subjects": [], "queries": [], "gallery": {}}
+
+    def extract(self, data: ClipData) -> dict[str, np.ndarray]:
+        data.require("output_analysis", "reference_analysis")
+        query = clip_identity(data.output_analysis)
+        ref = clip_identity(data.reference_analysis)
+        dim = (query if query is not None else ref if ref is not None else np.zeros(0)).shape[-1]
+        return {
+            "clip_id": np.array(data.clip_id),
+            "subject": np.array(str(data.subject_id)),
+            "query": query if query is not None else np.full(dim, np.nan),
+            "reference": ref if ref is not None else np.full(dim, np.nan),
+        }
+
+    def add(self, features: dict[str, np.ndarray]) -> None:
+        subject = str(features["subject"])
+        ref = np.asarray(features["reference"], dtype=np.float64)
+        if np.isfinite(ref).all() and ref.size:
+            self.state["gallery"].setdefault(subject, []).append(ref)
+        self.state["clip_ids"].append(str(features["clip_id"]))
+        self.state["subjects"].append(subject)
+        self.state["queries"].append(np.asarray(features["query"], dtype=np.float64))
+
+    def _ranks(self) -> tuple[list[str], np.ndarray]:
+        """Gallery subjects and, per clip, the 0-based rank of its own subject (NaN: no query/ no gallery)."""
+        names = sorted(self.state["gallery"])
+        if not names:
+            return names, np.full(len(self.state["queries"]), np.nan)
+        gallery = _normalise(np.stack([np.mean(self.state["gallery"][s], axis=0) for s in names]))
+        ranks = []
+        for subject, q in zip(self.state["subjects"], self.state["queries"]):
+            if subject not in names or not q.size or not np.isfinite(q).all():
+                ranks.append(np.nan)
+                continue
+            sims = gallery @ q
+            own = sims[names.index(subject)]
+            ranks.append(float((sims > own).sum()))  # ties count in the clip's favour
+        return names, np.asarray(ranks)
+
+    def per_clip(self) -> dict[str, dict[str, float]]:
+        """Per-clip hit indicators (for bootstrap intervals over subjects); NaN where undefined."""
+        names, ranks = self._ranks()
+        out = {}
+        for cid, r in zip(self.state["clip_ids"], ranks):
+            out[cid] = {
+                key: (float(r < k) if np.isfinite(r) and len(names) > k else math.nan)
+                for key, k in ((ID_TOP1, 1), (ID_TOP5, 5))
+            }
+        return out
+
+    def compute(self) -> dict[str, float]:
+        names, ranks = self._ranks()
+        ok = ranks[np.isfinite(ranks)]
+        return {
+            key: (float((ok < k).mean()) if ok.size and len(names) > k else math.nan)
+            for key, k in ((ID_TOP1, 1), (ID_TOP5, 5))
+        }
+
+    def counts(self) -> dict[str, int]:
+        _, ranks = self._ranks()
+        return {"clips": int(np.isfinite(ranks).sum()), "subjects": len(self.state["gallery"]),
+                "clips_without_face": int((~np.isfinite(ranks)).sum())}

@@ -1,0 +1,157 @@
+"""Paired whole-frame metrics against the genuine target V_a: PSNR, SSIM (piq) and LPIPS (lpips package).
+
+Conventions (recorded in ``settings``):
+- frames are compared at full resolution, RGB, frame by frame; the clip value is the mean over frames;
+- PSNR: piq.psnr on [0, 1] floats (data range 1 ≡ 255 on uint8), MSE over all three channels; identical
+  frames give piq's ceiling of 80 dB (its MSE guard of 1e-8), never infinity;
+- SSIM: piq.ssim, 11x11 gaussian window (sigma 1.5), K1=0.01, K2=0.03, per channel then averaged, 'valid'
+  window positions, **no** automatic 2x down-sampling (``downsample=False``) so the number is SSIM of the
+  frames as delivered — this matches scikit-image's ``structural_similarity(gaussian_weights=True,
+  sigma=1.5, use_sample_covariance=False)``;
+- LPIPS: lpips v0.1, AlexNet backbone, linear heads from the lpips wheel, inputs scaled to [-1, 1]. The
+  AlexNet backbone file comes from the weights manager (``alexnet-owt-7be5be79.pth``, the file lpips itself
+  loads through torchvision), so the number equals ``lpips.LPIPS(net='alex')``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import LPIPS, PSNR, SSIM, ClipData, ClipMetric, resolve_weight, torch_device
+
+LPIPS_ALEXNET = "lpips-alexnet"  # model file in the weights manager (headswapbench.weights: URL, sha256, licence)
+
+
+def _frames_to_tensor(frames: np.ndarray, dtype=None):
+    """uint8 [T, H, W, 3] → float [T, 3, H, W] in [0, 1]."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    return t.to(dtype or torch.float32) / 255.0
+
+
+def _check_pair(data: ClipData) -> tuple[np.ndarray, np.ndarray]:
+    data.require("target")
+    out, tgt = data.output.frames, data.target.frames
+    if out.shape != tgt.shape:
+        raise ValueError(f"clip '{data.clip_id}': output frames {out.shape} and target frames {tgt.shape} differ")
+    return out, tgt
+
+
+class _BatchedPaired(ClipMetric):
+    """Per-frame paired score in batches of ``batch_size`` frames, averaged over the clip."""
+
+    def _score(self, out_batch: np.ndarray, tgt_batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def per_frame(self, data: ClipData) -> np.ndarray:
+        out, tgt = _check_pair(data)
+        parts = [self._score(out[i : i + self.batch_size], tgt[i : i + self.batch_size])
+                 for i in range(0, len(out), self.batch_size)]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    def compute(self, data: ClipData) -> dict[str, float]:
+        values = self.per_frame(data)
+        return {self.keys[0]: float(values.mean()) if values.size else float("nan")}
+
+
+class PSNRMetric(_BatchedPaired):
+    name = "psnr"
+    keys = (PSNR,)
+
+    def __init__(self, device: str = "cpu", batch_size: int = 16):
+        super().__init__(device, batch_size)
+        self._device = torch_device(device)
+
+    def _score(self, out_batch, tgt_batch):
+        import piq
+        import torch
+
+        x = _frames_to_tensor(out_batch, torch.float64).to(self._device)
+        y = _frames_to_tensor(tgt_batch, torch.float64).to(self._device)
+        return piq.psnr(x, y, data_range=1.0, reduction="none").cpu().numpy()
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "implementation": "piq.psnr", "data_range": 255, "channels": "RGB",
+                "ceiling_db": 80.0}
+
+
+class SSIMMetric(_BatchedPaired):
+    name = "ssim"
+    keys = (SSIM,)
+
+    def __init__(self, device: str = "cpu", batch_size: int = 16):
+        super().__init__(device, batch_size)
+        self._device = torch_device(device)
+
+    def _score(self, out_batch, tgt_batch):
+        import piq
+
+        x = _frames_to_tensor(out_batch).to(self._device)
+        y = _frames_to_tensor(tgt_batch).to(self._device)
+        return piq.ssim(x, y, data_range=1.0, kernel_size=11, kernel_sigma=1.5, downsample=False,
+                        reduction="none").cpu().numpy()
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "implementation": "piq.ssim", "kernel": "gaussian 11x11 sigma 1.5",
+                "downsample": False, "channels": "RGB (mean over channels)"}
+
+
+def build_lpips(backbone_path: str | Path, device: str = "cpu"):
+    """lpips.LPIPS(net='alex', v0.1) with its AlexNet backbone loaded from ``backbone_path`` (a torchvision
+    alexnet state dict) instead of torchvision's download cache."""
+    import lpips
+    import torch
+
+    model = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=True, verbose=False)
+    state = torch.load(str(backbone_path), map_location="cpu", weights_only=True)
+    # lpips splits alexnet.features into slice1..5 keeping the torchvision indices as module names.
+    own = {}
+    for slice_name, seq in model.net.named_children():
+        for idx, _ in seq.named_children():
+            for p in ("weight", "bias"):
+                key = f"features.{idx}.{p}"
+                if key in state:
+                    own[f"{slice_name}.{idx}.{p}"] = state[key]
+    expected = {k for k in model.net.state_dict()}
+    if set(own) != expected:
+        from headswapbench.errors import HeadSwapBenchError
+
+        raise HeadSwapBenchError(f"{backbone_path}: not a torchvision AlexNet state dict (missing "
+                                 f"{sorted(expected - set(own))[:3]}...)")
+    model.net.load_state_dict(own)
+    return model.eval().to(device)
+
+
+class LPIPSMetric(_BatchedPaired):
+    name = "lpips"
+    keys = (LPIPS,)
+
+    def __init__(self, device: str = "cpu", batch_size: int = 8, lpips_weights: str | Path | None = None):
+        super().__init__(device, batch_size)
+        self._device = torch_device(device)
+        path, self.backbone_sha256 = resolve_weight(LPIPS_ALEXNET, lpips_weights)
+        self.model = build_lpips(path, self._device)
+
+    def _score(self, out_batch, tgt_batch):
+        import torch
+
+        x = _frames_to_tensor(out_batch).to(self._device) * 2 - 1
+        y = _frames_to_tensor(tgt_batch).to(self._device) * 2 - 1
+        with torch.inference_mode():
+            return self.model(x, y).flatten().cpu().numpy().astype(np.float64)
+
+    def settings(self) -> dict[str, Any]:
+        import inspect
+
+        import lpips
+
+        from headswapbench.fileio import sha256_file
+
+        heads = Path(inspect.getfile(lpips.LPIPS)).parent / "weights" / "v0.1" / "alex.pth"
+        return {**super().settings(), "implementation": f"lpips {getattr(lpips, '__version__', '?')} v0.1 alex",
+                "backbone_sha256": self.backbone_sha256, "linear_heads_sha256": sha256_file(heads),
+                "input_range": "[-1, 1]", "resize": None}
