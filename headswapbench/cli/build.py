@@ -1,7 +1,63 @@
-"""`headswapbench build` (being written)."""
+"""`headswapbench build RAW_DIR OUT_DIR`: raw talking-head videos → paired head-swap splits (docs/build.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("build")
+    def build(
+        raw_dir: Path = typer.Argument(..., help="Folder of raw videos (searched recursively)."),
+        out_dir: Path = typer.Argument(..., help="Dataset folder to write (work files go to OUT_DIR/.work/)."),
+        subjects: Optional[Path] = typer.Option(None, "--subjects", help="CSV with columns video,subject "
+                                                "(video path relative to RAW_DIR). Default: group by identity."),
+        editor: str = typer.Option("warp", "--editor", help="Head editor: warp (offline), diffusers, or module:attr."),
+        editor_option: List[str] = typer.Option([], "--editor-option", help="Editor option key=value (repeatable)."),
+        donors: Optional[Path] = typer.Option(None, "--donors", help="Folder of donor face photos (warp editor)."),
+        frames: int = typer.Option(121, "--frames", min=2, help="Frames per clip."),
+        size: int = typer.Option(512, "--size", min=32, help="Output side in pixels (square crops)."),
+        splits: str = typer.Option("train=0.8,val=0.1,test=0.1", "--splits", help="Split fractions by subject."),
+        seed: int = typer.Option(0, "--seed", help="Seed of per-clip editor seeds and of the split assignment."),
+        shard: Optional[str] = typer.Option(None, "--shard", help="Run shard i of n ('i/n') of the videos."),
+        stage: List[str] = typer.Option([], "--stage", help="Run only these stages (repeatable): ingest, edit, "
+                                        "filter, package. Default: all."),
+        executor: str = typer.Option("local", "--executor", help="local (in-process) or ray."),
+        ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address ('auto' to "
+                                                  "join a running cluster); default: start a local Ray."),
+        no_progress: bool = typer.Option(False, "--no-progress", help="Hide progress bars."),
+        as_json: bool = typer.Option(False, "--json", help="Print the build report as JSON."),
+    ) -> None:
+        """Ingest → edit → filter → package, resumable (rerun the same command after a crash)."""
+        from dataclasses import replace
+
+        from ..pipelines.build import BuildConfig, parse_options, parse_splits, run_build
+        from ..pipelines.filter import FilterSettings
+        from ..pipelines.ingest import IngestSettings
+        from ..runner import parse_shard
+        from .common import emit, format_table
+
+        options = parse_options(editor_option)
+        if donors is not None:
+            options["donors"] = str(donors)
+        cfg = BuildConfig(
+            raw_dir=raw_dir, out_dir=out_dir, subjects_csv=subjects, editor=editor, editor_options=options,
+            ingest=replace(IngestSettings(), frames=frames, size=size), filter=FilterSettings(),
+            splits=parse_splits(splits), seed=seed, shard=parse_shard(shard), executor=executor,
+            ray_address=ray_address, progress=not no_progress)
+        report = run_build(cfg, stage or None)
+        rows = []
+        for name, st in report["stages"].items():
+            reasons = st.get("rejected_by_reason") or {}
+            rows.append({"stage": name, "items": st.get("items", st.get("rows")), "kept": st.get("done", st.get("rows")),
+                         "rejected": st.get("skipped", sum(reasons.values())), "failed": st.get("failed", 0),
+                         "seconds": st.get("wall_seconds_this_run"),
+                         "reasons": ", ".join(f"{k}={v}" for k, v in sorted(reasons.items()))})
+        table = format_table(rows, ["stage", "items", "kept", "rejected", "failed", "seconds", "reasons"])
+        table += f"\nreport: {out_dir / 'build_report.json'}"
+        if report.get("note"):
+            table += f"\nnote: {report['note']}"
+        emit(report, as_json, table)

@@ -1,0 +1,416 @@
+"""`headswapbench build`: raw videos → ingest → edit → filter → package, on the shared stage runner.
+
+Work lives under ``OUT_DIR/.work/``, one folder per stage *and settings*: ``ingest-<h>``, ``edit-<h>``,
+``filter-<h>``, where each hash covers the stage's settings and everything upstream. Changing a filter
+threshold therefore re-runs only the filter (face analyses are cached), changing the clip length re-runs
+everything, and two configurations never overwrite each other's files. Each folder holds the runner's
+append-only manifest (one per shard) and the stage's outputs, all written atomically, so a run killed at any
+moment (SIGKILL included) resumes where it stopped with no duplicate, lost or half-written file.
+
+Ingest, edit and filter are per-item runner stages (ingest: one item per raw video; edit and filter: one item
+per clip) and run in-process or on Ray (the edit stage asks for ``editor.num_gpus`` per worker). Subject
+grouping, reference choice and packaging need every video, so they run once, in the package step, after all
+shards have finished. ``OUT_DIR/build_report.json`` records counts kept/rejected by reason, timings, settings
+and versions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from headswapbench.errors import HeadSwapBenchError
+from headswapbench.fileio import atomic_write_json, sha256_json
+from headswapbench.runner import DONE, Manifest, SkipItem, Stage, StageResult, make_executor, run_stage
+
+from .filter import FilterSettings
+from .ingest import IngestSettings
+
+STAGES = ("ingest", "edit", "filter", "package")
+DEFAULT_SPLITS = {"train": 0.8, "val": 0.1, "test": 0.1}
+REPORT_FILE = "build_report.json"
+WORK_DIR = ".work"
+
+
+@dataclass
+class BuildConfig:
+    raw_dir: Path
+    out_dir: Path
+    subjects_csv: Path | None = None
+    editor: str = "warp"
+    editor_options: dict[str, Any] = field(default_factory=dict)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    filter: FilterSettings = field(default_factory=FilterSettings)
+    splits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SPLITS))
+    seed: int = 0
+    shard: tuple[int, int] = (0, 1)
+    executor: str = "local"
+    ray_address: str | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.raw_dir, self.out_dir = Path(self.raw_dir), Path(self.out_dir)
+        if self.subjects_csv is not None:
+            self.subjects_csv = Path(self.subjects_csv)
+
+
+def parse_splits(spec: str) -> dict[str, float]:
+    """'train=0.8,val=0.1,test=0.1' → dict (fractions must be positive and sum to 1)."""
+    out: dict[str, float] = {}
+    try:
+        for part in spec.split(","):
+            name, _, frac = part.partition("=")
+            out[name.strip()] = float(frac)
+    except ValueError:
+        raise HeadSwapBenchError(f"--splits must look like train=0.8,val=0.1,test=0.1, got '{spec}'") from None
+    if not out or any(not k or v <= 0 for k, v in out.items()) or abs(sum(out.values()) - 1) > 1e-6:
+        raise HeadSwapBenchError(f"--splits '{spec}': names must be non-empty, fractions > 0 summing to 1")
+    return out
+
+
+def parse_options(pairs: list[str] | None) -> dict[str, Any]:
+    """['steps=30', 'model_id=x'] → {'steps': 30, 'model_id': 'x'} (JSON values where they parse)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise HeadSwapBenchError(f"--editor-option must be key=value, got '{pair}'")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def clip_seed(seed: int, clip_id: str) -> int:
+    """Per-clip seed from the build seed and the clip id: stable whatever the order or sharding."""
+    return int(hashlib.sha256(f"{seed}:{clip_id}".encode()).hexdigest()[:8], 16)
+
+
+# ------------------------------------------------------------------------------------------ stage steps
+# Callable objects (not closures) so Ray can pickle them; heavy state (the editor) is cached per process.
+class IngestStep:
+    def __init__(self, folder: Path, settings: IngestSettings):
+        self.folder, self.settings = Path(folder), settings
+
+    def __call__(self, key: str, path: str) -> dict:
+        from .ingest import ingest_video
+
+        return ingest_video(key, Path(path), self.folder / "clips", self.folder / "refs", self.settings)
+
+
+_EDITORS: dict[str, Any] = {}
+
+
+def _editor(name: str, options: dict):
+    from .edit import make_editor
+
+    key = json.dumps([name, options], sort_keys=True, default=str)
+    if key not in _EDITORS:
+        _EDITORS[key] = make_editor(name, **options)
+    return _EDITORS[key]
+
+
+class EditStep:
+    def __init__(self, folder: Path, editor: str, options: dict, seed: int):
+        self.folder, self.editor, self.options, self.seed = Path(folder), editor, dict(options), seed
+
+    def __call__(self, clip_id: str, clip_path: str) -> dict:
+        from headswapbench.errors import FaceNotFoundError
+        from headswapbench.video import read_video, write_video
+
+        editor = _editor(self.editor, self.options)
+        seed = clip_seed(self.seed, clip_id)
+        prompt, attributes = editor.sample_prompt(seed)
+        t0 = time.perf_counter()
+        clip = read_video(clip_path)
+        t1 = time.perf_counter()
+        try:
+            edited = editor.apply(clip, prompt, seed)
+        except FaceNotFoundError as exc:
+            raise SkipItem(f"no_face_to_edit: {exc}") from None
+        t2 = time.perf_counter()
+        out = self.folder / "clips" / f"{clip_id}.mp4"
+        write_video(out, edited)
+        t3 = time.perf_counter()
+        return {"path": str(out), "prompt": prompt, "attributes": attributes, "seed": seed,
+                "editor": editor.name, "editor_version": editor.version,
+                "editor_seconds": round(t2 - t1, 4), "io_seconds": round((t1 - t0) + (t3 - t2), 4)}
+
+
+class FilterStep:
+    def __init__(self, settings: FilterSettings):
+        self.settings = settings
+
+    def __call__(self, clip_id: str, payload: dict) -> dict:
+        from .filter import filter_pair
+
+        return filter_pair(payload["target"], payload["driving"], self.settings)
+
+
+# ------------------------------------------------------------------------------------------ the build
+class Build:
+    """One build directory: paths, settings hashes, and the stages. Use `run_build` for the whole thing."""
+
+    def __init__(self, cfg: BuildConfig):
+        self.cfg = cfg
+        if not cfg.raw_dir.is_dir():
+            raise HeadSwapBenchError(f"raw video folder {cfg.raw_dir} does not exist or is not a folder")
+        self.work = cfg.out_dir / WORK_DIR
+        self.editor_desc = _editor(cfg.editor, cfg.editor_options).describe()
+        ingest_s = asdict(cfg.ingest)
+        self.hashes = {"ingest": sha256_json({"ingest": ingest_s})[:12]}
+        self.hashes["edit"] = sha256_json({"up": self.hashes["ingest"], "editor": self.editor_desc,
+                                           "seed": cfg.seed})[:12]
+        self.hashes["filter"] = sha256_json({"up": self.hashes["edit"], "filter": asdict(cfg.filter)})[:12]
+        self.executor = make_executor(cfg.executor, cfg.ray_address)
+        self.results: dict[str, StageResult] = {}
+        self.timings: dict[str, float] = {}
+
+    # paths -----------------------------------------------------------------------------------------------
+    def folder(self, stage: str) -> Path:
+        return self.work / f"{stage}-{self.hashes[stage]}"
+
+    def manifest_path(self, stage: str) -> Path:
+        i, n = self.cfg.shard
+        name = "manifest.jsonl" if n == 1 else f"manifest.shard-{i}-of-{n}.jsonl"
+        return self.folder(stage) / name
+
+    def records(self, stage: str) -> dict[str, dict]:
+        """Every shard's manifest of a stage merged (the last record of an item wins)."""
+        out: dict[str, dict] = {}
+        for p in sorted(self.folder(stage).glob("manifest*.jsonl")):
+            out.update(Manifest(p).load())
+        return out
+
+    def _run(self, stage: Stage, items: list[tuple[str, Any]], shard: tuple[int, int]) -> StageResult:
+        atomic_write_json(self.folder(stage.name) / "settings.json", self.stage_settings(stage.name))
+        res = run_stage(stage, items, self.manifest_path(stage.name), executor=self.executor, shard=shard,
+                        progress=self.cfg.progress)
+        self.results[stage.name] = res
+        self.timings[stage.name] = round(res.seconds, 3)
+        return res
+
+    def stage_settings(self, stage: str) -> dict:
+        return {"ingest": asdict(self.cfg.ingest),
+                "edit": {"editor": self.editor_desc, "seed": self.cfg.seed, "ingest_hash": self.hashes["ingest"]},
+                "filter": {"filter": asdict(self.cfg.filter), "edit_hash": self.hashes["edit"]}}[stage]
+
+    # stages ----------------------------------------------------------------------------------------------
+    def videos(self) -> list[tuple[str, Path]]:
+        from .ingest import scan_videos
+
+        vids = scan_videos(self.cfg.raw_dir)
+        if not vids:
+            raise HeadSwapBenchError(f"no video files found in {self.cfg.raw_dir}")
+        return vids
+
+    def run_ingest(self) -> StageResult:
+        stage = Stage("ingest", IngestStep(self.folder("ingest"), self.cfg.ingest))
+        return self._run(stage, [(k, str(p)) for k, p in self.videos()], self.cfg.shard)
+
+    def clips(self, shard_only: bool = True) -> dict[str, dict]:
+        """clip_id → ingest clip record (+ 'video'), from this shard's ingested videos (or every shard's)."""
+        from headswapbench.runner import in_shard
+
+        out = {}
+        for key, rec in sorted(self.records("ingest").items()):
+            if rec["status"] != DONE or (shard_only and not in_shard(key, self.cfg.shard)):
+                continue
+            for clip in rec["result"]["clips"]:
+                out[clip["clip_id"]] = {**clip, "video": key}
+        return out
+
+    def _need(self, stage: str, upstream: str) -> None:
+        if not self.records(upstream):
+            raise HeadSwapBenchError(f"--stage {stage}: the {upstream} stage has not run for these settings "
+                                     f"(no manifest in {self.folder(upstream)}); run it first")
+
+    def run_edit(self) -> StageResult:
+        self._need("edit", "ingest")
+        editor = _editor(self.cfg.editor, self.cfg.editor_options)
+        stage = Stage("edit", EditStep(self.folder("edit"), self.cfg.editor, self.cfg.editor_options, self.cfg.seed),
+                      num_gpus=float(getattr(editor, "num_gpus", 0.0) or 0.0))
+        items = [(cid, c["path"]) for cid, c in self.clips().items()]
+        return self._run(stage, items, (0, 1))  # already sharded by video
+
+    def run_filter(self) -> StageResult:
+        self._need("filter", "edit")
+        edited = self.records("edit")
+        items = [(cid, {"target": c["path"], "driving": edited[cid]["result"]["path"]})
+                 for cid, c in self.clips().items() if cid in edited and edited[cid]["status"] == DONE]
+        return self._run(Stage("filter", FilterStep(self.cfg.filter)), items, (0, 1))
+
+    def run_package(self) -> dict:
+        """Group subjects, pick references, split by subject and write the dataset (needs every shard)."""
+        from . import package as pkg
+        from .ingest import assign_subjects_and_references, read_subjects_csv
+
+        self._need("package", "filter")
+        videos = self.videos()
+        ingested = self.records("ingest")
+        missing = [k for k, _ in videos if k not in ingested]
+        if missing:
+            raise HeadSwapBenchError(f"--stage package: {len(missing)} video(s) not ingested yet (other shards "
+                                     f"still running?), e.g. {missing[:3]}")
+        t0 = time.perf_counter()
+        done = {k: r["result"] for k, r in ingested.items() if r["status"] == DONE}
+        mapping = read_subjects_csv(self.cfg.subjects_csv, self.cfg.raw_dir) if self.cfg.subjects_csv else None
+        subjects, refs, no_ref = assign_subjects_and_references(done, self.cfg.ingest, mapping,
+                                                                identity_threshold())
+        atomic_write_json(self.work / "subjects.json", {"subjects": subjects, "method": "csv" if mapping else
+                                                        "identity-clustering", "threshold": identity_threshold()})
+        edited, filtered = self.records("edit"), self.records("filter")
+        clips = self.clips(shard_only=False)
+        rows, files, dropped = [], {}, {}
+        for cid, clip in clips.items():
+            e, f = edited.get(cid), filtered.get(cid)
+            if not e or not f or e["status"] != DONE or f["status"] != DONE:
+                continue  # counted in their stage
+            if cid in no_ref:
+                dropped[cid] = no_ref[cid]
+                continue
+            ref, er, scores = refs[cid], e["result"], f["result"]
+            subject = subjects[clip["video"]]
+            rows.append({
+                "clip_id": cid, "subject_id": subject, "source_video": clip["video"],
+                "start_frame": clip["start_frame"], "num_frames": clip["num_frames"], "fps": clip["fps"],
+                "width": self.cfg.ingest.size, "height": self.cfg.ingest.size,
+                "driving_file_name": f"driving/{cid}.mp4", "reference_file_name": f"reference/{cid}.png",
+                "target_file_name": f"target/{cid}.mp4",
+                "editor": er["editor"], "editor_version": er["editor_version"], "prompt": er["prompt"],
+                "seed": er["seed"], "sync_nme": scores.get("sync_nme"), "expr_error": scores.get("expr_error"),
+                "identity_similarity_to_target": scores.get("identity_similarity_to_target"),
+                "pose_error": scores.get("pose_error"), "jitter_excess": scores.get("jitter_excess"),
+                "attributes": er.get("attributes", {}), "reference_video": ref["video"],
+                "reference_frame": ref["frame"], "crop_window": clip["window"],
+            })
+            files[cid] = {"driving": er["path"], "reference": ref["path"], "target": clip["path"]}
+        if not rows:
+            raise HeadSwapBenchError("nothing to package: no clip passed every stage (see build_report.json)")
+        from headswapbench.split import TripletRow
+
+        assignment = pkg.assign_splits(sorted({r["subject_id"] for r in rows}), self.cfg.splits, self.cfg.seed)
+        by_split: dict[str, list] = {name: [] for name in self.cfg.splits}
+        for r in rows:
+            by_split[assignment[r["subject_id"]]].append(TripletRow.from_dict(r))
+        info = pkg.DatasetInfo(editor=self.editor_desc, filter=asdict(self.cfg.filter),
+                               ingest=asdict(self.cfg.ingest), split_seed=self.cfg.seed,
+                               split_ratios=dict(self.cfg.splits), sources=str(self.cfg.raw_dir.name),
+                               toolkit_version=_version("headswapbench") or "")
+        summary = pkg.package_dataset(self.cfg.out_dir, {k: v for k, v in by_split.items() if v}, files, info)
+        self.timings["package"] = round(time.perf_counter() - t0, 3)
+        return {"rows": len(rows), "dropped": dropped, "summary": summary}
+
+    # report ----------------------------------------------------------------------------------------------
+    def report(self, package: dict | None, stages_run: list[str]) -> dict:
+        stages = {}
+        for name in ("ingest", "edit", "filter"):
+            recs = self.records(name)
+            if not recs:
+                continue
+            res = StageResult(stage=name, records=recs)
+            work_s = sum(r.get("seconds", 0.0) for r in recs.values())
+            entry = {"items": len(recs), **res.counts(), "rejected_by_reason": res.reasons(),
+                     "item_seconds_total": round(work_s, 3), "folder": str(self.folder(name).relative_to(
+                         self.cfg.out_dir))}
+            if name in self.results:
+                entry["wall_seconds_this_run"] = self.timings[name]
+                entry["reused_this_run"] = self.results[name].reused
+            if name == "ingest":
+                clips = [c for r in recs.values() if r["status"] == DONE for c in r["result"]["clips"]]
+                rej: dict[str, int] = {}
+                for r in recs.values():
+                    for c in (r.get("result") or {}).get("rejected_clips", []):
+                        k = c["reason"].split(":")[0]
+                        rej[k] = rej.get(k, 0) + 1
+                entry.update(clips_cut=len(clips), clips_rejected_by_reason=rej)
+            if name == "edit":
+                done = [r["result"] for r in recs.values() if r["status"] == DONE]
+                entry["editor_seconds_total"] = round(sum(d.get("editor_seconds", 0) for d in done), 3)
+                entry["io_seconds_total"] = round(sum(d.get("io_seconds", 0) for d in done), 3)
+            if name == "filter":
+                entry["failed_checks"] = {k: v for k, v in res.reasons().items()}
+            stages[name] = entry
+        if package is not None:
+            dropped: dict[str, int] = {}
+            for reason in package["dropped"].values():
+                k = reason.split(":")[0]
+                dropped[k] = dropped.get(k, 0) + 1
+            stages["package"] = {"rows": package["rows"], "rejected_by_reason": dropped,
+                                 "wall_seconds_this_run": self.timings.get("package"),
+                                 "splits": package.get("summary")}
+        return {
+            "toolkit_version": _version("headswapbench"),
+            "stages_run": stages_run,
+            "shard": list(self.cfg.shard),
+            "executor": self.cfg.executor,
+            "settings": {"ingest": asdict(self.cfg.ingest), "filter": asdict(self.cfg.filter),
+                         "editor": self.editor_desc, "splits": self.cfg.splits, "seed": self.cfg.seed,
+                         "subjects_csv": str(self.cfg.subjects_csv) if self.cfg.subjects_csv else None,
+                         "identity_threshold": identity_threshold()},
+            "settings_hashes": self.hashes,
+            "stages": stages,
+            "timings_seconds": self.timings,
+            "versions": {p: _version(p) for p in ("numpy", "mediapipe", "av", "opencv-python", "dlib-bin",
+                                                  "torch", "diffusers", "ray")} | {"python": platform.python_version()},
+        }
+
+
+def identity_threshold() -> float:
+    """Same-person cosine similarity of the identity backend (subject clustering, reference sanity check).
+
+    dlib's documented threshold is L2 0.6 on its descriptors; on L2-normalised vectors that is cosine
+    1 - 0.6²/2 = 0.82. The face module's own value wins when it publishes one."""
+    try:
+        from headswapbench.face import get_identity_model
+
+        model = get_identity_model("dlib")
+        for attr in ("same_person_threshold", "threshold"):
+            if hasattr(model, attr):
+                return float(getattr(model, attr))
+    except Exception:
+        pass
+    return 0.82
+
+
+def _version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def run_build(cfg: BuildConfig, stages: list[str] | None = None) -> dict:
+    """Run the chosen stages (default: all; with ``--shard`` other than 0/1 the package step waits for an
+    explicit ``--stage package`` once every shard is done) and write OUT_DIR/build_report.json."""
+    stages = list(stages or STAGES)
+    bad = [s for s in stages if s not in STAGES]
+    if bad:
+        raise HeadSwapBenchError(f"unknown stage(s) {bad}; stages: {', '.join(STAGES)}")
+    build = Build(cfg)
+    sharded = cfg.shard[1] > 1
+    package = None
+    ran = []
+    for name in STAGES:
+        if name not in stages:
+            continue
+        if name == "package" and sharded and stages == list(STAGES):
+            continue  # see docstring
+        ran.append(name)
+        if name == "package":
+            package = build.run_package()
+        else:
+            getattr(build, f"run_{name}")()
+    report = build.report(package, ran)
+    if sharded and "package" not in ran:
+        report["note"] = ("sharded run: run `headswapbench build RAW OUT --stage package` once every shard has "
+                          "finished")
+    atomic_write_json(cfg.out_dir / REPORT_FILE, report)
+    return report

@@ -1,0 +1,137 @@
+"""Filter: keep an edited clip V_c only if it is a usable driving input for the real clip V_a.
+
+A pair is kept when, frame by frame, V_c's face follows V_a's (landmarks, expression, head pose), the new
+face is temporally stable, and V_c's identity really differs from V_a's (otherwise the triplet leaks the
+target's identity into the driving clip and the benchmark rewards copying). Every clip, kept or rejected,
+keeps all of its scores; a rejected one also gets the first failed check as its reason.
+
+The thresholds are measured on ../shared/data (see docs/build.md, "Filter defaults", reproduced by
+``benchmarks/bench_build.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from headswapbench.runner import SkipItem
+
+# MediaPipe FaceMesh outer eye corners: the inter-ocular distance that normalises every landmark error
+# (the 478-point analogue of the 68-point outer-corner convention 36/45 used by the NME literature).
+LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 33, 263
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """Acceptance thresholds (docs/build.md gives the measurements behind each default)."""
+
+    max_nme: float = 0.08  # mean per-frame landmark NME (inter-ocular), V_c vs V_a
+    max_nme_p95: float = 0.15  # 95th percentile over frames: no stretch of badly desynchronised frames
+    max_expr_error: float = 0.5  # mean per-frame expression-descriptor distance
+    max_pose_error: float = 8.0  # mean per-frame |Δyaw|,|Δpitch|,|Δroll| (worst axis), degrees
+    max_identity_similarity: float = 0.8  # cosine V_c vs V_a must stay BELOW this (the head changed)
+    max_jitter_excess: float = 0.02  # V_c landmark jitter minus V_a's (inter-ocular units per frame)
+    min_face_ratio: float = 0.95  # share of frames where V_c still has a trackable face
+
+
+def inter_ocular(landmarks: np.ndarray) -> np.ndarray:
+    """[T] distance between the outer eye corners, pixels."""
+    return np.linalg.norm(landmarks[:, RIGHT_EYE_OUTER, :2] - landmarks[:, LEFT_EYE_OUTER, :2], axis=-1)
+
+
+def landmark_nme(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """[T] mean 2-D point error between two [T,P,3] landmark tracks / ref's inter-ocular distance (NaN where
+    either has no face)."""
+    err = np.linalg.norm(pred[..., :2] - ref[..., :2], axis=-1).mean(-1)
+    return err / np.maximum(inter_ocular(ref), 1e-6)
+
+
+def landmark_jitter(landmarks: np.ndarray) -> float:
+    """Mean second difference (acceleration) of the landmarks / inter-ocular distance: per-frame shaking that
+    smooth head motion does not produce. NaN frames are ignored."""
+    if len(landmarks) < 3:
+        return 0.0
+    acc = np.linalg.norm(landmarks[2:, :, :2] - 2 * landmarks[1:-1, :, :2] + landmarks[:-2, :, :2], axis=-1)
+    v = acc.mean(-1) / np.maximum(inter_ocular(landmarks[1:-1]), 1e-6)
+    return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+
+
+def _cos(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    if a is None or b is None:
+        return float("nan")
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+
+
+def sync_scores(target, driving) -> dict[str, float]:
+    """All filter scores between two ClipAnalysis objects of the same length (V_a = target, V_c = driving)."""
+    n = min(target.num_frames, driving.num_frames)
+    both = np.asarray(target.face_found[:n], bool) & np.asarray(driving.face_found[:n], bool)
+    la, lc = np.asarray(target.landmarks[:n], np.float64), np.asarray(driving.landmarks[:n], np.float64)
+    scores: dict[str, float] = {
+        "face_ratio": float(np.mean(driving.face_found[:n])) if n else 0.0,
+        "frames_compared": int(both.sum()),
+    }
+    if both.any():
+        nme = landmark_nme(lc[both], la[both])
+        scores["sync_nme"] = float(np.mean(nme))
+        scores["sync_nme_p95"] = float(np.percentile(nme, 95))
+    if target.expression is not None and driving.expression is not None and both.any():
+        ea, ec = np.asarray(target.expression[:n], np.float64), np.asarray(driving.expression[:n], np.float64)
+        scores["expr_error"] = float(np.mean(np.linalg.norm(ec[both] - ea[both], axis=-1)))
+    if target.pose is not None and driving.pose is not None and both.any():
+        pa, pc = np.asarray(target.pose[:n], np.float64), np.asarray(driving.pose[:n], np.float64)
+        d = np.abs((pc[both] - pa[both] + 180.0) % 360.0 - 180.0)  # wrap-safe angle difference
+        scores["pose_error"] = float(d.mean(0).max())
+    scores["identity_similarity_to_target"] = _cos(target.mean_identity(), driving.mean_identity())
+    ja, jc = landmark_jitter(np.where(both[:, None, None], la, np.nan)), landmark_jitter(
+        np.where(both[:, None, None], lc, np.nan))
+    scores["jitter_target"], scores["jitter_driving"] = ja, jc
+    scores["jitter_excess"] = jc - ja
+    return {k: (round(v, 6) if isinstance(v, float) and np.isfinite(v) else v) for k, v in scores.items()}
+
+
+def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
+    """The first failed check as 'reason: detail', or None when the pair is kept. Order: the cheapest to
+    explain first (no face), then the leak (identity), then synchronisation, then stability."""
+
+    def bad(key: str, limit: float, above: bool = True) -> bool:
+        v = scores.get(key)
+        if v is None or not np.isfinite(v):
+            return True  # a score that cannot be computed cannot vouch for the pair
+        return v > limit if above else v < limit
+
+    if bad("face_ratio", s.min_face_ratio, above=False) or not scores.get("frames_compared"):
+        return f"face_lost: edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
+    if bad("identity_similarity_to_target", s.max_identity_similarity):
+        return (f"identity_unchanged: identity similarity to the target "
+                f"{scores.get('identity_similarity_to_target')} >= {s.max_identity_similarity}")
+    if bad("sync_nme", s.max_nme):
+        return f"landmark_desync: NME {scores.get('sync_nme')} > {s.max_nme}"
+    if bad("sync_nme_p95", s.max_nme_p95):
+        return f"landmark_desync: NME p95 {scores.get('sync_nme_p95')} > {s.max_nme_p95}"
+    if bad("expr_error", s.max_expr_error):
+        return f"expression_desync: expression error {scores.get('expr_error')} > {s.max_expr_error}"
+    if bad("pose_error", s.max_pose_error):
+        return f"pose_desync: pose error {scores.get('pose_error')} deg > {s.max_pose_error}"
+    if bad("jitter_excess", s.max_jitter_excess):
+        return f"temporal_jitter: landmark jitter excess {scores.get('jitter_excess')} > {s.max_jitter_excess}"
+    return None
+
+
+def filter_pair(target_path, driving_path, s: FilterSettings) -> dict[str, Any]:
+    """Analyse V_a and V_c and return their scores, or raise SkipItem(reason, **scores)."""
+    from headswapbench.face import analyze_video
+
+    target = analyze_video(target_path, progress=False)
+    driving = analyze_video(driving_path, progress=False)
+    scores = sync_scores(target, driving)
+    reason = verdict(scores, s)
+    if reason:
+        raise SkipItem(reason, **scores)
+    return scores
+
+
+def settings_dict(s: FilterSettings) -> dict[str, Any]:
+    return asdict(s)
