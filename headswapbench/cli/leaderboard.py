@@ -1,7 +1,114 @@
-"""`headswapbench leaderboard` (being written)."""
+"""`headswapbench leaderboard build|submit|publish`: rank results.json files into a static site, send one
+result to a Hub results dataset as a pull request, upload the site to a static Space."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
+from .common import emit, format_table
+
+lb = typer.Typer(help="Rank results.json files into a static leaderboard site and publish it.",
+                 no_args_is_help=True)
+
+
+@lb.command("build")
+def build_cmd(
+    results: list[str] = typer.Argument(..., help="results.json files and/or folders (searched recursively)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Site folder to write (replaced atomically)."),
+    dataset_checksum: list[str] | None = typer.Option(
+        None, "--dataset-checksum", help="Only rank results on this dataset checksum (repeatable). "
+        "Default: per split, the most common one."),
+    settings_hash: list[str] | None = typer.Option(
+        None, "--settings-hash", help="Only rank results with this metric-settings hash (repeatable; several "
+        "give one board each). Default: per split, the most common one."),
+    sort_by: str | None = typer.Option(None, "--sort-by", help="Primary metric (default: the first ranked "
+                                          "metric most methods could compute)."),
+    title: str = typer.Option("HeadSwapBench leaderboard", "--title", help="Page title."),
+    strict: bool = typer.Option(False, "--strict", help="Fail if any file is refused."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Validate, group and rank results; write leaderboard.json/.csv/.md and index.html into OUT."""
+    from headswapbench.leaderboard import build_site
+
+    doc = build_site(results, out, dataset_checksums=dataset_checksum or (), settings_hashes=settings_hash or (),
+                     sort_by=sort_by, title=title, strict=strict)
+    index = (out / "index.html").resolve()
+    summary = {
+        "site": str(out.resolve()), "index": str(index), "url": index.as_uri(),
+        "boards": [{"dataset": b["dataset"]["name"], "split": b["dataset"]["split"],
+                    "dataset_checksum": b["dataset"]["checksum"], "settings_hash": b["settings_hash"],
+                    "primary_metric": b["primary_metric"], "labels": b["labels"],
+                    "methods": [_row_summary(b, r) for r in b["rows"]]} for b in doc["boards"]],
+        "refused": doc["refused"],
+        "reference": doc["reference"],
+    }
+    if as_json:
+        emit(summary, True)
+        return
+    parts = []
+    for b in summary["boards"]:
+        head = (f"{b['dataset']} / {b['split']}  (dataset {b['dataset_checksum'][:12]}, settings "
+                f"{b['settings_hash'][:12]}, ranked by {b['primary_metric']})")
+        parts += [head] + [f"  ! {label}" for label in b["labels"]]
+        parts.append(format_table(b["methods"], ["rank", "method", "version", "value", "ci95", "status"]))
+        parts.append("")
+    if summary["refused"]:
+        parts.append(f"{len(summary['refused'])} file(s) not ranked:")
+        parts += [f"  {r['path']}: {r['reason']}" for r in summary["refused"]]
+        parts.append("")
+    parts.append(f"leaderboard page: {summary['index']}")
+    emit(summary, False, "\n".join(parts))
+
+
+def _row_summary(board: dict, row: dict) -> dict:
+    p = board["primary_metric"]
+    cell = row["metrics"].get(p, {}) if p else {}
+    ci = cell.get("ci95")
+    return {
+        "rank": cell.get("rank"), "method": row["method"]["name"], "version": row["method"]["version"],
+        "metric": p, "value": cell.get("mean") if cell.get("available") else "n/a",
+        "ci95": f"[{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "",
+        "tied_with_best": bool(cell.get("tied_with_best")),
+        "status": ("verified" if row["provenance"]["verified"] else "self-reported")
+        + ("; tied with best (CI)" if cell.get("tied_with_best") else "")
+        + "".join(f"; {x}" for x in row["labels"]),
+    }
+
+
+@lb.command("submit")
+def submit_cmd(
+    results: Path = typer.Argument(..., help="One results.json (its report.html beside it is sent too)."),
+    repo: str = typer.Option(..., "--repo", help="Hub results dataset ORG/NAME."),
+    token: str | None = typer.Option(None, "--token", help="Hub token (default: HF_TOKEN or the cached login)."),
+    no_report: bool = typer.Option(False, "--no-report", help="Do not send report.html."),
+    message: str | None = typer.Option(None, "--message", "-m", help="Pull request title."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Open a pull request adding RESULTS to a Hub results dataset (validated first; marked self-reported)."""
+    from headswapbench.leaderboard.publish import submit_results
+
+    info = submit_results(results, repo, token=token, include_report=not no_report, message=message)
+    emit(info, as_json, f"opened pull request on {repo}: {info['pr_url']}\n  file: {info['path']}"
+         + (f"\n  report: {info['report']}" if info["report"] else ""))
+
+
+@lb.command("publish")
+def publish_cmd(
+    site: Path = typer.Argument(..., help="A site folder written by `leaderboard build`."),
+    repo: str = typer.Option(..., "--repo", help="Hub Space ORG/NAME (created as a static Space if missing)."),
+    token: str | None = typer.Option(None, "--token", help="Hub token (default: HF_TOKEN or the cached login)."),
+    private: bool = typer.Option(False, "--private", help="Create the Space private."),
+    message: str = typer.Option("Update leaderboard", "--message", "-m", help="Commit message."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Upload the leaderboard page to a static Hugging Face Space."""
+    from headswapbench.leaderboard.publish import publish_site
+
+    info = publish_site(site, repo, token=token, private=private, message=message)
+    emit(info, as_json, f"published {info['files']} file(s) to {info['url']} ({info['commit_url']})")
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(lb, name="leaderboard")

@@ -1,0 +1,396 @@
+"""Render a leaderboard document (see ``site.build_document``) as JSON, CSV, Markdown and one static HTML page.
+
+The HTML page opens from disk: CSS, JavaScript and the bar charts (SVG) are inlined, nothing is fetched.
+Numbers in one column share their decimals (chosen from the column's magnitude) so they line up.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from html import escape
+from importlib import resources
+from typing import Any
+
+ARROW = {True: "↑", False: "↓", None: "·"}
+
+
+# ------------------------------------------------------------------------------------------------------
+# numbers
+# ------------------------------------------------------------------------------------------------------
+def column_decimals(values: list[float]) -> int:
+    """Decimals giving ~3 significant digits for the column's largest magnitude (0.0312, 0.612, 25.3, 145)."""
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
+    if not finite:
+        return 2
+    return max(0, min(6, 2 - math.floor(math.log10(max(finite)))))
+
+
+def fmt(x: float | None, decimals: int) -> str:
+    return "–" if x is None else f"{x:,.{decimals}f}"
+
+
+def _board_decimals(board: dict[str, Any]) -> dict[str, int]:
+    out = {}
+    for m in board["metrics"]:
+        vals = [r["metrics"].get(m["name"], {}).get("mean") for r in board["rows"]]
+        out[m["name"]] = column_decimals([v for v in vals if v is not None])
+    return out
+
+
+def _cell_text(cell: dict[str, Any] | None, d: int) -> str:
+    if cell is None:
+        return "not reported"
+    if not cell.get("available"):
+        return "n/a"
+    ci = cell.get("ci95")
+    return fmt(cell["mean"], d) + (f" [{fmt(ci[0], d)}, {fmt(ci[1], d)}]" if ci else "")
+
+
+# ------------------------------------------------------------------------------------------------------
+# JSON / CSV / Markdown
+# ------------------------------------------------------------------------------------------------------
+def render_json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+
+
+CSV_COLUMNS = ["dataset", "split", "dataset_checksum", "settings_hash", "method", "version", "source", "verified",
+               "labels", "metric", "higher_is_better", "unit", "mean", "ci95_lo", "ci95_hi", "n", "available",
+               "reason", "rank", "ci_rank", "best", "tied_with_best", "clips_scored", "clips_expected"]
+
+
+def render_csv(doc: dict[str, Any]) -> str:
+    """Long format: one line per board x method x metric (boards may differ in their metric sets)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for b in doc["boards"]:
+        for r in b["rows"]:
+            for m in b["metrics"]:
+                c = r["metrics"].get(m["name"])
+                if c is None:
+                    continue
+                ci = c.get("ci95") or [None, None]
+                w.writerow({
+                    "dataset": b["dataset"]["name"], "split": b["dataset"]["split"],
+                    "dataset_checksum": b["dataset"]["checksum"], "settings_hash": b["settings_hash"],
+                    "method": r["method"]["name"], "version": r["method"]["version"],
+                    "source": r["method"].get("source"), "verified": r["provenance"]["verified"],
+                    "labels": "; ".join(b["labels"] + r["labels"]), "metric": m["name"],
+                    "higher_is_better": m["higher_is_better"], "unit": m.get("unit"), "mean": c.get("mean"),
+                    "ci95_lo": ci[0], "ci95_hi": ci[1], "n": c.get("n"), "available": c.get("available"),
+                    "reason": c.get("reason"), "rank": c.get("rank"), "ci_rank": c.get("ci_rank"),
+                    "best": c.get("best"), "tied_with_best": c.get("tied_with_best"),
+                    "clips_scored": r["coverage"]["scored"], "clips_expected": r["coverage"]["expected"],
+                })
+    return buf.getvalue()
+
+
+def _md_escape(s: str) -> str:
+    return str(s).replace("|", "\\|")
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    lines = [f"# {doc['title']}", "",
+             (f"Generated {doc['generated_at']} by headswapbench {doc['toolkit_version']}. "
+             "Cells: mean [95 % CI]; **bold** = best, ≈ = 95 % CI overlaps the best; ↑ higher is better, "
+             "↓ lower is better, · diagnostic (not ranked)."), ""]
+    for b in doc["boards"]:
+        ds = b["dataset"]
+        lines += [f"## {ds['name']} / {ds['split']}", "",
+                  (f"{ds['num_clips']} clips · dataset checksum `{ds['checksum'][:12]}` · settings hash "
+                  f"`{b['settings_hash'][:12]}` · revision {', '.join(ds['revisions'])}"), ""]
+        lines += [f"> **Warning:** {_md_escape(label)}" for label in b["labels"]]
+        if b["labels"]:
+            lines.append("")
+        dec = _board_decimals(b)
+        head = ["#", "Method"] + [f"{m['name']} {ARROW[m['higher_is_better']]}" for m in b["metrics"]] + ["Status"]
+        lines += ["| " + " | ".join(map(_md_escape, head)) + " |",
+                  "|" + "|".join(["---:", ":---"] + ["---:"] * len(b["metrics"]) + [":---"]) + "|"]
+        primary = b["primary_metric"]
+        for r in b["rows"]:
+            rank = r["metrics"].get(primary, {}).get("rank", "–") if primary else "–"
+            cells = []
+            for m in b["metrics"]:
+                c = r["metrics"].get(m["name"])
+                text = _cell_text(c, dec[m["name"]])
+                if c and c.get("best"):
+                    text = f"**{text}**"
+                elif c and c.get("tied_with_best"):
+                    text = f"≈ {text}"
+                cells.append(text)
+            status = ("verified" if r["provenance"]["verified"] else "self-reported")
+            status += "".join(f"; {label}" for label in r["labels"])
+            name = f"{r['method']['name']} {r['method']['version']}"
+            if r.get("report"):
+                name = f"[{name}]({r['report']})"
+            lines.append("| " + " | ".join(_md_escape(x) for x in [str(rank), name, *cells, status]) + " |")
+        unavailable = [(r["method"]["name"], k, c["reason"]) for r in b["rows"] for k, c in r["metrics"].items()
+                       if not c.get("available")]
+        if unavailable:
+            lines += ["", "Unavailable metrics:"] + [f"- {n}: `{k}`: {reason}" for n, k, reason in unavailable]
+        lines.append("")
+    if doc["refused"]:
+        lines += ["## Refused files", ""] + [f"- `{x['path']}`: {x['reason']}" for x in doc["refused"]] + [""]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------------
+# HTML
+# ------------------------------------------------------------------------------------------------------
+def _asset(name: str) -> str:
+    return resources.files("headswapbench.leaderboard").joinpath(name).read_text(encoding="utf-8")
+
+
+def _wbr(name: str) -> str:
+    """Let long metric names wrap after underscores in narrow headers."""
+    return escape(name).replace("_", "_<wbr>")
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
+    span = hi - lo
+    if span <= 0:
+        return [lo]
+    raw = span / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(s * mag for s in (1, 2, 2.5, 5, 10) if s * mag >= raw)
+    start = math.floor(lo / step) * step
+    ticks, t = [], start
+    while t <= hi + step * 1e-9:
+        ticks.append(round(t, 12))
+        t += step
+    return ticks
+
+
+def svg_chart(board: dict[str, Any], metric: dict[str, Any], d: int) -> str:
+    """Horizontal bars (mean) with 95 % error bars, best first; inline SVG, no script."""
+    name = metric["name"]
+    hib = metric["higher_is_better"]
+    rows = [(r, r["metrics"][name]) for r in board["rows"]
+            if r["metrics"].get(name, {}).get("available")]
+    if not rows:
+        return ""
+    rows.sort(key=lambda rc: (rc[1].get("rank", 0) if hib is not None else 0,
+                              -rc[1]["mean"] if hib in (True, None) else rc[1]["mean"]))
+    pts = [v for _, c in rows for v in ([c["mean"]] + list(c.get("ci95") or []))]
+    lo, hi = min(0.0, *pts), max(0.0, *pts)
+    if hi == lo:
+        hi = lo + 1.0
+    ticks = _nice_ticks(lo, hi)
+    lo, hi = min(lo, ticks[0]), max(hi, ticks[-1])
+    width, label_w, right_pad, row_h, top, bottom = 360, 112, 58, 22, 6, 22
+    plot_w = width - label_w - right_pad
+    height = top + row_h * len(rows) + bottom
+
+    def x(v: float) -> float:
+        return label_w + (v - lo) / (hi - lo) * plot_w
+
+    parts = [(f'<svg class="bars" viewBox="0 0 {width} {height}" width="100%" role="img" '
+             f'aria-label="{escape(name)} by method">')]
+    for t in ticks:
+        parts.append(f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{height - bottom}"/>'
+                     f'<text x="{x(t):.1f}" y="{height - 7}" text-anchor="middle">{escape(_tick(t))}</text>')
+    for i, (r, c) in enumerate(rows):
+        y = top + i * row_h
+        cls = "diag" if hib is None else ("best" if c.get("best") else "tied" if c.get("tied_with_best") else "")
+        x0, x1 = sorted((x(0.0), x(c["mean"])))
+        label = r["method"]["name"]
+        short = label if len(label) <= 16 else label[:15] + "…"
+        parts.append(f'<text class="lab" x="{label_w - 8}" y="{y + 15}" text-anchor="end"><title>{escape(label)} '
+                     f'{escape(r["method"]["version"])}</title>{escape(short)}</text>')
+        parts.append(f'<rect class="b {cls}" x="{x0:.1f}" y="{y + 4}" width="{max(x1 - x0, 1):.1f}" height="{row_h - 8}" '
+                     f'rx="2"><title>{escape(label)}: {escape(_cell_text(c, d))}</title></rect>')
+        end = x(c["mean"])
+        if c.get("ci95"):
+            a, b = x(c["ci95"][0]), x(c["ci95"][1])
+            ym = y + row_h / 2
+            parts.append(f'<line class="err" x1="{a:.1f}" x2="{b:.1f}" y1="{ym}" y2="{ym}"/>'
+                         f'<line class="err" x1="{a:.1f}" x2="{a:.1f}" y1="{ym - 4}" y2="{ym + 4}"/>'
+                         f'<line class="err" x1="{b:.1f}" x2="{b:.1f}" y1="{ym - 4}" y2="{ym + 4}"/>')
+            end = max(end, b)
+        parts.append(f'<text class="val" x="{end + 5:.1f}" y="{y + 15}">{escape(fmt(c["mean"], d))}</text>')
+    parts.append(f'<line class="axis" x1="{x(0.0):.1f}" x2="{x(0.0):.1f}" y1="{top}" y2="{height - bottom}"/>')
+    parts.append("</svg>")
+    unit = f' <span class="unit">{escape(metric["unit"])}</span>' if metric.get("unit") else ""
+    return (f'<figure class="chart" data-metric="{escape(name)}"><figcaption>{escape(metric["label"])} '
+            f'<span class="dir">{ARROW[hib]}</span>{unit}</figcaption>{"".join(parts)}</figure>')
+
+
+def _version(v: str) -> str:
+    return f"v{v}" if v[:1].isdigit() else v
+
+
+def _tick(t: float) -> str:
+    return f"{t:g}" if abs(t) < 1e5 else f"{t:.2g}"
+
+
+def _th(key: str, label_html: str, best: str, cls: str = "", title: str = "", type_: str = "num",
+        sorted_dir: str | None = None) -> str:
+    attrs = f' data-key="{escape(key)}" data-best="{best}" data-type="{type_}"'
+    if cls:
+        attrs += f' class="{cls}"'
+    if title:
+        attrs += f' title="{escape(title)}"'
+    if sorted_dir:
+        attrs += f' aria-sort="{sorted_dir}"'
+    return f"<th{attrs}>{label_html}</th>"
+
+
+def _board_html(b: dict[str, Any]) -> str:
+    ds = b["dataset"]
+    dec = _board_decimals(b)
+    primary = b["primary_metric"]
+    bid = escape(b["id"])
+    out = [(f'<section class="board" id="board-{bid}" data-split="{escape(ds["split"])}" '
+           f'data-settings="{escape(b["settings_hash"])}">'),
+           '<div class="board-head">',
+           f'<h2>{escape(ds["name"])}<span class="split">{escape(ds["split"])}</span></h2>',
+           '<dl class="meta">',
+           f'<div><dt>clips</dt><dd>{ds["num_clips"]:,}</dd></div>',
+           f'<div><dt>methods</dt><dd>{len(b["rows"])}</dd></div>',
+           (f'<div><dt>dataset checksum</dt><dd><code title="{escape(ds["checksum"])}">{escape(ds["checksum"][:12])}'
+           '</code></dd></div>'),
+           (f'<div><dt>settings</dt><dd><code title="{escape(b["settings_hash"])}">{escape(b["settings_hash"][:12])}'
+           '</code></dd></div>'),
+           f'<div><dt>revision</dt><dd>{escape(", ".join(ds["revisions"]))}</dd></div>',
+           "</dl></div>"]
+    for label in b["labels"]:
+        kind, _, rest = label.partition(":")
+        out.append(f'<div class="banner"><strong>{escape(kind)}:</strong>{escape(rest)}</div>')
+
+    hib_best = {True: "descending", False: "ascending", None: "descending"}
+    head = [_th("rank", "#", "ascending", "rank-col", f"rank by {primary}" if primary else "rank"),
+            _th("method", "Method", "ascending", "text method-col", type_="text")]
+    for m in b["metrics"]:
+        unit = f'<span class="unit">{escape(m["unit"])}</span>' if m.get("unit") else ""
+        dcls = "dir" if m["higher_is_better"] is not None else "dir none"
+        tip = {True: "higher is better", False: "lower is better", None: "diagnostic, not ranked"}[m["higher_is_better"]]
+        title = f'{m["name"]}: {tip}' + (f' — {m["description"]}' if m.get("description") else "")
+        head.append(_th(f'm:{m["name"]}', f'{_wbr(m["label"])}<span class="{dcls}">{ARROW[m["higher_is_better"]]}'
+                        f'</span>{unit}', hib_best[m["higher_is_better"]], "num", title,
+                        sorted_dir=hib_best[m["higher_is_better"]] if m["name"] == primary else None))
+    head.append(_th("clips", 'Clips<span class="unit">scored</span>', "descending", "num"))
+    out.append('<div class="table-scroll"><table class="lb" data-board="' + bid + '">')
+    out.append("<thead><tr>" + "".join(head) + "</tr></thead><tbody>")
+    for r in b["rows"]:
+        mname = r["method"]["name"]
+        card = f'm-{bid}-{escape(r["slug"])}'
+        prank = r["metrics"].get(primary, {}).get("rank") if primary else None
+        badges = ['<span class="badge verified" title="evaluated by the maintainers">verified</span>'
+                  if r["provenance"]["verified"] else
+                  '<span class="badge self" title="numbers computed by the submitter">self-reported</span>']
+        badges += [f'<span class="badge warn" title="{escape(x)}">{escape(x.split(":")[0])}</span>'
+                   for x in r["labels"]]
+        if r.get("report"):
+            badges.append(f'<a class="badge report" href="{escape(r["report"])}">report ↗</a>')
+        cells = [f'<td class="rank" data-v="{prank if prank is not None else ""}">{prank if prank else "–"}</td>',
+                 (f'<td class="method" data-v="{escape(mname)}"><a class="to-details" href="#{card}">{escape(mname)}'
+                 f'</a><span class="ver">{escape(_version(r["method"]["version"]))}</span>{"".join(badges)}</td>')]
+        for m in b["metrics"]:
+            c = r["metrics"].get(m["name"])
+            d = dec[m["name"]]
+            if c is None:
+                cells.append('<td class="num" data-v=""><span class="na" title="not reported in this results file">'
+                             '—</span></td>')
+            elif not c.get("available"):
+                cells.append(f'<td class="num" data-v=""><span class="na" title="{escape(c.get("reason", ""))}">'
+                             'n/a</span></td>')
+            else:
+                cls = "num best" if c.get("best") else "num tied" if c.get("tied_with_best") else "num"
+                ci = c.get("ci95")
+                ci_html = (f'<span class="ci">{escape(fmt(ci[0], d))} – {escape(fmt(ci[1], d))}</span>' if ci
+                           else '<span class="ci">no CI</span>')
+                tip = f'n = {c.get("n")}' + (f', CI-aware rank {c["ci_rank"]}' if "ci_rank" in c else "")
+                rank_attr = f' data-rank="{c["rank"]}"' if "rank" in c else ""
+                cells.append(f'<td class="{cls}" data-v="{c["mean"]!r}"{rank_attr} title="{escape(tip)}">'
+                             f'<span class="mean">{escape(fmt(c["mean"], d))}</span>{ci_html}</td>')
+        cov = r["coverage"]
+        cells.append(f'<td class="num" data-v="{cov["scored"]}"><span class="mean">{cov["scored"]:,}</span>'
+                     f'<span class="ci">of {cov["expected"]:,}{", " + str(cov["failed"]) + " failed" if cov["failed"] else ""}'
+                     '</span></td>')
+        out.append(f'<tr data-name="{escape(mname.lower())}">' + "".join(cells) + "</tr>")
+    out.append("</tbody></table></div>")
+
+    charts = [svg_chart(b, m, dec[m["name"]]) for m in b["metrics"]]
+    charts = [c for c in charts if c]
+    if charts:
+        out.append('<div class="section-title">Per-metric means with 95 % intervals</div>')
+        out.append('<div class="charts">' + "".join(charts) + "</div>")
+    out.append('<div class="section-title">Method details</div><div class="details">')
+    out += [_details_html(b, r) for r in b["rows"]]
+    out.append("</div></section>")
+    return "\n".join(out)
+
+
+def _details_html(b: dict[str, Any], r: dict[str, Any]) -> str:
+    m, p, env, cov = r["method"], r["provenance"], r["environment"], r["coverage"]
+    items = [
+        ("source", escape(str(m.get("source", "")))),
+        ("toolkit version", escape(r["toolkit_version"])),
+        ("evaluated at", escape(r["created_at"])),
+        ("settings hash", f'<code>{escape(b["settings_hash"])}</code>'),
+        ("dataset revision", escape(str(r["dataset_revision"]))),
+        ("generated by", escape(p["generated_by"])),
+        ("evaluated by", escape(p["evaluated_by"])),
+        ("status", "verified by the maintainers" if p["verified"] else "self-reported (not verified)"),
+        ("clips", f'{cov["scored"]:,} scored, {cov["failed"]:,} failed, of {cov["expected"]:,}'),
+        ("environment", escape(", ".join(f"{k} {v}" for k, v in env.items() if v not in (None, "")))),
+        ("results file", f'<code>{escape(r["source_file"])}</code>'),
+    ]
+    if r.get("report"):
+        items.append(("report", f'<a href="{escape(r["report"])}">{escape(r["report"])}</a>'))
+    for label in b["labels"] + r["labels"]:
+        items.append(("warning", escape(label)))
+    una = [(k, c.get("reason", "")) for k, c in r["metrics"].items() if not c.get("available")]
+    if una:
+        items.append(("unavailable metrics", "<ul>" + "".join(
+            f'<li><code>{escape(k)}</code>: <span class="reason">{escape(reason)}</span></li>' for k, reason in una)
+            + "</ul>"))
+    body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items)
+    return (f'<details class="method-card" id="m-{escape(b["id"])}-{escape(r["slug"])}"><summary>{escape(m["name"])} '
+            f'<span class="src">{escape(m["version"])}</span></summary><dl>{body}</dl></details>')
+
+
+def render_html(doc: dict[str, Any]) -> str:
+    boards = doc["boards"]
+    splits = sorted({b["dataset"]["split"] for b in boards})
+    settings: dict[str, str] = {}
+    for b in boards:
+        tag = " (smoke)" if b["settings"].get("smoke") else " (non-standard)" if b["settings"].get("nonstandard") else ""
+        settings.setdefault(b["settings_hash"], b["settings_hash"][:12] + tag)
+    opt = '<option value="">all</option>'
+    split_opts = opt + "".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in splits)
+    set_opts = opt + "".join(f'<option value="{escape(h)}">{escape(t)}</option>' for h, t in settings.items())
+    n_methods = len({(r["method"]["name"], r["method"]["version"]) for b in boards for r in b["rows"]})
+    body = [
+        '<header class="top"><div class="wrap">',
+        f'<h1>{escape(doc["title"])}</h1>',
+        (f'<p class="sub">{n_methods} method{"s" if n_methods != 1 else ""} · {len(boards)} '
+        f'board{"s" if len(boards) != 1 else ""} · generated {escape(doc["generated_at"])} with headswapbench '
+        f'{escape(doc["toolkit_version"])}</p></div></header>'),
+        '<main class="wrap">',
+        '<div class="filters">',
+        f'<label>Split<select id="f-split">{split_opts}</select></label>',
+        f'<label>Settings<select id="f-settings">{set_opts}</select></label>',
+        ('<span class="legend"><b>↑</b> higher is better · <b>↓</b> lower is better · '
+        '<b style="color:var(--good)">bold</b> best · <b style="color:var(--accent)">≈</b> 95 % interval overlaps '
+        'the best · click a column to sort</span>'),
+        "</div>",
+        *(_board_html(b) for b in boards),
+        '<div class="empty" id="empty">No board matches the filter.</div>',
+    ]
+    if doc["refused"]:
+        body.append(f'<details class="refused"><summary>{len(doc["refused"])} file(s) not ranked</summary><ul>' +
+                    "".join(f'<li><code>{escape(x["path"])}</code>: {escape(x["reason"])}</li>'
+                            for x in doc["refused"]) + "</ul></details>")
+    body.append('<footer>Each board ranks only results with the same dataset checksum and metric-settings hash. '
+                'Intervals are 95 % bootstrap intervals over subjects as reported in each results.json; the rank '
+                'column is the position by the board\'s primary metric. Data: leaderboard.json, leaderboard.csv.'
+                '</footer></main>')
+    parts = {"title": escape(doc["title"]), "css": _asset("page.css"), "body": "\n".join(body),
+             "js": _asset("page.js")}
+    # one pass over the template only, so text inside the data can never be taken for a placeholder
+    return re.sub(r"\{\{(\w+)\}\}", lambda mo: parts[mo.group(1)], _asset("page.html"))

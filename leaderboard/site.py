@@ -1,0 +1,126 @@
+"""Build the leaderboard site: collect → rank → render, written all at once.
+
+The site is assembled in a temporary folder beside ``out`` and swapped into place at the end, so a failure
+(or a kill) never leaves a half-written site; an existing folder is only replaced when it is a previous
+leaderboard site (holds leaderboard.json), never an unrelated folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from headswapbench.errors import HeadSwapBenchError
+
+from .collect import REPORT_NAME, Collection, Loaded, collect
+from .rank import build_boards
+from .render import render_csv, render_html, render_json, render_markdown
+
+LEADERBOARD_VERSION = 1
+SITE_FILES = ("leaderboard.json", "leaderboard.csv", "leaderboard.md", "index.html")
+
+
+def build_document(col: Collection, title: str = "HeadSwapBench leaderboard",
+                   sort_by: str | None = None) -> tuple[dict[str, Any], list[tuple[dict, Loaded]]]:
+    """The leaderboard as one JSON-able dict (what leaderboard.json holds) + the row ↔ file pairing."""
+    from headswapbench import __version__
+
+    boards = build_boards(col.accepted, sort_by=sort_by)
+    by_path = {str(i.path): i for i in col.accepted}
+    pairs = [(r, by_path[r["source_file"]]) for b in boards for r in b["rows"]]
+    doc = {
+        "leaderboard_version": LEADERBOARD_VERSION,
+        "title": title,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "toolkit_version": __version__,
+        "reference": col.reference,
+        "boards": boards,
+        "refused": [r.to_dict() for r in col.refused],
+    }
+    return doc, pairs
+
+
+class _Links(HTMLParser):
+    """Relative src/href targets of a report page (videos, images) so they travel with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for k, v in attrs:
+            if k in ("src", "href", "poster") and v:
+                u = urlsplit(v)
+                if not u.scheme and not u.netloc and u.path and not v.startswith(("#", "/")):
+                    self.targets.append(unquote(u.path))
+
+
+def copy_report(report: Path, dest_dir: Path) -> None:
+    """Copy report.html and the files it links relatively (only those inside the report's own folder)."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(report, dest_dir / REPORT_NAME)
+    parser = _Links()
+    parser.feed(report.read_text(encoding="utf-8", errors="replace"))
+    root = report.parent.resolve()
+    for rel in dict.fromkeys(parser.targets):
+        src = (report.parent / rel).resolve()
+        if not src.is_file() or not src.is_relative_to(root):
+            continue  # missing, or pointing outside the results folder: never copy arbitrary files
+        target = dest_dir / src.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+
+
+def write_site(doc: dict[str, Any], pairs: list[tuple[dict, Loaded]], out: str | Path) -> Path:
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "leaderboard.json").exists())):
+        raise HeadSwapBenchError(f"{out}: exists and is not a leaderboard site (no leaderboard.json); "
+                                 "choose an empty or new folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        board_of = {id(r): b["id"] for b in doc["boards"] for r in b["rows"]}
+        for row, item in pairs:
+            if item.report is not None:
+                rel = f"reports/{board_of[id(row)]}/{row['slug']}/{REPORT_NAME}"
+                copy_report(item.report, tmp / Path(rel).parent)
+                row["report"] = rel
+        (tmp / "leaderboard.json").write_text(render_json(doc), encoding="utf-8")
+        (tmp / "leaderboard.csv").write_text(render_csv(doc), encoding="utf-8")
+        (tmp / "leaderboard.md").write_text(render_markdown(doc), encoding="utf-8")
+        (tmp / "index.html").write_text(render_html(doc), encoding="utf-8")
+        os.chmod(tmp, 0o755)
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def build_site(inputs: Iterable[str | Path], out: str | Path, *, dataset_checksums: Sequence[str] = (),
+               settings_hashes: Sequence[str] = (), sort_by: str | None = None,
+               title: str = "HeadSwapBench leaderboard", strict: bool = False) -> dict[str, Any]:
+    """Collect, validate, rank and write the site. Raises when nothing can be ranked (or, with ``strict``,
+    when anything was refused); returns the leaderboard document."""
+    col = collect(inputs, dataset_checksums, settings_hashes)
+    reasons = "\n".join(f"  {r.path}: {r.reason}" for r in col.refused)
+    if not col.accepted:
+        raise HeadSwapBenchError("no results could be ranked" + (f":\n{reasons}" if reasons else " (no input)"))
+    if strict and col.refused:
+        raise HeadSwapBenchError(f"{len(col.refused)} file(s) refused (--strict):\n{reasons}")
+    doc, pairs = build_document(col, title=title, sort_by=sort_by)
+    write_site(doc, pairs, out)
+    return doc
