@@ -45,6 +45,22 @@ def _face_mask(analysis: Any, landmarks: bool = True) -> np.ndarray:
     return found
 
 
+def _field(analysis: Any, name: str, clip_id: str, role: str) -> np.ndarray:
+    """A per-frame array of an analysis, with a clear error when the backend did not produce it."""
+    value = getattr(analysis, name, None)
+    if value is None:
+        raise ValueError(f"clip '{clip_id}': the {role} analysis has no '{name}' (backend did not compute it)")
+    return np.asarray(value, dtype=np.float64)
+
+
+def blendshapes(analysis: Any) -> np.ndarray | None:
+    """[T, 52] blendshape scores when the landmark backend provides them (MediaPipe Tasks), else None."""
+    value = getattr(analysis, "blendshapes", None)
+    if value is None:
+        value = (getattr(analysis, "extras", None) or {}).get("blendshapes")
+    return None if value is None else np.asarray(value, dtype=np.float64)
+
+
 def scored_frames(data: ClipData) -> tuple[np.ndarray, int, int]:
     """(mask of frames with a face in both target and output, #target-face frames, #of those missing in output)."""
     out_a, tgt_a = data.output_analysis, data.target_analysis
@@ -109,8 +125,8 @@ class PoseError(ClipMetric):
     def compute(self, data: ClipData) -> dict[str, float]:
         data.require("output_analysis", "target_analysis")
         both, _, _ = scored_frames(data)
-        out_p = np.asarray(data.output_analysis.pose, dtype=np.float64)[both]
-        tgt_p = np.asarray(data.target_analysis.pose, dtype=np.float64)[both]
+        out_p = _field(data.output_analysis, "pose", data.clip_id, "output")[both]
+        tgt_p = _field(data.target_analysis, "pose", data.clip_id, "target")[both]
         diff = angle_abs_diff(out_p, tgt_p)  # [F, 3]
         diff = diff[np.isfinite(diff).all(axis=1)]
         if not len(diff):
@@ -134,8 +150,8 @@ class ExpressionError(ClipMetric):
     def compute(self, data: ClipData) -> dict[str, float]:
         data.require("output_analysis", "target_analysis")
         both, _, _ = scored_frames(data)
-        out_e = np.asarray(data.output_analysis.expression, dtype=np.float64)
-        tgt_e = np.asarray(data.target_analysis.expression, dtype=np.float64)
+        out_e = _field(data.output_analysis, "expression", data.clip_id, "output")
+        tgt_e = _field(data.target_analysis, "expression", data.clip_id, "target")
         if out_e.shape[1:] != tgt_e.shape[1:]:
             raise ValueError(
                 f"clip '{data.clip_id}': expression descriptors differ in shape ({out_e.shape} vs {tgt_e.shape}); "
@@ -143,9 +159,8 @@ class ExpressionError(ClipMetric):
             )
         d = np.linalg.norm((out_e - tgt_e)[both].reshape(int(both.sum()), -1), axis=-1)
         result = {EXPRESSION_ERROR: nan_if_empty(d[np.isfinite(d)]), BLENDSHAPE_L1: math.nan}
-        out_b = getattr(data.output_analysis, "blendshapes", None)
-        tgt_b = getattr(data.target_analysis, "blendshapes", None)
+        out_b, tgt_b = blendshapes(data.output_analysis), blendshapes(data.target_analysis)
         if out_b is not None and tgt_b is not None:
-            l1 = np.abs(np.asarray(out_b, np.float64) - np.asarray(tgt_b, np.float64))[both].mean(axis=-1)
+            l1 = np.abs(out_b - tgt_b)[both].mean(axis=-1)
             result[BLENDSHAPE_L1] = nan_if_empty(l1[np.isfinite(l1)])
         return result

@@ -46,6 +46,8 @@ def frame_embeddings(analysis: Any) -> np.ndarray:
     """[N, E] finite, normalised identity rows of a clip analysis (N may be 0)."""
     if analysis is None:
         return np.zeros((0, 0))
+    if getattr(analysis, "identity", None) is None:
+        raise ValueError("the analysis has no identity embeddings (analysed with identity=None?)")
     ident = np.asarray(analysis.identity, dtype=np.float64)
     if ident.ndim == 1:  # an ImageAnalysis: one embedding
         ident = ident[None]
