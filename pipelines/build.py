@@ -100,7 +100,7 @@ class IngestStep:
     def __call__(self, key: str, path: str) -> dict:
         from .ingest import ingest_video
 
-        return ingest_video(key, Path(path), self.folder / "clips", self.folder / "refs", self.settings)
+        return ingest_video(key, Path(path), self.folder, self.settings)
 
 
 _EDITORS: dict[str, Any] = {}
@@ -137,7 +137,7 @@ class EditStep:
         out = self.folder / "clips" / f"{clip_id}.mp4"
         write_video(out, edited)
         t3 = time.perf_counter()
-        return {"path": str(out), "prompt": prompt, "attributes": attributes, "seed": seed,
+        return {"file": f"clips/{clip_id}.mp4", "prompt": prompt, "attributes": attributes, "seed": seed,
                 "editor": editor.name, "editor_version": editor.version,
                 "editor_seconds": round(t2 - t1, 4), "io_seconds": round((t1 - t0) + (t3 - t2), 4)}
 
@@ -161,19 +161,38 @@ class Build:
         if not cfg.raw_dir.is_dir():
             raise HeadSwapBenchError(f"raw video folder {cfg.raw_dir} does not exist or is not a folder")
         self.work = cfg.out_dir / WORK_DIR
-        self.editor_desc = _editor(cfg.editor, cfg.editor_options).describe()
-        ingest_s = asdict(cfg.ingest)
-        self.hashes = {"ingest": sha256_json({"ingest": ingest_s})[:12]}
-        self.hashes["edit"] = sha256_json({"up": self.hashes["ingest"], "editor": self.editor_desc,
-                                           "seed": cfg.seed})[:12]
-        self.hashes["filter"] = sha256_json({"up": self.hashes["edit"], "filter": asdict(cfg.filter)})[:12]
+        self._editor_desc: dict | None = None
+        self._hashes: dict[str, str] = {}
         self.executor = make_executor(cfg.executor, cfg.ray_address)
         self.results: dict[str, StageResult] = {}
         self.timings: dict[str, float] = {}
 
+    @property
+    def editor_desc(self) -> dict:
+        """The editor's name, version and options (instantiated on first use: ingest alone needs no editor)."""
+        if self._editor_desc is None:
+            self._editor_desc = _editor(self.cfg.editor, self.cfg.editor_options).describe()
+        return self._editor_desc
+
+    @property
+    def hashes(self) -> dict[str, str]:
+        """Settings hash per stage, each covering everything upstream (names the stage's work folder)."""
+        h = self._hashes
+        if "ingest" not in h:
+            h["ingest"] = sha256_json({"ingest": asdict(self.cfg.ingest)})[:12]
+        return h
+
+    def stage_hash(self, stage: str) -> str:
+        h = self.hashes
+        if stage == "edit" and "edit" not in h:
+            h["edit"] = sha256_json({"up": h["ingest"], "editor": self.editor_desc, "seed": self.cfg.seed})[:12]
+        if stage == "filter" and "filter" not in h:
+            h["filter"] = sha256_json({"up": self.stage_hash("edit"), "filter": asdict(self.cfg.filter)})[:12]
+        return h[stage]
+
     # paths -----------------------------------------------------------------------------------------------
     def folder(self, stage: str) -> Path:
-        return self.work / f"{stage}-{self.hashes[stage]}"
+        return self.work / f"{stage}-{self.stage_hash(stage)}"
 
     def manifest_path(self, stage: str) -> Path:
         i, n = self.cfg.shard
@@ -196,9 +215,11 @@ class Build:
         return res
 
     def stage_settings(self, stage: str) -> dict:
-        return {"ingest": asdict(self.cfg.ingest),
-                "edit": {"editor": self.editor_desc, "seed": self.cfg.seed, "ingest_hash": self.hashes["ingest"]},
-                "filter": {"filter": asdict(self.cfg.filter), "edit_hash": self.hashes["edit"]}}[stage]
+        if stage == "ingest":
+            return {"ingest": asdict(self.cfg.ingest)}
+        if stage == "edit":
+            return {"editor": self.editor_desc, "seed": self.cfg.seed, "ingest_hash": self.hashes["ingest"]}
+        return {"filter": asdict(self.cfg.filter), "edit_hash": self.stage_hash("edit")}
 
     # stages ----------------------------------------------------------------------------------------------
     def videos(self) -> list[tuple[str, Path]]:
@@ -222,7 +243,7 @@ class Build:
             if rec["status"] != DONE or (shard_only and not in_shard(key, self.cfg.shard)):
                 continue
             for clip in rec["result"]["clips"]:
-                out[clip["clip_id"]] = {**clip, "video": key}
+                out[clip["clip_id"]] = {**clip, "video": key, "path": str(self.folder("ingest") / clip["file"])}
         return out
 
     def _need(self, stage: str, upstream: str) -> None:
@@ -241,7 +262,7 @@ class Build:
     def run_filter(self) -> StageResult:
         self._need("filter", "edit")
         edited = self.records("edit")
-        items = [(cid, {"target": c["path"], "driving": edited[cid]["result"]["path"]})
+        items = [(cid, {"target": c["path"], "driving": str(self.folder("edit") / edited[cid]["result"]["file"])})
                  for cid, c in self.clips().items() if cid in edited and edited[cid]["status"] == DONE]
         return self._run(Stage("filter", FilterStep(self.cfg.filter)), items, (0, 1))
 
@@ -289,7 +310,8 @@ class Build:
                 "attributes": er.get("attributes", {}), "reference_video": ref["video"],
                 "reference_frame": ref["frame"], "crop_window": clip["window"],
             })
-            files[cid] = {"driving": er["path"], "reference": ref["path"], "target": clip["path"]}
+            files[cid] = {"driving": self.folder("edit") / er["file"], "reference": self.folder("ingest") / ref["file"],
+                          "target": clip["path"]}
         if not rows:
             raise HeadSwapBenchError("nothing to package: no clip passed every stage (see build_report.json)")
         from headswapbench.split import TripletRow
@@ -310,6 +332,8 @@ class Build:
     def report(self, package: dict | None, stages_run: list[str]) -> dict:
         stages = {}
         for name in ("ingest", "edit", "filter"):
+            if name not in self._hashes:
+                continue  # not touched by this run (ingest alone needs no editor)
             recs = self.records(name)
             if not recs:
                 continue
@@ -350,7 +374,7 @@ class Build:
             "shard": list(self.cfg.shard),
             "executor": self.cfg.executor,
             "settings": {"ingest": asdict(self.cfg.ingest), "filter": asdict(self.cfg.filter),
-                         "editor": self.editor_desc, "splits": self.cfg.splits, "seed": self.cfg.seed,
+                         "editor": self._editor_desc, "splits": self.cfg.splits, "seed": self.cfg.seed,
                          "subjects_csv": str(self.cfg.subjects_csv) if self.cfg.subjects_csv else None,
                          "identity_threshold": identity_threshold()},
             "settings_hashes": self.hashes,
@@ -396,21 +420,25 @@ def run_build(cfg: BuildConfig, stages: list[str] | None = None) -> dict:
         raise HeadSwapBenchError(f"unknown stage(s) {bad}; stages: {', '.join(STAGES)}")
     build = Build(cfg)
     sharded = cfg.shard[1] > 1
-    package = None
-    ran = []
-    for name in STAGES:
-        if name not in stages:
-            continue
-        if name == "package" and sharded and stages == list(STAGES):
-            continue  # see docstring
-        ran.append(name)
-        if name == "package":
-            package = build.run_package()
-        else:
-            getattr(build, f"run_{name}")()
+    package, ran, error = None, [], None
+    try:
+        for name in STAGES:
+            if name not in stages or (name == "package" and sharded and stages == list(STAGES)):
+                continue  # sharded: package waits for an explicit --stage package (see docstring)
+            ran.append(name)
+            if name == "package":
+                package = build.run_package()
+            else:
+                getattr(build, f"run_{name}")()
+    except HeadSwapBenchError as exc:
+        error = exc
     report = build.report(package, ran)
     if sharded and "package" not in ran:
         report["note"] = ("sharded run: run `headswapbench build RAW OUT --stage package` once every shard has "
                           "finished")
+    if error is not None:
+        report["error"] = str(error)
     atomic_write_json(cfg.out_dir / REPORT_FILE, report)
+    if error is not None:
+        raise error
     return report

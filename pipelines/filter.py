@@ -89,7 +89,8 @@ def sync_scores(target, driving) -> dict[str, float]:
         np.where(both[:, None, None], lc, np.nan))
     scores["jitter_target"], scores["jitter_driving"] = ja, jc
     scores["jitter_excess"] = jc - ja
-    return {k: (round(v, 6) if isinstance(v, float) and np.isfinite(v) else v) for k, v in scores.items()}
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else round(v, 6) if isinstance(v, float) else v)
+            for k, v in scores.items()}
 
 
 def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:

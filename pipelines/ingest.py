@@ -213,6 +213,12 @@ def _chunk_len(width: int, height: int, s: IngestSettings) -> int:
     return int(np.clip(s.chunk_bytes // max(width * height * 3, 1), 4, 64))
 
 
+def output_fps(info) -> float:
+    """The constant rate clips are cut at: the source's rate, or for variable-rate sources its average rounded
+    to a whole number (read_video resamples to it, so a clip's frames are evenly spaced in time)."""
+    return float(max(1, round(info.fps))) if info.is_vfr else float(info.fps)
+
+
 def analyse_stream(path: Path, info, s: IngestSettings, count_every: int = 2) -> FrameTrack:
     """Track the main face over the whole video at analysis size, chunk by chunk (flat memory)."""
     from headswapbench.face import analyze_video
@@ -223,7 +229,8 @@ def analyse_stream(path: Path, info, s: IngestSettings, count_every: int = 2) ->
     scale = min(1.0, s.analysis_size / max(W, H))
     aw, ah = max(2, int(round(W * scale / 2)) * 2), max(2, int(round(H * scale / 2)) * 2)
     sx, sy = W / aw, H / ah
-    n = info.cfr_num_frames()
+    fps = output_fps(info)
+    n = info.cfr_num_frames(fps)
     chunk = max(_chunk_len(W, H, s), 32)
     found, boxes, pose, others, ids, id_frames = [], [], [], [], [], []
     counter = _FaceCounter()
@@ -231,7 +238,7 @@ def analyse_stream(path: Path, info, s: IngestSettings, count_every: int = 2) ->
     try:
         for start in range(0, n, chunk):
             m = min(chunk, n - start)
-            clip = read_video(path, start=start, num_frames=m, size=(aw, ah))
+            clip = read_video(path, fps=fps, start=start, num_frames=m, size=(aw, ah))
             a = analyze_video(clip, identity_every=s.identity_every, cache=False, progress=False)
             backends = a.backends
             b = np.asarray(a.boxes, dtype=np.float64) * np.array([sx, sy, sx, sy])
@@ -298,8 +305,10 @@ def _round(a, nd: int = 5) -> list:
     return np.round(np.asarray(a, dtype=np.float64), nd).tolist()
 
 
-def ingest_video(key: str, path: Path, clips_dir: Path, refs_dir: Path, s: IngestSettings) -> dict:
-    """Cut one raw video into head clips + reference candidates; SkipItem with a reason if none."""
+def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings) -> dict:
+    """Cut one raw video into head clips + reference candidates under ``folder`` (file names in the record are
+    relative to it, so a build folder can move); SkipItem with a reason if the video gives no clip."""
+    clips_dir, refs_dir = folder / "clips", folder / "refs"
     from headswapbench.errors import VideoError
     from headswapbench.video import probe, read_frames, read_video, source_indices, write_image, write_video
 
@@ -308,12 +317,13 @@ def ingest_video(key: str, path: Path, clips_dir: Path, refs_dir: Path, s: Inges
     except VideoError as exc:
         raise SkipItem(_video_error_reason(exc.cause)) from None
     W, H = info.display_width, info.display_height
-    facts = {"width": W, "height": H, "fps": round(info.fps, 4), "is_vfr": info.is_vfr}
+    facts = {"width": W, "height": H, "fps": round(output_fps(info), 4), "is_vfr": info.is_vfr}
     if W * H > s.max_pixels:
         raise SkipItem(f"too_large: {W}x{H} is above the {s.max_pixels}-pixel limit", **facts)
     if max(W, H) / max(min(W, H), 1) > s.max_aspect:
         raise SkipItem(f"odd_aspect: {W}x{H} (aspect {max(W, H) / min(W, H):.2f} > {s.max_aspect})", **facts)
-    n = info.cfr_num_frames()
+    fps = output_fps(info)
+    n = info.cfr_num_frames(fps)
     if n < s.frames:
         raise SkipItem(f"too_short: {n} frames < {s.frames}", **facts)
     try:
@@ -330,8 +340,7 @@ def ingest_video(key: str, path: Path, clips_dir: Path, refs_dir: Path, s: Inges
         reason, scores = _why_unusable(track, big, s.frames)
         raise SkipItem(reason, **facts, **scores)
 
-    fps = float(info.fps)
-    src = source_indices(info)
+    src = source_indices(info, fps)
     chunk = _chunk_len(W, H, s)
     clips, rejected = [], []
     for start in starts:
@@ -343,7 +352,7 @@ def ingest_video(key: str, path: Path, clips_dir: Path, refs_dir: Path, s: Inges
             rejected.append({"clip_id": cid, "reason": skip.reason, **skip.scores})
             continue
         x0, y0, side = window
-        parts = [crop_resize(read_video(path, start=t, num_frames=min(chunk, start + s.frames - t)).frames,
+        parts = [crop_resize(read_video(path, fps=fps, start=t, num_frames=min(chunk, start + s.frames - t)).frames,
                              window, s.size) for t in range(start, start + s.frames, chunk)]
         frames = np.concatenate(parts)
         k = s.size / side
@@ -358,7 +367,7 @@ def ingest_video(key: str, path: Path, clips_dir: Path, refs_dir: Path, s: Inges
         out = clips_dir / f"{cid}.mp4"
         write_video(out, frames, fps=fps)
         clips.append({
-            "clip_id": cid, "path": str(out), "start_frame": int(start), "num_frames": s.frames, "fps": fps,
+            "clip_id": cid, "file": f"clips/{cid}.mp4", "start_frame": int(start), "num_frames": s.frames, "fps": fps,
             "window": [x0, y0, side], "face_px": round(float(np.median(fs[start:start + s.frames])), 1),
             "sharpness": round(sharp, 2), "identity": _round(emb) if emb is not None else None,
         })
@@ -401,7 +410,7 @@ def write_reference_candidates(key, path, info, src, track, ok, refs_dir, s, rea
         emb = track.identity[int(np.argmin(rows))] if len(rows) else None
         p = refs_dir / key / f"{t:06d}.png"
         write_image(p, img)
-        out.append({"frame": t, "path": str(p), "yaw": round(float(track.pose[t, 0]), 2),
+        out.append({"frame": t, "file": f"refs/{key}/{t:06d}.png", "yaw": round(float(track.pose[t, 0]), 2),
                     "pitch": round(float(track.pose[t, 1]), 2), "sharpness": round(sharp, 2),
                     "identity": _round(emb) if emb is not None else None})
     return out
@@ -417,7 +426,7 @@ def _video_error_reason(cause: str) -> str:
         tag = "truncated"
     else:
         tag = "unreadable"
-    return f"{tag}: {cause}"
+    return f"{tag}: {cause[len(tag) + 2:] if cause.lower().startswith(tag + ': ') else cause}"
 
 
 # ------------------------------------------------------------------------------- subjects and references
