@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import FaceNotFoundError, HeadSwapBenchError
 from ..fileio import atomic_path, atomic_write_json
 from ..types import Image, Video
+from .expression import layout as expression_layout, pose_and_expression
 from .landmarks import NUM_LANDMARKS, LandmarkModel, get_landmark_model
 
 ANALYSIS_VERSION = 1  # bump when any derived quantity changes meaning (invalidates caches)
@@ -182,10 +183,14 @@ def analyze_video(video_or_path, *, landmarks: str | LandmarkModel = "facemesh",
     bar.close()
     if i < n:  # decoder delivered fewer frames than probed: keep what exists
         found, lms, boxes = found[:i], lms[:i], boxes[:i]
+    t1 = time.perf_counter()
+    pose, expr = pose_and_expression(lms)
+    t_pose = time.perf_counter() - t1
     result = ClipAnalysis(fps=fps, width=int(hw[1]), height=int(hw[0]), face_found=found, boxes=boxes,
-                          landmarks=lms, source=source,
-                          backends={"landmarks": lm_model.describe()},
-                          timings={"decode_s": round(t_decode, 4), "landmarks_s": round(t_lm, 4)})
+                          landmarks=lms, pose=pose, expression=expr, source=source,
+                          backends=_backends(lm_model),
+                          timings={"decode_s": round(t_decode, 4), "landmarks_s": round(t_lm, 4),
+                                   "pose_expression_s": round(t_pose, 4)})
     for k, per_frame in extras.items():
         sample = next(iter(per_frame.values()))
         arr = np.full((len(found), *np.shape(sample)), np.nan, np.float32)
@@ -205,5 +210,29 @@ def analyze_image(img: Image, *, landmarks: str | LandmarkModel = "facemesh",
     face = lm_model.image(img)
     if face is None:
         raise FaceNotFoundError(f"no face found in the image ({img.shape[1]}x{img.shape[0]})")
+    pose, expr = pose_and_expression(face.landmarks)
     return ImageAnalysis(width=img.shape[1], height=img.shape[0], box=face.box, landmarks=face.landmarks,
-                         extras=dict(face.extras), backends={"landmarks": lm_model.describe()})
+                         pose=pose, expression=expr, extras=dict(face.extras), backends=_backends(lm_model))
+
+
+def _backends(lm_model: LandmarkModel, id_model=None) -> dict[str, Any]:
+    from .pose import load_template
+
+    out: dict[str, Any] = {
+        "analysis_version": ANALYSIS_VERSION,
+        "landmarks": lm_model.describe(),
+        "pose": {"method": "umeyama similarity fit to face_template.json (rigid subset)",
+                 "order": ["yaw", "pitch", "roll"], "units": "degrees",
+                 "template_sha256": _template_sha256(), "num_rigid_points": int(len(load_template().rigid))},
+        "expression": expression_layout(),
+    }
+    if id_model is not None:
+        out["identity"] = id_model.describe()
+    return out
+
+
+def _template_sha256() -> str:
+    from ..fileio import sha256_file
+    from .pose import TEMPLATE_PATH
+
+    return sha256_file(TEMPLATE_PATH)
