@@ -157,12 +157,8 @@ def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     raw = span / n
     mag = 10 ** math.floor(math.log10(raw))
     step = next(s * mag for s in (1, 2, 2.5, 5, 10) if s * mag >= raw)
-    start = math.floor(lo / step) * step
-    ticks, t = [], start
-    while t <= hi + step * 1e-9:
-        ticks.append(round(t, 12))
-        t += step
-    return ticks
+    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    return [round(k * step, 12) for k in range(first, last + 1)]
 
 
 def svg_chart(board: dict[str, Any], metric: dict[str, Any], d: int) -> str:
@@ -318,6 +314,10 @@ def _board_html(b: dict[str, Any]) -> str:
     charts = [c for c in charts if c]
     if charts:
         out.append('<div class="section-title">Per-metric means with 95 % intervals</div>')
+        out.append('<p class="chart-note">Bars: mean; whiskers: 95 % interval.<span class="swatch" '
+                   'style="background:var(--accent)"></span>best<span class="swatch" style="background:var(--tie)">'
+                   '</span>interval overlaps the best<span class="swatch" style="background:var(--bar)"></span>'
+                   'separated from the best<span class="swatch" style="background:#cfd5df"></span>diagnostic</p>')
         out.append('<div class="charts">' + "".join(charts) + "</div>")
     out.append('<div class="section-title">Method details</div><div class="details">')
     out += [_details_html(b, r) for r in b["rows"]]
@@ -351,7 +351,7 @@ def _details_html(b: dict[str, Any], r: dict[str, Any]) -> str:
             + "</ul>"))
     body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items)
     return (f'<details class="method-card" id="m-{escape(b["id"])}-{escape(r["slug"])}"><summary>{escape(m["name"])} '
-            f'<span class="src">{escape(m["version"])}</span></summary><dl>{body}</dl></details>')
+            f'<span class="src">{escape(_version(m["version"]))} · {escape(str(m.get("source", "")))}</span></summary><dl>{body}</dl></details>')
 
 
 def render_html(doc: dict[str, Any]) -> str:

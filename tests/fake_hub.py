@@ -321,6 +321,8 @@ def _make_handler(hub: FakeHub):
 
         def do_GET(self) -> None:
             path, query = self._record()
+            if path == "/api/agent-harnesses":  # huggingface_hub 2.x fetches this registry (best effort)
+                return self._send(200, {"standardEnvVars": [], "harnesses": {}})
             if path == "/api/whoami-v2":
                 user = self._user()
                 if user is None:

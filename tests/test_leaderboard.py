@@ -1,0 +1,246 @@
+"""Leaderboard: comparability rule, refusals, CI-aware ranking, site files, atomic writes, report copying."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from headswapbench.leaderboard import build_site, rank_metric
+from leaderboard_fixtures import CHECKSUM, SETTINGS, results_for, write_run
+
+from headswapbench.cli.main import main
+from headswapbench.errors import HeadSwapBenchError
+from headswapbench.fileio import sha256_json
+
+
+def _cell(mean, lo=None, hi=None):
+    return {"mean": mean, "ci95": None if lo is None else [lo, hi], "n": 5, "available": True}
+
+
+# ------------------------------------------------------------------------------------------------------
+# ranking, hand-checked
+# ------------------------------------------------------------------------------------------------------
+def test_rank_higher_is_better_with_ties_and_ci_rank():
+    cells = [_cell(0.70, 0.60, 0.80),   # A: best
+             _cell(0.65, 0.55, 0.75),   # B: CI overlaps A -> tied, ci_rank 1
+             _cell(0.40, 0.35, 0.45),   # C: separated from A and B -> ci_rank 3
+             {"mean": None, "ci95": None, "n": 0, "available": False, "reason": "x"},
+             None]
+    a, b, c, d, e = rank_metric(cells, higher_is_better=True)
+    assert (a["rank"], a["best"], a["tied_with_best"], a["ci_rank"]) == (1, True, False, 1)
+    assert (b["rank"], b["best"], b["tied_with_best"], b["ci_rank"]) == (2, False, True, 1)
+    assert (c["rank"], c["best"], c["tied_with_best"], c["ci_rank"]) == (3, False, False, 3)
+    assert d == {} and e == {}
+
+
+def test_rank_lower_is_better_and_missing_intervals():
+    cells = [_cell(0.050, 0.045, 0.055), _cell(0.030, 0.020, 0.040), _cell(0.030), _cell(0.041)]
+    r = rank_metric(cells, higher_is_better=False)
+    assert [x["rank"] for x in r] == [4, 1, 1, 3]
+    assert [x["best"] for x in r] == [False, True, True, False]
+    # 0.041 (no CI) lies inside the best's [0.020, 0.040]? no: 0.041 > 0.040 -> not tied
+    assert [x["tied_with_best"] for x in r] == [False, False, False, False]
+    # ci_rank of 0.050: [0.045, 0.055] is beaten by [0.020, 0.040], the point 0.030 and the point 0.041;
+    # the point 0.041 is beaten by [0.020, 0.040] and the point 0.030
+    assert r[0]["ci_rank"] == 4 and r[3]["ci_rank"] == 3
+
+
+# ------------------------------------------------------------------------------------------------------
+# building a site
+# ------------------------------------------------------------------------------------------------------
+@pytest.fixture
+def runs(tmp_path) -> Path:
+    root = tmp_path / "runs"
+    write_run(root, "oracle", results_for("oracle"))
+    write_run(root, "warp", results_for("warp", verified=True),
+              report='<html><body><img src="grid.png"><a href="../../secret.txt">x</a>'
+                     '<video src="clips/best.mp4"></video></body></html>')
+    (root / "warp" / "grid.png").write_bytes(b"\x89PNG not really")
+    (root / "warp" / "clips").mkdir()
+    (root / "warp" / "clips" / "best.mp4").write_bytes(b"mp4")
+    (tmp_path / "secret.txt").write_text("do not copy")
+    write_run(root, "noop", results_for("noop"))
+    return root
+
+
+def test_build_site_ranks_and_writes_all_files(runs, tmp_path):
+    site = tmp_path / "site"
+    doc = build_site([runs], site)
+    assert sorted(p.name for p in site.iterdir()) == ["index.html", "leaderboard.csv", "leaderboard.json",
+                                                      "leaderboard.md", "reports"]
+    assert doc["refused"] == []
+    (board,) = doc["boards"]
+    assert board["primary_metric"] == "identity_cosine_ref"
+    assert [r["method"]["name"] for r in board["rows"]] == ["oracle", "warp", "noop"]
+    rows = {r["method"]["name"]: r for r in board["rows"]}
+    # identity: oracle best; warp [0.850, 0.899] overlaps oracle [0.890, 0.931]; noop does not
+    assert rows["oracle"]["metrics"]["identity_cosine_ref"]["best"]
+    assert rows["warp"]["metrics"]["identity_cosine_ref"]["tied_with_best"]
+    assert not rows["noop"]["metrics"]["identity_cosine_ref"]["tied_with_best"]
+    # lower is better: keypoint NME 0 (oracle) < 0.039 (noop) < 0.0412 (warp)
+    assert [rows[m]["metrics"]["keypoint_nme"]["rank"] for m in ("oracle", "noop", "warp")] == [1, 2, 3]
+    # diagnostics (higher_is_better null) are shown, never ranked
+    assert "rank" not in rows["warp"]["metrics"]["face_missing_output"]
+    assert rows["noop"]["metrics"]["fid"]["available"] is False
+    assert board["labels"] == ["non-standard: identity: dlib ResNet instead of ArcFace"]
+
+    on_disk = json.loads((site / "leaderboard.json").read_text())
+    assert on_disk["boards"][0]["settings_hash"] == sha256_json(SETTINGS)
+    with open(site / "leaderboard.csv", newline="") as fh:
+        lines = list(csv.DictReader(fh))
+    assert len(lines) == 3 * 8  # 3 methods x 8 metrics (fid included as unavailable)
+    fid = next(x for x in lines if x["method"] == "noop" and x["metric"] == "fid")
+    assert fid["available"] == "False" and "pt_inception" in fid["reason"]
+    md = (site / "leaderboard.md").read_text()
+    assert "**0.912 [0.890, 0.931]**" in md and "≈ 0.874 [0.850, 0.899]" in md and "identity_cosine_ref ↑" in md
+
+    # the report and the files it links from its own folder travel with the site; ../ links do not
+    report = site / rows["warp"]["report"]
+    assert report.is_file() and (report.parent / "grid.png").is_file() and (report.parent / "clips/best.mp4").is_file()
+    assert not any(p.name == "secret.txt" for p in site.rglob("*"))
+    html = (site / "index.html").read_text()
+    assert rows["warp"]["report"] in html and "verified" in html and "self-reported" in html
+    assert "<link" not in html and "http://" not in html and "https://" not in html  # nothing to fetch
+
+
+def test_refusals_each_have_a_reason(tmp_path):
+    root = tmp_path / "runs"
+    write_run(root, "warp", results_for("warp"))
+    write_run(root, "noop", results_for("noop"))
+    write_run(root, "oracle", results_for("oracle"))
+    # same method+version again with other numbers -> duplicate; an exact copy -> identical
+    write_run(root, "warp_rerun", results_for("warp", created_at="2026-11-25T08:00:00Z"))
+    (root / "zz_copy").mkdir()
+    shutil.copy(root / "noop" / "results.json", root / "zz_copy" / "results.json")
+    # other dataset version, other metric settings
+    write_run(root, "old_dataset", results_for("warp", version="2", checksum="0" * 64))
+    write_run(root, "other_settings", results_for("warp", version="3", settings={**SETTINGS, "resize": 256}))
+    # malformed and schema-violating files
+    (root / "broken").mkdir()
+    (root / "broken" / "results.json").write_text('{"schema_version": 1, "method": ')
+    bad = results_for("noop", version="9")
+    bad["settings"]["resize"] = 1024  # edited after hashing
+    (root / "edited").mkdir()
+    (root / "edited" / "results.json").write_text(json.dumps(bad))
+
+    site = tmp_path / "site"
+    doc = build_site([root, tmp_path / "missing.json"], site)
+    assert [r["method"]["name"] for r in doc["boards"][0]["rows"]] == ["oracle", "warp", "noop"]
+    reasons = {Path(r["path"]).parent.name if r["path"].endswith("json") and "missing" not in r["path"]
+               else "missing": r["reason"] for r in doc["refused"]}
+    assert set(reasons) == {"missing", "broken", "edited", "old_dataset", "other_settings", "warp_rerun", "zz_copy"}
+    assert reasons["missing"] == "not found"
+    assert "not valid JSON" in reasons["broken"]
+    assert "settings_hash" in reasons["edited"] and "edited after hashing" in reasons["edited"]
+    assert reasons["old_dataset"].startswith("dataset checksum 000000000000 differs from the reference 9f2caaaa")
+    assert "metric settings hash" in reasons["other_settings"] and "--settings-hash" in reasons["other_settings"]
+    assert reasons["warp_rerun"].startswith(f"duplicate of {root / 'warp' / 'results.json'}")
+    assert reasons["zz_copy"] == f"identical to {root / 'noop' / 'results.json'}"
+    assert json.loads((site / "leaderboard.json").read_text())["refused"] == doc["refused"]
+    assert "7 file(s) not ranked" in (site / "index.html").read_text()
+
+
+def test_explicit_flags_choose_the_group_and_several_settings_give_several_boards(tmp_path):
+    root = tmp_path / "runs"
+    other = {**SETTINGS, "resize": 256}
+    write_run(root, "a", results_for("warp"))
+    write_run(root, "b", results_for("noop"))
+    write_run(root, "c", results_for("warp", checksum="1" * 64))
+    write_run(root, "d", results_for("noop", settings=other))
+    doc = build_site([root], tmp_path / "s1", dataset_checksums=["1" * 64])
+    assert [r["method"]["name"] for b in doc["boards"] for r in b["rows"]] == ["warp"]
+    assert doc["reference"][0]["dataset_checksum_rule"] == "--dataset-checksum"
+    doc = build_site([root], tmp_path / "s2", settings_hashes=[sha256_json(SETTINGS), sha256_json(other)],
+                     dataset_checksums=[CHECKSUM])
+    assert sorted((b["settings_hash"][:8], len(b["rows"])) for b in doc["boards"]) == sorted(
+        [(sha256_json(SETTINGS)[:8], 2), (sha256_json(other)[:8], 1)])
+
+
+def test_most_common_rule_tie_goes_to_newest(tmp_path):
+    root = tmp_path / "runs"
+    write_run(root, "a", results_for("warp", checksum="1" * 64, created_at="2026-01-01T00:00:00Z"))
+    write_run(root, "b", results_for("noop", checksum="2" * 64, created_at="2026-06-01T00:00:00Z"))
+    doc = build_site([root], tmp_path / "site")
+    assert doc["boards"][0]["dataset"]["checksum"] == "2" * 64
+
+
+def test_splits_are_separate_boards(tmp_path):
+    root = tmp_path / "runs"
+    write_run(root, "t", results_for("warp"))
+    write_run(root, "v", results_for("warp", split="val", checksum="3" * 64))
+    doc = build_site([root], tmp_path / "site")
+    assert sorted(b["dataset"]["split"] for b in doc["boards"]) == ["test", "val"]
+    assert doc["refused"] == []
+
+
+def test_nothing_valid_writes_nothing(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "results.json").write_text("[]")
+    with pytest.raises(HeadSwapBenchError, match="(?s)no results could be ranked.*top level must be a JSON object"):
+        build_site([tmp_path / "r"], tmp_path / "site")
+    assert not (tmp_path / "site").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def test_site_replaced_atomically_and_unrelated_folder_protected(runs, tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    build_site([runs], site)
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+    import headswapbench.leaderboard.site as site_mod
+
+    def boom(doc):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(site_mod, "render_html", boom)
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        build_site([runs], site)
+    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before  # the old site is untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs", "secret.txt", "site"]  # no temp folders left
+
+    mine = tmp_path / "my_stuff"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    monkeypatch.undo()
+    with pytest.raises(HeadSwapBenchError, match="not a leaderboard site"):
+        build_site([runs], mine)
+    assert (mine / "thesis.tex").read_text() == "precious"
+
+
+def test_smoke_results_and_partial_coverage_are_labelled_and_html_is_escaped(tmp_path):
+    root = tmp_path / "runs"
+    smoke = {**SETTINGS, "smoke": True}
+    evil = results_for("warp", settings=smoke, scored=7)
+    evil["method"]["name"] = "<script>alert(1)</script>"
+    from headswapbench.results import make_results
+
+    evil = make_results(evil["method"], evil["dataset"], evil["settings"], evil["metrics"], evil["per_clip"],
+                        coverage=evil["coverage"], provenance=evil["provenance"])
+    write_run(root, "evil", evil)
+    write_run(root, "noop", results_for("noop", settings=smoke))
+    doc = build_site([root], tmp_path / "site")
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "smoke test" in html and "partial: 7 of 10 clips scored" in html
+    assert doc["boards"][0]["labels"][0].startswith("smoke test")
+
+
+def test_cli_build_human_and_json(runs, tmp_path, capsys):
+    site = tmp_path / "site"
+    assert main(["leaderboard", "build", str(runs), str(tmp_path / "nope.json"), "--out", str(site)]) == 0
+    out = capsys.readouterr().out
+    assert f"leaderboard page: {(site / 'index.html').resolve()}" in out
+    assert "oracle" in out and "tied with best (CI)" in out and "nope.json: not found" in out
+    assert main(["leaderboard", "build", str(runs), "--out", str(site), "--json", "--sort-by", "keypoint_nme"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["url"].startswith("file://") and data["boards"][0]["primary_metric"] == "keypoint_nme"
+    assert [m["method"] for m in data["boards"][0]["methods"]] == ["oracle", "noop", "warp"]
+    assert main(["leaderboard", "build", str(runs), str(tmp_path / "nope.json"), "--out", str(site),
+                 "--strict"]) == 2
+    assert "refused (--strict)" in capsys.readouterr().err
+    assert main(["leaderboard", "build", str(tmp_path / "nope.json"), "--out", str(tmp_path / "s2")]) == 2
+    assert not (tmp_path / "s2").exists()

@@ -1,0 +1,91 @@
+"""The leaderboard page in headless Chromium (Debian chromium + chromium-driver via Selenium): it opens from
+disk, sorts by a clicked column (best first, then reversed), filters by split, and is saved as a screenshot."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from browser import browser, js_errors, open_file, save_screenshot  # noqa: F401  (browser is a fixture)
+from headswapbench.leaderboard import build_site
+from leaderboard_fixtures import results_for, write_run
+
+pytestmark = pytest.mark.browser
+
+
+def _order(driver, board_id: str) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0] + ' tbody tr'))"
+        ".map(r => r.querySelector('td.method a').textContent)", f"#board-{board_id}")
+
+
+def _ranks(driver, board_id: str) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0] + ' tbody tr'))"
+        ".map(r => r.cells[0].textContent)", f"#board-{board_id}")
+
+
+def test_page_sorts_filters_and_renders(browser, tmp_path):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    runs = tmp_path / "runs"
+    write_run(runs, "oracle", results_for("oracle"))
+    write_run(runs, "warp", results_for("warp", verified=True), report="<html><body>warp report</body></html>")
+    write_run(runs, "noop", results_for("noop"))
+    write_run(runs, "warp_val", results_for("warp", split="val", checksum="3" * 64))
+    site = tmp_path / "site"
+    doc = build_site([runs], site)
+    test_board = next(b["id"] for b in doc["boards"] if b["dataset"]["split"] == "test")
+    val_board = next(b["id"] for b in doc["boards"] if b["dataset"]["split"] == "val")
+
+    open_file(browser, site / "index.html")
+    assert browser.title == "HeadSwapBench leaderboard"
+    assert _order(browser, test_board) == ["oracle", "warp", "noop"]  # default: primary metric, best first
+
+    def header(key):
+        return browser.find_element(By.CSS_SELECTOR, f'#board-{test_board} th[data-key="{key}"]')
+
+    # keypoint NME is lower-is-better: the first click puts the lowest first (0 < 0.0390 < 0.0412)
+    header("m:keypoint_nme").click()
+    assert _order(browser, test_board) == ["oracle", "noop", "warp"]
+    assert header("m:keypoint_nme").get_attribute("aria-sort") == "ascending"
+    assert _ranks(browser, test_board) == ["1", "2", "3"]
+    header("m:keypoint_nme").click()
+    assert _order(browser, test_board) == ["warp", "noop", "oracle"]
+    # PSNR is higher-is-better: 99.0 > 24.6 > 21.2
+    header("m:psnr").click()
+    assert _order(browser, test_board) == ["oracle", "warp", "noop"]
+    # an unavailable metric (fid) keeps every row and puts missing values last; method name sorts A-Z
+    header("method").click()
+    assert _order(browser, test_board) == ["noop", "oracle", "warp"]
+
+    # the tie mark and the best mark are on the cells the ranking says
+    tied = browser.find_elements(By.CSS_SELECTOR, f"#board-{test_board} td.tied")
+    assert len(tied) >= 1
+
+    # filter by split
+    Select(browser.find_element(By.ID, "f-split")).select_by_value("val")
+    assert not browser.find_element(By.ID, f"board-{test_board}").is_displayed()
+    assert browser.find_element(By.ID, f"board-{val_board}").is_displayed()
+    Select(browser.find_element(By.ID, "f-split")).select_by_value("")
+    assert browser.find_element(By.ID, f"board-{test_board}").is_displayed()
+
+    # the method link opens its details card; the report link resolves to the copied file
+    browser.find_element(By.CSS_SELECTOR, f'#board-{test_board} td.method a[href*="warp"]').click()
+    card = browser.find_element(By.CSS_SELECTOR, f"#m-{test_board}-warp-1")
+    assert card.get_attribute("open") is not None and "verified by the maintainers" in card.text
+    report = browser.find_element(By.CSS_SELECTOR, f"#board-{test_board} a.badge.report")
+    assert report.get_attribute("href").startswith("file://")
+    assert js_errors(browser) == []
+
+    # charts drew one bar per available method for each ranked metric
+    bars = browser.find_elements(By.CSS_SELECTOR, f'#board-{test_board} figure[data-metric="psnr"] rect.b')
+    assert len(bars) == 3
+
+    Select(browser.find_element(By.ID, "f-split")).select_by_value("test")
+    shot = save_screenshot(browser, tmp_path / "leaderboard.png")
+    assert shot.stat().st_size > 20_000
+    if os.environ.get("HSB_SCREENSHOT_DIR"):  # keep the picture for a human to look at
+        shutil.copy(shot, os.environ["HSB_SCREENSHOT_DIR"])
