@@ -1,0 +1,238 @@
+"""Hub IO through the real huggingface_hub client against a loopback fake Hub (tests/fake_hub.py).
+
+The split media here are SYNTHETIC (random-noise clips written as real H.264 mp4 / png files): these tests
+check transport, verification and refusal, not faces."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_hub import FakeHub  # noqa: E402
+
+from headswapbench.errors import HeadSwapBenchError, InvalidSplitError  # noqa: E402
+from headswapbench.split import TripletRow, load_split  # noqa: E402
+
+TOKEN = "hf_write_token"
+
+
+def _synthetic_media(folder: Path, n: int, seed: int = 0) -> dict[str, dict[str, Path]]:
+    from headswapbench.types import Video
+    from headswapbench.video import write_image, write_video
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for i in range(n):
+        frames = rng.integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)
+        d, t, r = folder / f"d{i}.mp4", folder / f"t{i}.mp4", folder / f"r{i}.png"
+        write_video(d, Video(frames[::-1].copy(), 25.0))
+        write_video(t, Video(frames, 25.0))
+        write_image(r, frames[0])
+        files[f"clip{i}"] = {"driving": d, "target": t, "reference": r}
+    return files
+
+
+def _row(clip_id: str, subject: str) -> TripletRow:
+    return TripletRow(clip_id=clip_id, subject_id=subject, source_video="synthetic.mp4", start_frame=0,
+                      num_frames=3, fps=25.0, width=16, height=16, driving_file_name="", reference_file_name="",
+                      target_file_name="", editor="synthetic", editor_version="0", prompt="noise", seed=1,
+                      sync_nme=0.01, expr_error=0.02, identity_similarity_to_target=0.1)
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory) -> Path:
+    from headswapbench.pipelines.package import package_dataset
+
+    root = tmp_path_factory.mktemp("dataset")
+    files = _synthetic_media(tmp_path_factory.mktemp("media"), 3)
+    package_dataset(root, {"train": [_row("clip0", "s0"), _row("clip1", "s0")], "test": [_row("clip2", "s1")]}, files)
+    return root
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    with FakeHub(tokens={TOKEN: "alice", "hf_other": "bob"}) as h:
+        h.patch(monkeypatch)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        yield h
+
+
+def _publish(hub, packaged, repo="alice/hsb"):
+    from headswapbench.hub import publish_split
+
+    return publish_split(packaged, repo, token=TOKEN)
+
+
+def test_round_trip_publish_download_equals_original(hub, packaged, tmp_path):
+    from headswapbench.hub import download_split, hub_source
+
+    info = _publish(hub, packaged)
+    assert info["splits"] == {"test": 1, "train": 2}
+    uploaded = hub.repos[("dataset", "alice/hsb")].files
+    assert sorted(uploaded) == sorted(
+        ["README.md", "SHA256SUMS", "test/metadata.jsonl", "train/metadata.jsonl"]
+        + [f"{s}/{k}/clip{i}.{'png' if k == 'reference' else 'mp4'}" for s, ids in (("train", (0, 1)), ("test", (2,)))
+           for i in ids for k in ("driving", "reference", "target")])
+    assert all(r["authorization"] == f"Bearer {TOKEN}" for r in hub.requests if r["method"] == "POST")
+
+    root = download_split("alice/hsb", split="test", token=False, out_dir=tmp_path / "dl")
+    original, fetched = load_split(packaged, "test", verify="sha256"), load_split(root, "test", verify="sha256")
+    assert [r.to_dict() for r in fetched.rows] == [r.to_dict() for r in original.rows]
+    assert fetched.checksum() == original.checksum()
+    for col in ("driving_file_name", "reference_file_name", "target_file_name"):
+        rel = getattr(original.rows[0], col)
+        assert (root / "test" / rel).read_bytes() == (packaged / "test" / rel).read_bytes()
+    assert not (root / "train").exists()  # only the asked split travels
+    assert hub_source(root)["commit"] == hub.repos[("dataset", "alice/hsb")].heads["main"]
+
+
+def test_publish_as_pull_request(hub, packaged):
+    from headswapbench.hub import publish_split
+
+    _publish(hub, packaged)
+    info = publish_split(packaged, "alice/hsb", token="hf_other", create_pr=True, splits=["test"])
+    assert info["pr_url"].endswith("/datasets/alice/hsb/discussions/1")
+    pr = hub.repos[("dataset", "alice/hsb")].prs[0]
+    assert "test/metadata.jsonl" in pr.files and not any(p.startswith("train/") for p in pr.files)
+
+
+def _tamper(hub, path: str, data: bytes, repo="alice/hsb") -> None:
+    hub._commit(hub.repos[("dataset", repo)], "main", {path: data}, "tamper", "")  # a new commit, like an attacker's
+
+
+def test_tampered_media_refused(hub, packaged, tmp_path):
+    from headswapbench.hub import download_split
+
+    _publish(hub, packaged)
+    other = (packaged / "train" / "driving" / "clip0.mp4").read_bytes()  # a valid mp4, wrong content
+    _tamper(hub, "test/driving/clip2.mp4", other)
+    with pytest.raises(InvalidSplitError, match="checksum mismatch for 'test/driving/clip2.mp4'"):
+        download_split("alice/hsb", split="test", token=False, out_dir=tmp_path / "dl")
+
+
+def test_tampered_metadata_refused(hub, packaged, tmp_path):
+    from headswapbench.hub import download_split
+
+    _publish(hub, packaged)
+    meta = (packaged / "test" / "metadata.jsonl").read_text().replace('"prompt": "noise"', '"prompt": "changed"')
+    _tamper(hub, "test/metadata.jsonl", meta.encode())
+    with pytest.raises(InvalidSplitError, match="metadata changed"):
+        download_split("alice/hsb", split="test", token=False, out_dir=tmp_path / "dl")
+
+
+def test_metadata_path_escape_refused(hub, packaged, tmp_path):
+    from headswapbench.hub import download_split
+
+    _publish(hub, packaged)
+    row = json.loads((packaged / "test" / "metadata.jsonl").read_text())
+    row["driving_file_name"] = "../train/driving/clip0.mp4"
+    _tamper(hub, "test/metadata.jsonl", (json.dumps(row) + "\n").encode())
+    with pytest.raises(InvalidSplitError, match="not a safe relative path"):
+        download_split("alice/hsb", split="test", token=False, out_dir=tmp_path / "dl")
+
+
+def test_non_media_file_refused_before_download(hub, packaged, tmp_path):
+    from headswapbench.hub import download_split
+
+    _publish(hub, packaged)
+    _tamper(hub, "test/driving/run.sh", b"#!/bin/sh\necho pwned\n")
+    n_before = len(hub.requests)
+    with pytest.raises(InvalidSplitError, match="test/driving/run.sh.*not a media file"):
+        download_split("alice/hsb", split="test", token=False, out_dir=tmp_path / "dl")
+    assert not any("/resolve/" in r["path"] for r in hub.requests[n_before:])  # refused from the listing alone
+
+
+def test_disguised_non_media_refused(hub, packaged, tmp_path):
+    """A script renamed .mp4, listed in metadata and SHA256SUMS with its true hash, is still refused."""
+    import hashlib
+
+    from headswapbench.hub import download_split
+
+    _publish(hub, packaged)
+    script = b"#!/bin/sh\necho pwned\n" * 4
+    sums = (packaged / "SHA256SUMS").read_text().splitlines()
+    sums = [f"{hashlib.sha256(script).hexdigest()}  test/target/clip2.mp4" if line.endswith("test/target/clip2.mp4")
+            else line for line in sums]
+    _tamper(hub, "test/target/clip2.mp4", script)
+    _tamper(hub, "SHA256SUMS", ("\n".join(sums) + "\n").encode())
+    with pytest.raises(InvalidSplitError, match="does not start like a .mp4 file"):
+        download_split("alice/hsb", split="test", token=False, out_dir=tmp_path / "dl")
+
+
+def test_gated_repo_needs_token_with_access(hub, packaged, tmp_path):
+    from headswapbench.hub import download_split
+
+    files = {p: b for p, b in _published_files(hub, packaged).items()}
+    hub.add_repo("dataset", "yananwang-MBZUAI/HeadSwapBench", files, gated=True)
+    repo = "yananwang-MBZUAI/HeadSwapBench"
+    with pytest.raises(HeadSwapBenchError, match=r"gated dataset and no token was given.*accept its conditions"):
+        download_split(repo, token=False, out_dir=tmp_path / "a")
+    with pytest.raises(HeadSwapBenchError, match="gated dataset and the token given has no access"):
+        download_split(repo, token="hf_other", out_dir=tmp_path / "b")
+    hub.grant("dataset", repo, "hf_other")
+    root = download_split(repo, token="hf_other", out_dir=tmp_path / "c")
+    assert len(load_split(root, "test").rows) == 1
+
+
+def _published_files(hub, packaged) -> dict[str, bytes]:
+    _publish(hub, packaged, repo="alice/source")
+    return dict(hub.repos[("dataset", "alice/source")].files)
+
+
+def test_missing_repo_and_revision_are_clear(hub, tmp_path):
+    from headswapbench.hub import download_split
+
+    with pytest.raises(HeadSwapBenchError, match="not found on the Hub"):
+        download_split("nobody/nothing", token=False, out_dir=tmp_path / "x")
+    hub.add_repo("dataset", "alice/empty", {"README.md": b"hi"})
+    with pytest.raises(HeadSwapBenchError, match="revision not found"):
+        download_split("alice/empty", revision="v9", token=False, out_dir=tmp_path / "y")
+
+
+def test_upstream_layout_adapter(hub, tmp_path):
+    """A repo laid out as <split>/<clip>/{driving.mp4, ref.png, gt.mp4} + metadata.csv maps onto the contract."""
+    from headswapbench.hub import download_split, hub_source
+
+    media = _synthetic_media(tmp_path / "m", 2, seed=3)
+    files = {}
+    for i, (cid, f) in enumerate(media.items()):
+        files[f"test/{cid}/driving.mp4"] = f["driving"].read_bytes()
+        files[f"test/{cid}/ref.png"] = f["reference"].read_bytes()
+        files[f"test/{cid}/gt.mp4"] = f["target"].read_bytes()
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["clip", "subject_id"])
+    w.writerows([["clip0", "personA"], ["clip1", "personB"]])
+    files["test/metadata.csv"] = buf.getvalue().encode()
+    files["README.md"] = b"---\nlicense: other\n---\n"
+    hub.add_repo("dataset", "org/upstream", files)
+    root = download_split("org/upstream", token=False, out_dir=tmp_path / "dl")
+    split = load_split(root, "test", verify="sha256")
+    assert sorted((r.clip_id, r.subject_id) for r in split.rows) == [("test__clip0", "personA"),
+                                                                     ("test__clip1", "personB")]
+    row = split.row("test__clip0")
+    assert (root / "test" / row.target_file_name).read_bytes() == files["test/clip0/gt.mp4"]
+    assert (root / "test" / row.reference_file_name).read_bytes() == files["test/clip0/ref.png"]
+    assert (row.num_frames, row.width, row.height) == (3, 16, 16)
+    assert hub_source(root)["layout"] == "upstream"
+
+
+def test_cli_download_and_publish(hub, packaged, tmp_path, capsys):
+    from headswapbench.cli.main import main
+
+    assert main(["publish", str(packaged), "--repo", "alice/cli", "--token", TOKEN, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["splits"] == {"test": 1, "train": 2}
+    assert main(["download", "--repo", "alice/cli", "--split", "train", "--out", str(tmp_path / "d"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["clips"] == 2 and got["subjects"] == 1 and got["verified"] == "sha256"
+    assert main(["download", "--repo", "alice/nope", "--out", str(tmp_path / "e")]) == 2
+    assert "not found on the Hub" in capsys.readouterr().err
