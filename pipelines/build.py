@@ -206,7 +206,17 @@ class Build:
             out.update(Manifest(p).load())
         return out
 
+    def _remove_stale_temps(self, folder: Path) -> None:
+        """Delete temp files a killed run left behind (atomic writes use hidden '.name.XXXX' files beside the
+        target). Only when unsharded: another shard may be writing into the same folder right now."""
+        if self.cfg.shard[1] != 1 or not folder.is_dir():
+            return
+        for p in folder.rglob(".*"):
+            if p.is_file():
+                p.unlink(missing_ok=True)
+
     def _run(self, stage: Stage, items: list[tuple[str, Any]], shard: tuple[int, int]) -> StageResult:
+        self._remove_stale_temps(self.folder(stage.name))
         atomic_write_json(self.folder(stage.name) / "settings.json", self.stage_settings(stage.name))
         res = run_stage(stage, items, self.manifest_path(stage.name), executor=self.executor, shard=shard,
                         progress=self.cfg.progress)
@@ -324,6 +334,8 @@ class Build:
                                ingest=asdict(self.cfg.ingest), split_seed=self.cfg.seed,
                                split_ratios=dict(self.cfg.splits), sources=str(self.cfg.raw_dir.name),
                                toolkit_version=_version("headswapbench") or "")
+        for split in self.cfg.splits:
+            self._remove_stale_temps(self.cfg.out_dir / split)
         summary = pkg.package_dataset(self.cfg.out_dir, {k: v for k, v in by_split.items() if v}, files, info)
         self.timings["package"] = round(time.perf_counter() - t0, 3)
         return {"rows": len(rows), "dropped": dropped, "summary": summary}
