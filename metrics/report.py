@@ -1,0 +1,208 @@
+"""`headswapbench report DIR`: one self-contained HTML page for an evaluation run.
+
+The page shows the metric table (mean, 95 % CI, n, direction) and a side-by-side grid
+(driving | reference | output | target) of the best and worst clips by a primary metric, so a reader sees
+*what* a number means. Media are embedded as base64 data URIs by default, so the single file opens from
+disk, mails and archives without breaking; ``embed=False`` copies them into ``<name>_files/`` beside the page
+with relative links instead (for large grids). Videos are the toolkit's H.264 mp4 files, which browsers
+play; the page itself has no script and no external resource.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import json
+import math
+import shutil
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from headswapbench.errors import HeadSwapBenchError
+
+PRIMARY_PREFERENCE = ("identity_cosine_target", "identity_cosine_ref", "lpips", "keypoint_nme", "ssim", "psnr")
+MIME = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def _load_run(run_dir: Path) -> tuple[dict, list[dict], dict]:
+    from headswapbench.results import load_results
+
+    res_path = run_dir / "results.json"
+    if not res_path.is_file():
+        raise HeadSwapBenchError(f"{run_dir}: no results.json (run `headswapbench evaluate ... --out {run_dir}` first)")
+    results = load_results(res_path)
+    rows: list[dict] = []
+    pc = run_dir / (results.get("per_clip_file") or "per_clip.csv")
+    if pc.is_file():
+        with open(pc, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    elif results.get("per_clip"):
+        rows = [dict(r, status="done") for r in results["per_clip"]]
+    run = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
+    return results, rows, run
+
+
+def _value(row: dict, key: str) -> float:
+    try:
+        v = float(row.get(key))
+    except (TypeError, ValueError):
+        return math.nan
+    return v
+
+
+def choose_primary(results: dict, rows: list[dict], primary: str | None = None) -> str | None:
+    """The metric that ranks clips: the one asked for, else the first preferred metric with values."""
+    metrics = results["metrics"]
+    if primary:
+        if primary not in metrics:
+            raise HeadSwapBenchError(f"--primary {primary}: not a metric of this run ({', '.join(metrics)})")
+        if metrics[primary].get("higher_is_better") is None:
+            raise HeadSwapBenchError(f"--primary {primary}: a diagnostic without a direction cannot rank clips")
+        return primary
+    candidates = list(PRIMARY_PREFERENCE) + [k for k in metrics if k not in PRIMARY_PREFERENCE]
+    for k in candidates:
+        e = metrics.get(k)
+        if e and e.get("available", True) and e.get("higher_is_better") is not None and \
+                any(math.isfinite(_value(r, k)) for r in rows):
+            return k
+    return None
+
+
+def best_and_worst(rows: list[dict], key: str, higher_is_better: bool, k: int) -> tuple[list[dict], list[dict]]:
+    scored = [r for r in rows if r.get("status", "done") == "done" and math.isfinite(_value(r, key))]
+    scored.sort(key=lambda r: (_value(r, key), r["clip_id"]), reverse=higher_is_better)
+    best = scored[:k]
+    worst = [r for r in reversed(scored[-k:]) if r not in best] if scored else []
+    return best, worst
+
+
+class _Media:
+    """Turns a file into a src attribute: a data URI, or a copy beside the page with a relative link."""
+
+    def __init__(self, page: Path, embed: bool):
+        self.embed = embed
+        self.page = page
+        self.folder = page.parent / f"{page.stem}_files"
+        self.copied = 0
+
+    def src(self, path: Path | None, name: str) -> str | None:
+        if path is None or not Path(path).is_file():
+            return None
+        path = Path(path)
+        if self.embed:
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            return f"data:{MIME.get(path.suffix.lower(), 'application/octet-stream')};base64,{data}"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        dest = self.folder / f"{name}{path.suffix.lower()}"
+        shutil.copyfile(path, dest)
+        self.copied += 1
+        return f"{self.folder.name}/{dest.name}"
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return html.escape(str(v))
+
+
+def metric_table(results: dict) -> str:
+    out = ['<table class="metrics"><thead><tr><th>metric</th><th></th><th>mean</th><th>95% CI</th><th>n</th>'
+           '<th>unit</th><th>note</th></tr></thead><tbody>']
+    for name, e in results["metrics"].items():
+        hib = e.get("higher_is_better")
+        arrow = "&uarr;" if hib else ("&darr;" if hib is False else "&middot;")
+        avail = e.get("available", e.get("mean") is not None)
+        ci = e.get("ci95")
+        ci_s = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
+        note = "" if avail else "unavailable: " + html.escape(str(e.get("reason", "")).splitlines()[0][:160])
+        out.append(f'<tr class="{"" if avail else "unavailable"}"><td>{html.escape(name)}</td><td>{arrow}</td>'
+                   f'<td class="num">{_fmt(e.get("mean"))}</td><td class="num">{ci_s}</td>'
+                   f'<td class="num">{_fmt(e.get("n"))}</td><td>{_fmt(e.get("unit"))}</td><td>{note}</td></tr>')
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _cell(src: str | None, kind: str, label: str) -> str:
+    if src is None:
+        return f'<div class="missing">{html.escape(label)} not found</div>'
+    if kind == "image":
+        return f'<img src="{src}" alt="{html.escape(label)}">'
+    return f'<video src="{src}" autoplay loop muted playsinline controls title="{html.escape(label)}"></video>'
+
+
+def _grid(title: str, clips: list[dict], key: str, paths: dict[str, dict], media: _Media) -> str:
+    if not clips:
+        return ""
+    parts = [f"<h2>{html.escape(title)}</h2>", '<div class="grid">', '<div class="head">clip</div>']
+    parts += [f'<div class="head">{h}</div>' for h in ("driving", "reference", "output", "target")]
+    for r in clips:
+        cid = r["clip_id"]
+        p = paths.get(cid, {})
+        parts.append(f'<div class="clip"><b>{html.escape(cid)}</b>subject {html.escape(str(r.get("subject_id", "")))}'
+                     f'<br>{html.escape(key)} = {_fmt(_value(r, key))}</div>')
+        for col, kind in (("driving", "video"), ("reference", "image"), ("output", "video"), ("target", "video")):
+            parts.append(_cell(media.src(p.get(col), f"{cid}_{col}"), kind, f"{cid} {col}"))
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _clip_paths(run: dict) -> dict[str, dict]:
+    """clip_id → {driving, reference, output, target} paths, from the run's record of its split and outputs."""
+    from headswapbench.split import load_split
+
+    out: dict[str, dict] = {}
+    root, name = run.get("split_root"), run.get("split_name")
+    if not root or not Path(root).is_dir():
+        return out
+    try:
+        split = load_split(root, name or "test", verify="none")
+    except HeadSwapBenchError:
+        return out
+    outputs = Path(run["outputs"]) if run.get("outputs") else None
+    for r in split.rows:
+        out[r.clip_id] = {"driving": split.driving_path(r), "reference": split.reference_path(r),
+                          "target": split.target_path(r),
+                          "output": outputs / f"{r.clip_id}.mp4" if outputs else None}
+    return out
+
+
+def write_report(run_dir: str | Path, out: str | Path | None = None, *, primary: str | None = None, k: int = 3,
+                 embed: bool = True) -> Path:
+    """Write the HTML report of the evaluation in ``run_dir`` (default ``run_dir/report.html``)."""
+    from headswapbench import __version__
+    from headswapbench.fileio import atomic_write_text
+
+    run_dir = Path(run_dir)
+    results, rows, run = _load_run(run_dir)
+    page = Path(out) if out else run_dir / "report.html"
+    media = _Media(page, embed)
+    key = choose_primary(results, rows, primary)
+    grids = ""
+    if key is None:
+        grids = '<p class="note">No clip has a value for any ranked metric, so no clip grid is shown.</p>'
+    else:
+        hib = bool(results["metrics"][key]["higher_is_better"])
+        best, worst = best_and_worst(rows, key, hib, k)
+        paths = _clip_paths(run)
+        grids = (_grid(f"Best clips by {key}", best, key, paths, media)
+                 + _grid(f"Worst clips by {key}", worst, key, paths, media))
+        if not paths:
+            grids += '<p class="missing">The split folder recorded in run.json is not available; media not shown.</p>'
+    m, d, cov = results["method"], results["dataset"], results.get("coverage", {})
+    meta = (f"method <b>{html.escape(m['name'])}</b> {html.escape(m.get('version') or '')} "
+            f"(<code>{html.escape(m.get('source', ''))}</code>) &middot; dataset <b>{html.escape(d['name'])}</b> "
+            f"split {html.escape(d['split'])}, {cov.get('scored', '?')} of {cov.get('expected', d['num_clips'])} "
+            f"clips scored &middot; settings <code>{results['settings_hash'][:12]}</code> &middot; "
+            f"{html.escape(results.get('created_at', ''))}")
+    template = Template(resources.files("headswapbench.metrics").joinpath("report_template.html").read_text("utf-8"))
+    text = template.substitute(
+        title=html.escape(f"HeadSwapBench report: {m['name']} on {d['name']}/{d['split']}"), meta=meta,
+        metric_table=metric_table(results), grids=grids, version=html.escape(__version__),
+        media_note="embedded in this file" if embed else f"in {html.escape(media.folder.name)}/ beside this file")
+    atomic_write_text(page, text)
+    return page
