@@ -79,7 +79,7 @@ def build_boards(accepted: list[Loaded], sort_by: str | None = None) -> list[dic
         boards.append({
             "id": slugify(f"{name}-{split}-{checksum[:8]}-{shash[:8]}"),
             "dataset": {"name": name, "split": split, "checksum": checksum, "num_clips": num_clips,
-                        "revisions": sorted({str(i.results["dataset"].get("revision")) for i in items})},
+                        "revisions": sorted({i.results["dataset"].get("revision") or "local" for i in items})},
             "settings_hash": shash,
             "settings": first["settings"],
             "labels": settings_labels(first["settings"]),

@@ -41,6 +41,20 @@ def _board_decimals(board: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+def split_metrics(board: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], list[str]]]]:
+    """Metrics some method could compute (table columns) vs metrics no method could (listed once, with the
+    distinct reasons, instead of a column of n/a)."""
+    shown, hidden = [], []
+    for m in board["metrics"]:
+        cells = [r["metrics"].get(m["name"]) for r in board["rows"]]
+        if any(c and c.get("available") for c in cells):
+            shown.append(m)
+        else:
+            reasons = sorted({c.get("reason", "") for c in cells if c} or {"not reported"})
+            hidden.append((m, reasons))
+    return shown, hidden
+
+
 def _cell_text(cell: dict[str, Any] | None, d: int) -> str:
     if cell is None:
         return "not reported"
@@ -107,14 +121,15 @@ def render_markdown(doc: dict[str, Any]) -> str:
         if b["labels"]:
             lines.append("")
         dec = _board_decimals(b)
-        head = ["#", "Method"] + [f"{m['name']} {ARROW[m['higher_is_better']]}" for m in b["metrics"]] + ["Status"]
+        shown, hidden = split_metrics(b)
+        head = ["#", "Method"] + [f"{m['name']} {ARROW[m['higher_is_better']]}" for m in shown] + ["Status"]
         lines += ["| " + " | ".join(map(_md_escape, head)) + " |",
-                  "|" + "|".join(["---:", ":---"] + ["---:"] * len(b["metrics"]) + [":---"]) + "|"]
+                  "|" + "|".join(["---:", ":---"] + ["---:"] * len(shown) + [":---"]) + "|"]
         primary = b["primary_metric"]
         for r in b["rows"]:
             rank = r["metrics"].get(primary, {}).get("rank", "–") if primary else "–"
             cells = []
-            for m in b["metrics"]:
+            for m in shown:
                 c = r["metrics"].get(m["name"])
                 text = _cell_text(c, dec[m["name"]])
                 if c and c.get("best"):
@@ -128,8 +143,12 @@ def render_markdown(doc: dict[str, Any]) -> str:
             if r.get("report"):
                 name = f"[{name}]({r['report']})"
             lines.append("| " + " | ".join(_md_escape(x) for x in [str(rank), name, *cells, status]) + " |")
+        if hidden:
+            lines += ["", "Not computed for any method:"] + [f"- `{m['name']}`: {'; '.join(reasons)}"
+                                                             for m, reasons in hidden]
+        hidden_names = {m["name"] for m, _ in hidden}
         unavailable = [(r["method"]["name"], k, c["reason"]) for r in b["rows"] for k, c in r["metrics"].items()
-                       if not c.get("available")]
+                       if not c.get("available") and k not in hidden_names]
         if unavailable:
             lines += ["", "Unavailable metrics:"] + [f"- {n}: `{k}`: {reason}" for n, k, reason in unavailable]
         lines.append("")
@@ -257,10 +276,11 @@ def _board_html(b: dict[str, Any]) -> str:
         kind, _, rest = label.partition(":")
         out.append(f'<div class="banner"><strong>{escape(kind)}:</strong>{escape(rest)}</div>')
 
+    shown, hidden = split_metrics(b)
     hib_best = {True: "descending", False: "ascending", None: "descending"}
     head = [_th("rank", "#", "ascending", "rank-col", f"rank by {primary}" if primary else "rank"),
             _th("method", "Method", "ascending", "text method-col", type_="text")]
-    for m in b["metrics"]:
+    for m in shown:
         unit = f'<span class="unit">{escape(m["unit"])}</span>' if m.get("unit") else ""
         dcls = "dir" if m["higher_is_better"] is not None else "dir none"
         tip = {True: "higher is better", False: "lower is better", None: "diagnostic, not ranked"}[m["higher_is_better"]]
@@ -285,7 +305,7 @@ def _board_html(b: dict[str, Any]) -> str:
         cells = [f'<td class="rank" data-v="{prank if prank is not None else ""}">{prank if prank else "–"}</td>',
                  (f'<td class="method" data-v="{escape(mname)}"><a class="to-details" href="#{card}">{escape(mname)}'
                  f'</a><span class="ver">{escape(_version(r["method"]["version"]))}</span>{"".join(badges)}</td>')]
-        for m in b["metrics"]:
+        for m in shown:
             c = r["metrics"].get(m["name"])
             d = dec[m["name"]]
             if c is None:
@@ -309,6 +329,10 @@ def _board_html(b: dict[str, Any]) -> str:
                      '</span></td>')
         out.append(f'<tr data-name="{escape(mname.lower())}">' + "".join(cells) + "</tr>")
     out.append("</tbody></table></div>")
+    if hidden:
+        out.append('<div class="not-computed"><strong>Not computed for any method:</strong><ul>' + "".join(
+            f'<li><code>{escape(m["name"])}</code> {ARROW[m["higher_is_better"]]}: '
+            f'{escape("; ".join(reasons))}</li>' for m, reasons in hidden) + "</ul></div>")
 
     charts = [svg_chart(b, m, dec[m["name"]]) for m in b["metrics"]]
     charts = [c for c in charts if c]
@@ -332,7 +356,7 @@ def _details_html(b: dict[str, Any], r: dict[str, Any]) -> str:
         ("toolkit version", escape(r["toolkit_version"])),
         ("evaluated at", escape(r["created_at"])),
         ("settings hash", f'<code>{escape(b["settings_hash"])}</code>'),
-        ("dataset revision", escape(str(r["dataset_revision"]))),
+        ("dataset revision", escape(r["dataset_revision"] or "none (local, unpublished split)")),
         ("generated by", escape(p["generated_by"])),
         ("evaluated by", escape(p["evaluated_by"])),
         ("status", "verified by the maintainers" if p["verified"] else "self-reported (not verified)"),

@@ -65,7 +65,7 @@ class _Links(HTMLParser):
 def copy_report(report: Path, dest_dir: Path) -> None:
     """Copy report.html and the files it links relatively (only those inside the report's own folder)."""
     dest_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(report, dest_dir / REPORT_NAME)
+    shutil.copyfile(report, dest_dir / REPORT_NAME)  # not copy2: keep the site world-readable (no 0600 modes)
     parser = _Links()
     parser.feed(report.read_text(encoding="utf-8", errors="replace"))
     root = report.parent.resolve()
@@ -75,7 +75,7 @@ def copy_report(report: Path, dest_dir: Path) -> None:
             continue  # missing, or pointing outside the results folder: never copy arbitrary files
         target = dest_dir / src.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, target)
+        shutil.copyfile(src, target)
 
 
 def write_site(doc: dict[str, Any], pairs: list[tuple[dict, Loaded]], out: str | Path) -> Path:

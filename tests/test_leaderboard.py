@@ -244,3 +244,24 @@ def test_cli_build_human_and_json(runs, tmp_path, capsys):
     assert "refused (--strict)" in capsys.readouterr().err
     assert main(["leaderboard", "build", str(tmp_path / "nope.json"), "--out", str(tmp_path / "s2")]) == 2
     assert not (tmp_path / "s2").exists()
+
+
+@pytest.mark.slow
+def test_real_evaluation_results_build_a_leaderboard(tmp_path, shared_data, capsys):
+    """End to end with the real evaluation engine (the contract between the two rooms): noop and oracle on a
+    tiny real split, then `leaderboard build` ranks oracle first on every paired metric."""
+    from _eval_split import build_split
+
+    split = build_split(tmp_path / "split", shared_data)
+    for name in ("noop", "oracle"):
+        assert main(["evaluate", str(split), "--out", str(tmp_path / "runs" / name), "--swapper", name,
+                     "--metrics", "psnr,ssim,flicker"]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", "build", str(tmp_path / "runs"), "--out", str(tmp_path / "site"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["refused"] == []
+    (board,) = data["boards"]
+    assert [m["method"] for m in board["methods"]] == ["oracle", "noop"]
+    doc = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
+    oracle = doc["boards"][0]["rows"][0]["metrics"]
+    assert oracle["psnr"]["best"] and oracle["ssim"]["best"] and oracle["flicker"]["best"]
