@@ -449,6 +449,7 @@ def _per_clip_rows(mine, report, swap_records, score_records, metric_objs) -> li
         else:
             row.update(status=rec["status"], reason=rec.get("reason", ""))
             errs = (rec.get("result") or {}).get("errors") or {}
+            row["errors"] = errs
             if errs:
                 row["reason"] = "; ".join(f"{k}: {v}" for k, v in errs.items())
         scores = ((rec or {}).get("result") or {}).get("scores", {}) if row["status"] == DONE else {}
@@ -480,9 +481,14 @@ def _aggregate(scored: list[dict], metric_objs: list, missing: dict[str, str], f
         if isinstance(m, ClipMetric):
             for k in m.keys:
                 a = aggregate(scored, k, resamples=resamples)
+                failed = [r["errors"][m.name] for r in scored if m.name in r.get("errors", {})]
+                if failed:
+                    a["failed_clips"] = len(failed)
                 if a["mean"] is None:
-                    entries[k] = unavailable(f"undefined on all {len(scored)} scored clips (e.g. no face found)"
-                                             if scored else "no clip could be scored")
+                    why = (f"failed on {len(failed)} of {len(scored)} clips: {failed[0]}" if failed else
+                           f"undefined on all {len(scored)} scored clips (e.g. no face found)" if scored else
+                           "no clip could be scored")
+                    entries[k] = unavailable(why)
                     entries[k]["n_nan"] = a.get("n_nan", 0)
                 else:
                     entries[k] = a
@@ -503,7 +509,9 @@ def _aggregate(scored: list[dict], metric_objs: list, missing: dict[str, str], f
             except Exception as exc:
                 values, why = {}, f"{type(exc).__name__}: {exc}"
             else:
-                why = "no clip produced features" if not n_feat else ""
+                failed = [r["errors"][m.name] for r in scored if m.name in r.get("errors", {})]
+                why = "" if n_feat else (f"failed on {len(failed)} of {len(scored)} clips: {failed[0]}" if failed
+                                         else "no clip produced features")
             counts = dict(m.counts()) if n_feat else {}
             for k in m.keys:
                 v = values.get(k)
@@ -529,7 +537,7 @@ def _make_results(method, dataset, settings_out, entries, run, device) -> dict:
     failures = {r["clip_id"]: r["reason"] for r in run.per_clip if r["status"] != DONE}
     coverage = {"expected": dataset["num_clips"], "scored": scored, "failed": dataset["num_clips"] - scored,
                 "invalid": len(run.validation.problems), "failures": failures}
-    per_clip = [{k: v for k, v in r.items() if k not in ("status", "reason")} for r in run.per_clip
+    per_clip = [{k: v for k, v in r.items() if k not in ("status", "reason", "errors")} for r in run.per_clip
                 if r["status"] == DONE]
     return make_results(method, dataset, settings_out, entries, per_clip, coverage=coverage, metric_info=info,
                         device=device, per_clip_file="per_clip.csv",
