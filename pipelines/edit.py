@@ -111,7 +111,7 @@ def sample_prompt(seed: int, bank: dict | None = None) -> tuple[str, dict]:
     for key, values in bank["attributes"].items():
         attrs[key] = rng.choice(values)
     if allowed_hair and attrs.get("gender_presentation") not in allowed_hair:
-        attrs["facial_hair"] = "clean-shaven"
+        attrs["facial_hair"] = "no facial hair"
     prompt = bank["template"].format(**attrs)
     attrs["prompt_bank_version"] = str(bank.get("version", "0"))
     return prompt, attrs
@@ -209,8 +209,9 @@ class WarpEditor(HeadEditor):
     version = "1"
     num_gpus = 0.0
 
-    def __init__(self, donors: str | Path | None = None):
+    def __init__(self, donors: str | Path | None = None, progress: bool = False):
         self.donors = Path(donors).expanduser() if donors else None
+        self.progress = progress
         self._pool: dict[str, Any] | None = None
         self._donor_cache: dict[str, tuple[Image, np.ndarray]] = {}
 
@@ -246,7 +247,7 @@ class WarpEditor(HeadEditor):
                 img = read_image(img)
             from ..face import analyze_image
 
-            analysis = analyze_image(img)
+            analysis = analyze_image(img, identity=None)
             lms = None if analysis is None else getattr(analysis, "landmarks", None)
             if lms is None or not np.isfinite(np.asarray(lms)[:, :2]).all():
                 raise FaceNotFoundError(f"donor '{donor_id}': no face found in the photo")
@@ -268,7 +269,7 @@ class WarpEditor(HeadEditor):
         donor_id = prompt[len("donor:"):] if prompt.startswith("donor:") else self.donor_for_seed(seed)
         donor, donor_lms = self._donor(donor_id)
         lms = clip_landmarks(clip)
-        return face_onto_video(clip, lms, donor, donor_lms)
+        return face_onto_video(clip, lms, donor, donor_lms, progress=self.progress)
 
     def options(self) -> dict:
         pool = self._donor_pool()
@@ -333,7 +334,8 @@ class DiffusersEditor(HeadEditor):
                     pipe = pipe.to(dtype=getattr(torch, self.dtype))
             else:
                 pipe = self._load_pipeline()  # already in self.dtype
-            pipe = pipe.to(self.device)
+            if self.device != "cpu":
+                pipe = pipe.to(self.device)
             pipe.set_progress_bar_config(disable=not self.progress, desc=f"{self.name} denoise", leave=False)
             self._pipe = pipe
         return self._pipe

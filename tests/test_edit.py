@@ -1,0 +1,155 @@
+"""Head editors: registry, prompt bank, the offline warp editor on real video, and the diffusers editor's full
+code path on a tiny random AnimateDiff + ControlNet pipeline built from configs (offline)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from headswapbench.errors import HeadSwapBenchError, MissingWeightsError, RegistryError
+from headswapbench.pipelines.edit import (EDITORS, HeadEditor, head_mask, load_prompt_bank, make_editor,
+                                          render_landmarks, sample_prompt)
+from headswapbench.types import Video
+
+
+@pytest.fixture(scope="module")
+def real_clip(shared_data):
+    from headswapbench.video import read_video
+
+    return read_video(shared_data / "videos" / "lp_d10.mp4", num_frames=6, size=160)
+
+
+@pytest.fixture(scope="module")
+def clip_lms(real_clip):
+    from headswapbench.pipelines.edit import clip_landmarks
+
+    return clip_landmarks(real_clip)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny torch models on a shared 2-core CI box are several times faster single-threaded."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_registry_names_and_errors():
+    assert {"warp", "diffusers"} <= set(EDITORS.names())
+    with pytest.raises(RegistryError, match="Did you mean 'warp'"):
+        make_editor("wrap")
+    with pytest.raises(HeadSwapBenchError, match=r"no option\(s\) \['colour'\]"):
+        make_editor("warp", colour="red")
+
+
+def test_apply_enforces_the_contract():
+    class Shrinker(HeadEditor):
+        name = "shrinker"
+
+        def edit(self, clip, prompt, seed):
+            return Video(clip.frames[:, ::2, ::2].copy(), clip.fps)
+
+    clip = Video(np.zeros((3, 8, 8, 3), np.uint8), 25.0)
+    with pytest.raises(HeadSwapBenchError, match="returned frames .* expected"):
+        Shrinker().apply(clip, "p", 0)
+
+
+def test_prompt_bank_sampling_is_seeded_and_covers_the_bank():
+    bank = load_prompt_bank()
+    assert sample_prompt(11) == sample_prompt(11)
+    draws = [sample_prompt(s)[1] for s in range(300)]
+    for key, values in bank["attributes"].items():
+        seen = {d[key] for d in draws}
+        expected = set(values) if key != "facial_hair" else set(values) | {"no facial hair"}
+        assert seen == expected, key  # every value reachable, nothing outside the bank
+    for d in draws:  # facial hair only where the bank allows it
+        if d["gender_presentation"] not in bank["rules"]["facial_hair_only_for"]:
+            assert d["facial_hair"] == "no facial hair"
+    prompt, attrs = sample_prompt(5)
+    for key in bank["attributes"]:
+        assert attrs[key] in prompt
+    assert attrs["prompt_bank_version"] == bank["version"]
+
+
+def test_head_mask_covers_face_and_hair_not_background(real_clip, clip_lms):
+    T, H, W = real_clip.frames.shape[:3]
+    m = head_mask(clip_lms, H, W)
+    assert m.shape == (T, H, W) and m.dtype == np.float32
+    for t in range(T):
+        xy = np.round(clip_lms[t, :, :2]).astype(int)
+        inside = (xy[:, 0] >= 0) & (xy[:, 0] < W) & (xy[:, 1] >= 0) & (xy[:, 1] < H)
+        assert m[t][xy[inside, 1], xy[inside, 0]].min() > 0.5  # every landmark under the mask
+        top = int(np.nanmin(clip_lms[t, :, 1]))
+        cx = int(np.nanmean(clip_lms[t, :, 0]))
+        face_h = np.nanmax(clip_lms[t, :, 1]) - top
+        assert m[t, max(0, int(top - 0.2 * face_h)), cx] > 0.5  # the hair above the forehead
+        assert m[t, -1, 0] == 0 and m[t, -1, -1] == 0  # shoulders/background corners untouched
+
+
+def test_render_landmarks_draws_on_the_face(real_clip, clip_lms):
+    T, H, W = real_clip.frames.shape[:3]
+    drawn = render_landmarks(clip_lms, H, W)
+    assert drawn.shape == (T, H, W, 3) and drawn.dtype == np.uint8
+    lit = drawn.max(-1) > 0
+    x0, y0 = np.nanmin(clip_lms[0, :, :2], 0).astype(int)
+    x1, y1 = np.nanmax(clip_lms[0, :, :2], 0).astype(int)
+    assert lit[0, y0:y1 + 1, x0:x1 + 1].sum() > 0.95 * lit[0].sum() > 0  # drawing lies on the face box
+
+
+def test_warp_editor_moves_a_donor_face_along_the_clip(real_clip, clip_lms, shared_data):
+    from headswapbench.face import analyze_video
+
+    editor = make_editor("warp", donors=str(shared_data / "images"))
+    prompt, attrs = editor.sample_prompt(3)
+    assert prompt == f"donor:{attrs['donor']}" and any((shared_data / "images").glob(f"{attrs['donor']}.*"))
+    assert editor.sample_prompt(3) == (prompt, attrs)
+    out = editor.apply(real_clip, prompt, 3)
+    assert out.frames.shape == real_clip.frames.shape and out.fps == real_clip.fps
+    mask = head_mask(clip_lms, *real_clip.frames.shape[1:3])
+    diff = np.abs(out.frames.astype(np.int16) - real_clip.frames).mean(-1)
+    assert diff[mask > 0.9].mean() > 8.0  # the face changed
+    assert diff[mask < 0.01].mean() < 1.0  # background and body did not
+    # ... and still follows the clip: landmarks of the edited clip stay on the original's (NME / inter-ocular)
+    edited = analyze_video(out, identity=None, progress=False, cache=False).landmarks
+    iod = np.linalg.norm(clip_lms[:, 33, :2] - clip_lms[:, 263, :2], axis=-1)
+    nme = np.nanmean(np.linalg.norm(edited[..., :2] - clip_lms[..., :2], axis=-1), axis=1) / iod
+    assert np.nanmax(nme) < 0.15
+    assert editor.describe()["options"]["num_donors"] == len(
+        [p for p in (shared_data / "images").iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"}])
+
+
+def test_warp_editor_bad_donor_folder(tmp_path):
+    with pytest.raises(HeadSwapBenchError, match="does not exist"):
+        make_editor("warp", donors=str(tmp_path / "nope")).sample_prompt(0)
+    (tmp_path / "notes.txt").write_text("no photos here")
+    with pytest.raises(HeadSwapBenchError, match="has no photos"):
+        make_editor("warp", donors=str(tmp_path)).sample_prompt(0)
+
+
+def test_diffusers_editor_tiny_pipeline_end_to_end(real_clip, clip_lms, one_thread):
+    editor = make_editor("diffusers", model_id="tiny", steps=2, size=64, context_frames=4, context_stride=2,
+                         progress=False)
+    assert editor.num_gpus == 0.0 and editor.device == "cpu"
+    prompt, attrs = editor.sample_prompt(7)
+    out = editor.apply(real_clip, prompt, 7)  # 6 frames > context 4: the FreeNoise sliding-window path
+    assert out.frames.shape == real_clip.frames.shape and out.frames.dtype == np.uint8 and out.fps == real_clip.fps
+    mask = head_mask(clip_lms, *real_clip.frames.shape[1:3])
+    diff = np.abs(out.frames.astype(np.int16) - real_clip.frames).mean(-1)
+    assert diff[mask < 0.01].max() <= 1  # composited: outside the head the original pixels
+    assert diff[mask > 0.99].mean() > 5  # inside: generated pixels (random weights -> far from the input)
+    again = editor.apply(real_clip, prompt, 7)
+    assert np.array_equal(again.frames, out.frames)  # seeded
+    desc = editor.describe()
+    assert desc["options"]["model_id"] == "tiny" and json.dumps(desc)
+
+
+def test_diffusers_editor_gpu_request_and_missing_weights():
+    assert make_editor("diffusers", device="cuda").num_gpus == 1.0  # no GPU touched until edit()
+    editor = make_editor("diffusers", model_id="someone/not-cached", motion_adapter="someone/no-adapter")
+    with pytest.raises(MissingWeightsError, match="someone/no-adapter"):
+        editor.pipeline()
