@@ -1,0 +1,92 @@
+"""Leaderboard build time and page size for growing numbers of results files, plus how long headless
+Chromium takes to open the page and sort a column.
+
+Inputs are SYNTHETIC results.json files (random means/intervals on the 20 real metric names, 1,040 per-clip
+rows each, like the public test split), built through the real contract (make_results); they measure the
+leaderboard's own cost, not any method."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from headswapbench.results import make_results, metric_entry, write_results
+
+METRICS = {  # name: (typical value, higher_is_better, unit)
+    "identity_cosine_ref": (0.8, True, "cosine"), "identity_cosine_target": (0.8, True, "cosine"),
+    "identity_cosine_driving": (0.5, False, "cosine"), "replacement": (0.7, True, "rate"),
+    "identity_top1": (0.6, True, "rate"), "identity_top5": (0.85, True, "rate"), "keypoint_nme": (0.04, False, "NME"),
+    "pose_error": (2.2, False, "deg"), "pose_error_yaw": (2.5, False, "deg"), "pose_error_pitch": (2.0, False, "deg"),
+    "pose_error_roll": (1.1, False, "deg"), "expression_error": (0.9, False, "L2"),
+    "blendshape_l1": (0.05, False, "L1"), "face_missing_output": (0.01, False, "rate"), "psnr": (24, True, "dB"),
+    "ssim": (0.8, True, "SSIM"), "lpips": (0.12, False, "LPIPS"), "flicker": (1.5, False, "px"),
+    "fid": (35, False, "FID"), "fvd": (220, False, "FVD"),
+}
+NUM_CLIPS = 1040
+
+
+def _results(i: int, rng: random.Random) -> dict:
+    metrics = {}
+    for k, (v, hib, unit) in METRICS.items():
+        m = v * rng.uniform(0.7, 1.3)
+        w = abs(m) * rng.uniform(0.02, 0.1)
+        metrics[k] = metric_entry(m, (m - w, m + w), NUM_CLIPS, hib, unit)
+    per_clip = [{"clip_id": f"clip{c:04d}", "subject_id": f"s{c // 10:03d}",
+                 **{k: rng.random() for k in ("psnr", "ssim", "keypoint_nme")}} for c in range(NUM_CLIPS)]
+    return make_results({"name": f"synthetic-method-{i:03d}", "version": "1", "source": "synthetic (benchmark)"},
+                        {"name": "HeadSwapBench", "revision": "v1", "split": "test", "num_clips": NUM_CLIPS,
+                         "checksum": "c" * 64},
+                        {"benchmark": "synthetic"}, metrics, per_clip, created_at="2026-01-01T00:00:00Z")
+
+
+def run(out_dir: Path) -> dict:
+    from headswapbench.leaderboard import build_site
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(0)
+    figures: dict = {"inputs": "synthetic results.json, 20 metrics, 1,040 per-clip rows each", "sizes": {}}
+    runs = out_dir / "runs"
+    shutil.rmtree(runs, ignore_errors=True)
+    made = 0
+    for n in (10, 100, 300):
+        for i in range(made, n):
+            write_results(runs / f"m{i:03d}" / "results.json", _results(i, rng))
+        made = n
+        site = out_dir / f"site_{n}"
+        t0 = time.perf_counter()
+        build_site([runs], site)
+        dt = time.perf_counter() - t0
+        figures["sizes"][n] = {
+            "build_s": round(dt, 3), "ms_per_file": round(1000 * dt / n, 2),
+            "results_json_kb": round((runs / "m000" / "results.json").stat().st_size / 1024, 1),
+            "index_html_kb": round((site / "index.html").stat().st_size / 1024, 1),
+            "leaderboard_json_kb": round((site / "leaderboard.json").stat().st_size / 1024, 1),
+        }
+    figures["browser"] = _browser(out_dir / "site_100" / "index.html")
+    return figures
+
+
+def _browser(index: Path) -> dict:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    try:
+        from browser import chromium_driver, ensure_browser, open_file
+    except ImportError as exc:
+        return {"skipped": f"tests/browser.py not importable: {exc}"}
+    found = ensure_browser()
+    if isinstance(found, str):
+        return {"skipped": found}
+    from selenium.webdriver.common.by import By
+
+    with chromium_driver() as d:
+        t0 = time.perf_counter()
+        open_file(d, index)
+        t_open = time.perf_counter() - t0
+        th = d.find_element(By.CSS_SELECTOR, 'th[data-key="m:psnr"]')
+        t0 = time.perf_counter()
+        th.click()
+        d.execute_script("return document.querySelector('table.lb').getAttribute('data-sorted-by')")
+        t_sort = time.perf_counter() - t0
+    return {"methods": 100, "open_s": round(t_open, 3), "sort_click_ms": round(1000 * t_sort, 1)}
