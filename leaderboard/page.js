@@ -29,16 +29,23 @@
       if (th.getAttribute("data-key") !== "rank" && type !== "text") rankCell.textContent = rank || "–";
     });
     headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
+    if (type !== "text" && th.getAttribute("data-key").indexOf("m:") === 0) {
+      headers[0].setAttribute("title", "rank by " + th.getAttribute("data-key").slice(2));
+    }
     th.setAttribute("aria-sort", dir);
     table.setAttribute("data-sorted-by", th.getAttribute("data-key"));
   }
   document.querySelectorAll("table.lb").forEach(function (table) {
     table.querySelectorAll("thead th[data-key]").forEach(function (th) {
-      th.addEventListener("click", function () {
+      function activate() {
         var current = th.getAttribute("aria-sort");
         var best = th.getAttribute("data-best") || "ascending"; // best-first on the first click
         var dir = current ? (current === "ascending" ? "descending" : "ascending") : best;
         sortTable(table, th, dir);
+      }
+      th.addEventListener("click", activate);
+      th.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); activate(); }
       });
     });
   });

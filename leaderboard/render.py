@@ -244,7 +244,7 @@ def _tick(t: float) -> str:
 
 def _th(key: str, label_html: str, best: str, cls: str = "", title: str = "", type_: str = "num",
         sorted_dir: str | None = None) -> str:
-    attrs = f' data-key="{escape(key)}" data-best="{best}" data-type="{type_}"'
+    attrs = f' data-key="{escape(key)}" data-best="{best}" data-type="{type_}" tabindex="0"'
     if cls:
         attrs += f' class="{cls}"'
     if title:
@@ -271,7 +271,10 @@ def _board_html(b: dict[str, Any]) -> str:
            (f'<div><dt>settings</dt><dd><code title="{escape(b["settings_hash"])}">{escape(b["settings_hash"][:12])}'
            '</code></dd></div>'),
            f'<div><dt>revision</dt><dd>{escape(", ".join(ds["revisions"]))}</dd></div>',
-           "</dl></div>"]
+           "</dl>",
+           f'<details class="settings-json"><summary>metric settings</summary><pre>'
+           f'{escape(json.dumps(b["settings"], indent=2, sort_keys=True))}</pre></details>',
+           "</div>"]
     for label in b["labels"]:
         kind, _, rest = label.partition(":")
         out.append(f'<div class="banner"><strong>{escape(kind)}:</strong>{escape(rest)}</div>')
