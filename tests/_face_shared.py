@@ -14,8 +14,8 @@ def clip_analysis(path: str, identity: str | None = "dlib"):
 
 
 @functools.lru_cache(maxsize=None)
-def image_analysis(path: str):
+def image_analysis(path: str, identity: str | None = "dlib"):
     from headswapbench.face import analyze_image
     from headswapbench.video import read_image
 
-    return analyze_image(read_image(path))
+    return analyze_image(read_image(path), identity=identity)

@@ -15,7 +15,7 @@ from headswapbench.types import Video
 def test_every_clip_has_the_face_on_at_least_95_percent_of_frames(shared_videos):
     assert len(shared_videos) >= 10
     for path in shared_videos:
-        a = clip_analysis(str(path))
+        a = clip_analysis(str(path), identity=None)
         assert a.num_frames > 100, path.name
         assert a.frames_with_face / a.num_frames >= 0.95, (path.name, a.frames_with_face, a.num_frames)
         lm = a.landmarks[a.face_found]
@@ -27,7 +27,7 @@ def test_every_clip_has_the_face_on_at_least_95_percent_of_frames(shared_videos)
 
 
 def test_landmarks_follow_a_moving_face_frame_to_frame(shared_videos):
-    a = clip_analysis(str(next(p for p in shared_videos if p.name == "lp_d9.mp4")))
+    a = clip_analysis(str(next(p for p in shared_videos if p.name == "lp_d9.mp4")), identity=None)
     centres = (a.boxes[:, :2] + a.boxes[:, 2:]) / 2
     sizes = a.boxes[:, 2] - a.boxes[:, 0]
     jumps = np.linalg.norm(np.diff(centres, axis=0), axis=1) / sizes[1:]

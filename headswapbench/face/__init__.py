@@ -6,9 +6,11 @@
 """
 
 from .analysis import ClipAnalysis, ImageAnalysis, analyze_image, analyze_video, identity_sample
+from .identity import IDENTITY_MODELS, IdentityModel, get_identity_model
 from .landmarks import LANDMARK_MODELS, FaceResult, LandmarkModel, get_landmark_model
 
 __all__ = [
     "ClipAnalysis", "ImageAnalysis", "analyze_image", "analyze_video", "identity_sample",
     "LANDMARK_MODELS", "FaceResult", "LandmarkModel", "get_landmark_model",
+    "IDENTITY_MODELS", "IdentityModel", "get_identity_model",
 ]

@@ -7,6 +7,7 @@ and embeds the identity on a documented sample of frames. Results are cached per
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -20,6 +21,7 @@ from ..errors import FaceNotFoundError, HeadSwapBenchError
 from ..fileio import atomic_path, atomic_write_json
 from ..types import Image, Video
 from .expression import layout as expression_layout, pose_and_expression
+from .identity import get_identity_model
 from .landmarks import NUM_LANDMARKS, LandmarkModel, get_landmark_model
 
 ANALYSIS_VERSION = 1  # bump when any derived quantity changes meaning (invalidates caches)
@@ -120,7 +122,7 @@ class ImageAnalysis:
     backends: dict[str, Any] = field(default_factory=dict)
 
 
-def _frames_source(video_or_path) -> tuple[Any, int, float, dict]:
+def _frames_source(video_or_path) -> tuple[Any, int, float, dict]:  # noqa: D401
     """(chunk iterator, num_frames, fps, source description) for a path, a Video or a frame array."""
     if isinstance(video_or_path, (str, Path)):
         from ..video import iter_video, probe
@@ -149,51 +151,93 @@ def identity_sample(num_frames: int, every: int | str | None = None) -> np.ndarr
 def analyze_video(video_or_path, *, landmarks: str | LandmarkModel = "facemesh", identity: str | None = "dlib",
                   identity_every: int | str | None = None, cache: bool = True,
                   progress: bool = True) -> ClipAnalysis:
-    """Analyse the main subject's face on every frame of a clip (path or `Video`)."""
+    """Analyse the main subject's face on every frame of a clip (path or `Video`).
+
+    identity: backend name or None to skip; identity_every: stride of the frames embedded (default: at most
+    16 per clip, see `identity_sample`; "all" = every frame). cache: reuse/store the result under
+    cache_dir()/analysis keyed by content hash + settings."""
+    from . import cache as _cache
+
+    if isinstance(video_or_path, (str, Path)):
+        from ..video import probe
+
+        probe(video_or_path)  # unreadable / empty / audio-only → VideoError before anything else
+    lm_model = get_landmark_model(landmarks)
+    id_model = get_identity_model(identity) if identity else None
+    backends = _backends(lm_model, id_model)
+    backends["identity_every"] = identity_every or f"auto(<= {MAX_IDENTITY_SAMPLES} per clip)"
+    key = None
+    if cache:
+        t0 = time.perf_counter()
+        key = _cache.cache_key(_cache.content_hash(video_or_path), backends)
+        hit = _cache.load_cached(key)
+        if hit is not None:
+            hit.source = {**hit.source, **_source(video_or_path), "cache": "hit", "cache_key": key}
+            return hit
+        t_hash = time.perf_counter() - t0
+    result = _analyze(video_or_path, lm_model, id_model, identity_every, backends, progress)
+    if cache:
+        result.timings["hash_s"] = round(t_hash, 4)
+        result.source.update({"cache": "miss", "cache_key": key})
+        _cache.store(key, result)
+    return result
+
+
+def _source(video_or_path) -> dict:
+    return {"path": str(video_or_path) if isinstance(video_or_path, (str, Path)) else None}
+
+
+def _analyze(video_or_path, lm_model: LandmarkModel, id_model, identity_every, backends: dict,
+             progress: bool) -> ClipAnalysis:
     from tqdm.auto import tqdm
 
-    lm_model = get_landmark_model(landmarks)
     chunks, n, fps, source = _frames_source(video_or_path)
+    sample = set(identity_sample(n, identity_every).tolist()) if id_model is not None else set()
     lms = np.full((n, NUM_LANDMARKS, 3), np.nan, np.float32)
     boxes = np.full((n, 4), np.nan, np.float32)
     found = np.zeros(n, bool)
-    extras: dict[str, list] = {}
-    t_decode = t_lm = 0.0
+    extras: dict[str, dict] = {}
+    embeddings, id_frames = [], []
+    t = {"decode_s": 0.0, "landmarks_s": 0.0, "identity_s": 0.0}
     hw = (0, 0)
     i = 0
     bar = tqdm(total=n, desc="analyze", unit="frame", disable=not progress, leave=False)
     with lm_model.video() as session:
         t0 = time.perf_counter()
         for chunk in chunks:
-            t1 = time.perf_counter()
-            t_decode += t1 - t0
+            t["decode_s"] += time.perf_counter() - t0
             hw = chunk.shape[1:3]
-            for frame in chunk:
-                if i >= n:
-                    break
+            for frame in chunk[: max(0, n - i)]:
+                t1 = time.perf_counter()
                 face = session.process(frame)
+                t2 = time.perf_counter()
+                t["landmarks_s"] += t2 - t1
                 if face is not None:
                     found[i], lms[i], boxes[i] = True, face.landmarks, face.box
                     for k, v in face.extras.items():
                         extras.setdefault(k, {})[i] = v
+                    if i in sample:
+                        embeddings.append(id_model.embed_faces(frame, [face.landmarks])[0])
+                        id_frames.append(i)
+                        t["identity_s"] += time.perf_counter() - t2
                 i += 1
             bar.update(len(chunk))
             t0 = time.perf_counter()
-            t_lm += t0 - t1
     bar.close()
     if i < n:  # decoder delivered fewer frames than probed: keep what exists
         found, lms, boxes = found[:i], lms[:i], boxes[:i]
     t1 = time.perf_counter()
     pose, expr = pose_and_expression(lms)
-    t_pose = time.perf_counter() - t1
+    t["pose_expression_s"] = time.perf_counter() - t1
     result = ClipAnalysis(fps=fps, width=int(hw[1]), height=int(hw[0]), face_found=found, boxes=boxes,
-                          landmarks=lms, pose=pose, expression=expr, source=source,
-                          backends=_backends(lm_model),
-                          timings={"decode_s": round(t_decode, 4), "landmarks_s": round(t_lm, 4),
-                                   "pose_expression_s": round(t_pose, 4)})
+                          landmarks=lms, pose=pose, expression=expr, source=source, backends=backends,
+                          timings={k: round(v, 4) for k, v in t.items()})
+    if id_model is not None:
+        result.identity = (np.stack(embeddings) if embeddings else np.zeros((0, id_model.dim))).astype(np.float32)
+        result.identity_frames = np.asarray(id_frames, np.int64)
     for k, per_frame in extras.items():
-        sample = next(iter(per_frame.values()))
-        arr = np.full((len(found), *np.shape(sample)), np.nan, np.float32)
+        first = next(iter(per_frame.values()))
+        arr = np.full((len(found), *np.shape(first)), np.nan, np.float32)
         for j, v in per_frame.items():
             arr[j] = v
         result.extras[k] = arr
@@ -211,8 +255,11 @@ def analyze_image(img: Image, *, landmarks: str | LandmarkModel = "facemesh",
     if face is None:
         raise FaceNotFoundError(f"no face found in the image ({img.shape[1]}x{img.shape[0]})")
     pose, expr = pose_and_expression(face.landmarks)
+    id_model = get_identity_model(identity) if identity else None
+    emb = id_model.embed_faces(img, [face.landmarks])[0] if id_model is not None else None
     return ImageAnalysis(width=img.shape[1], height=img.shape[0], box=face.box, landmarks=face.landmarks,
-                         pose=pose, expression=expr, extras=dict(face.extras), backends=_backends(lm_model))
+                         pose=pose, expression=expr, identity=emb, extras=dict(face.extras),
+                         backends=_backends(lm_model, id_model))
 
 
 def _backends(lm_model: LandmarkModel, id_model=None) -> dict[str, Any]:
@@ -231,6 +278,7 @@ def _backends(lm_model: LandmarkModel, id_model=None) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def _template_sha256() -> str:
     from ..fileio import sha256_file
     from .pose import TEMPLATE_PATH

@@ -1,0 +1,142 @@
+"""Identity embeddings: the dlib backend separates same-person from different-person pairs on the real media
+(SOURCES.tsv same_person_links: videos/lp_d18.mp4 ↔ images/lp_d19.jpg); the download-only backends fail with
+one clear message offline, and ArcFace's real loading/alignment/preprocessing code runs on a stand-in ONNX."""
+
+from __future__ import annotations
+
+import itertools
+import zipfile
+
+import numpy as np
+import pytest
+
+from _face_shared import clip_analysis, image_analysis
+from headswapbench.errors import FaceNotFoundError, MissingWeightsError
+from headswapbench.face import get_identity_model
+from headswapbench.face.identity import ArcFaceIdentity, cosine, five_points
+
+
+def _linked_pairs(sources):
+    pairs = []
+    for row in sources:
+        link = row.get("same_person_links") or ""
+        if link.startswith("same person:"):
+            other = link.split(":", 1)[1].split("(")[0].strip()
+            pairs.append(tuple(sorted((row["file"], other))))
+    return sorted(set(pairs))
+
+
+def _embedding(shared_data, rel: str) -> np.ndarray:
+    path = shared_data / rel
+    if rel.startswith("videos/"):
+        return clip_analysis(str(path), identity="dlib").mean_identity()
+    return image_analysis(str(path)).identity
+
+
+def test_same_person_pair_scores_above_threshold_and_above_different_people(shared_data, sources):
+    model = get_identity_model("dlib")
+    linked = _linked_pairs(sources)
+    assert ("images/lp_d19.jpg", "videos/lp_d18.mp4") in linked
+    files = ["videos/lp_d18.mp4"] + [f"images/{p.name}" for p in sorted((shared_data / "images").iterdir())]
+    emb = {f: _embedding(shared_data, f) for f in files}
+    same = [model.similarity(emb[a], emb[b]) for a, b in linked if a in emb and b in emb]
+    different = {(a, b): model.similarity(emb[a], emb[b])
+                 for a, b in itertools.combinations(files, 2) if tuple(sorted((a, b))) not in linked}
+    assert same and min(same) >= model.threshold
+    # every different-person pair that involves the linked person is below the threshold ...
+    for (a, b), s in different.items():
+        if "lp_d18" in a + b or "lp_d19" in a + b:
+            assert s < model.threshold, (a, b, s)
+    # ... and the same-person score beats 95 % of all different-person pairs (dlib confuses a few look-alikes)
+    assert min(same) > np.percentile(list(different.values()), 95)
+    assert np.median(list(different.values())) < model.threshold - 0.05
+
+
+def test_frames_of_one_clip_are_the_same_person(shared_data):
+    a = clip_analysis(str(shared_data / "videos/lp_d18.mp4"), identity="dlib")
+    model = get_identity_model("dlib")
+    assert a.identity.shape == (len(a.identity_frames), 128) and 8 <= len(a.identity_frames) <= 16
+    np.testing.assert_allclose(np.linalg.norm(a.identity, axis=1), 1.0, atol=1e-5)
+    sims = a.identity @ a.identity.T
+    assert sims.min() >= model.threshold
+    assert a.face_found[a.identity_frames].all()
+
+
+def test_identity_sample_rule():
+    from headswapbench.face import identity_sample
+
+    assert len(identity_sample(216)) <= 16 and len(identity_sample(216)) >= 15
+    assert identity_sample(10, "all").tolist() == list(range(10))
+    assert identity_sample(10, 4).tolist() == [2, 6]
+
+
+def test_cosine_matches_hand_computation():
+    assert cosine([1, 0], [0, 1]) == pytest.approx(0.0)
+    assert cosine([3, 4], [6, 8]) == pytest.approx(1.0)
+    assert cosine([1, 1], [1, 0]) == pytest.approx(np.sqrt(0.5))
+
+
+def test_embed_image_without_a_face_raises():
+    with pytest.raises(FaceNotFoundError):
+        get_identity_model("dlib").embed_image(np.full((200, 200, 3), 200, np.uint8))
+
+
+@pytest.mark.parametrize("name", ["arcface", "adaface"])
+def test_download_only_backends_fail_clearly_offline(name, tmp_path, monkeypatch):
+    from headswapbench.face.identity import IDENTITY_MODELS
+
+    monkeypatch.setenv("HEADSWAPBENCH_WEIGHTS", str(tmp_path / "weights"))
+    with pytest.raises(MissingWeightsError) as exc:
+        IDENTITY_MODELS.get(name)()
+    msg = str(exc.value)
+    assert "download it from" in msg and str(tmp_path / "weights") in msg
+
+
+def _stand_in_arcface(path):
+    """A tiny ONNX graph with ArcFace's interface (N×3×112×112 → N×512): per-channel mean, then a fixed matrix."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.random.default_rng(0).normal(size=(3, 512)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["input.1"], ["pooled"]),
+         helper.make_node("Flatten", ["pooled"], ["flat"]),
+         helper.make_node("MatMul", ["flat", "W"], ["683"])],
+        "stand_in_arcface",
+        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, ["N", 3, 112, 112])],
+        [helper.make_tensor_value_info("683", TensorProto.FLOAT, ["N", 512])],
+        initializer=[numpy_helper.from_array(w, "W")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("buffalo_l/w600k_r50.onnx", model.SerializeToString())
+    return w
+
+
+def test_arcface_loading_alignment_and_preprocessing_on_a_stand_in_model(shared_images, tmp_path, monkeypatch):
+    """Stand-in weights (synthetic, random): checks unpacking, onnxruntime session, 5-point alignment and input
+    normalisation against an independent numpy computation — not ArcFace's accuracy."""
+    import cv2
+    from skimage.transform import SimilarityTransform
+
+    from headswapbench.video import read_image
+
+    monkeypatch.setenv("HEADSWAPBENCH_WEIGHTS", str(tmp_path / "w"))
+    pack = tmp_path / "w" / "arcface-buffalo-l" / "buffalo_l.zip"
+    pack.parent.mkdir(parents=True)
+    w = _stand_in_arcface(pack)
+    model = ArcFaceIdentity()
+    img = read_image(next(p for p in shared_images if p.name == "fr_biden2.jpg"))
+    lm = image_analysis(str(next(p for p in shared_images if p.name == "fr_biden2.jpg"))).landmarks
+    got = model.embed_faces(img, [lm])[0]
+    # independent reference: ArcFace 112-px template, similarity warp, (x - 127.5) / 127.5, mean, matrix
+    dst = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                    [41.5493, 92.3655], [70.7299, 92.2041]])
+    tf = SimilarityTransform.from_estimate(five_points(lm), dst) if hasattr(SimilarityTransform, "from_estimate") \
+        else SimilarityTransform()
+    if not hasattr(SimilarityTransform, "from_estimate"):
+        tf.estimate(five_points(lm), dst)
+    crop = cv2.warpAffine(img, tf.params[:2], (112, 112)).astype(np.float32)
+    ref = ((crop - 127.5) / 127.5).mean((0, 1)) @ w
+    np.testing.assert_allclose(got, ref / np.linalg.norm(ref), atol=1e-4)
+    assert model.dim == 512 and model.describe()["name"] == "arcface"
