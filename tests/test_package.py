@@ -1,0 +1,155 @@
+"""Packaging: identity-disjoint seeded split assignment, the on-disk contract, SHA256SUMS, the dataset card and
+``datasets.load_dataset``. Media here are SYNTHETIC random-noise clips (real H.264 / PNG files)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from headswapbench.errors import InvalidSplitError
+from headswapbench.pipelines.package import (DatasetInfo, assign_split, assign_splits, package_dataset,
+                                             subject_unit)
+from headswapbench.split import TripletRow, load_split
+
+
+def _media(folder: Path, n: int) -> dict[str, dict[str, Path]]:
+    from headswapbench.types import Video
+    from headswapbench.video import write_image, write_video
+
+    rng = np.random.default_rng(1)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for i in range(n):
+        f = rng.integers(0, 255, (4, 16, 24, 3), dtype=np.uint8)
+        d, t, r = folder / f"d{i}.mp4", folder / f"t{i}.mp4", folder / f"r{i}.png"
+        write_video(d, Video(f[::-1].copy(), 25.0))
+        write_video(t, Video(f, 25.0))
+        write_image(r, f[0])
+        out[f"c{i}"] = {"driving": d, "target": t, "reference": r}
+    return out
+
+
+def _row(cid: str, subject: str, **kw) -> TripletRow:
+    return TripletRow(clip_id=cid, subject_id=subject, source_video=f"{subject}.mp4", start_frame=0, num_frames=4,
+                      fps=25.0, width=24, height=16, driving_file_name="", reference_file_name="",
+                      target_file_name="", editor="synthetic", editor_version="1", prompt="p", seed=3,
+                      sync_nme=0.02, expr_error=0.1, identity_similarity_to_target=0.2, **kw)
+
+
+# ------------------------------------------------------------------------------------------------- splits
+def test_assign_split_hash_by_hand():
+    # the documented rule: u = first 8 bytes of sha256("seed:subject") / 2**64, cut at cumulative ratios
+    u = int.from_bytes(hashlib.sha256(b"7:alice").digest()[:8], "big") / 2**64
+    assert subject_unit("alice", 7) == u
+    expected = "train" if u < 0.8 else "val" if u < 0.9 else "test"
+    assert assign_split("alice", {"train": 0.8, "val": 0.1, "test": 0.1}, seed=7) == expected
+
+
+def test_assign_split_ratios_seed_and_stability():
+    subjects = [f"s{i:04d}" for i in range(3000)]
+    got = {s: assign_split(s, seed=0) for s in subjects}
+    share = Counter(got.values())
+    assert abs(share["train"] / 3000 - 0.8) < 0.03 and abs(share["test"] / 3000 - 0.1) < 0.02
+    more = assign_splits(subjects + [f"new{i}" for i in range(500)], seed=0)  # inputs added: nobody moves
+    assert all(more[s] == got[s] for s in subjects)
+    other_seed = {s: assign_split(s, seed=1) for s in subjects}
+    assert sum(other_seed[s] != got[s] for s in subjects) > 300
+
+
+def test_assign_splits_tiny_dataset_has_no_empty_split():
+    for seed in range(20):
+        out = assign_splits(["a", "b", "c"], {"train": 0.8, "val": 0.1, "test": 0.1}, seed=seed)
+        assert set(out.values()) == {"train", "val", "test"}
+    two = assign_splits(["a", "b"], seed=3)
+    assert "test" in two.values() and len(set(two.values())) == 2  # test is filled before val
+    assert assign_splits(["solo"], {"test": 1.0}) == {"solo": "test"}
+    with pytest.raises(InvalidSplitError):
+        assign_split("x", {"train": -1.0, "test": 1.0})
+
+
+# ---------------------------------------------------------------------------------------------- packaging
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ds")
+    media = _media(tmp_path_factory.mktemp("src"), 4)
+    rows = {"train": [_row("c0", "s0", extra={"attributes": {"donor": "a"}}),
+                      _row("c1", "s0", extra={"attributes": {"donor": "b"}})],
+            "val": [_row("c2", "s1", extra={"attributes": {"donor": "a"}})],
+            "test": [_row("c3", "s2", extra={"attributes": {"donor": "c"}})]}
+    info = DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}, split_seed=0)
+    stats = package_dataset(root, rows, media, info)
+    return root, media, stats
+
+
+def test_layout_metadata_and_checksums(built):
+    root, media, stats = built
+    assert stats["train"]["clips"] == 2 and stats["train"]["subjects"] == 1 and stats["test"]["frames"] == 4
+    assert (root / "train" / "driving" / "c0.mp4").read_bytes() == media["c0"]["driving"].read_bytes()
+    assert (root / "test" / "reference" / "c3.png").read_bytes() == media["c3"]["reference"].read_bytes()
+    row = json.loads((root / "train" / "metadata.jsonl").read_text().splitlines()[0])
+    assert row["driving_file_name"] == "driving/c0.mp4" and row["attributes"] == {"donor": "a"}
+    listed = dict(line.split("  ", 1)[::-1] for line in (root / "SHA256SUMS").read_text().splitlines())
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"README.md", "SHA256SUMS"}
+    assert set(listed) == on_disk  # every media file and metadata.jsonl, nothing else
+    for rel, digest in listed.items():  # independent sha256sum -c
+        assert hashlib.sha256((root / rel).read_bytes()).hexdigest() == digest
+    for split in ("train", "val", "test"):
+        assert load_split(root, split, verify="sha256").rows
+
+
+def test_card_front_matter(built):
+    root, _, _ = built
+    text = (root / "README.md").read_text()
+    assert text.startswith("---\n")
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert meta["license"] and "video-to-video" in meta["task_categories"]
+    cfg = meta["configs"][0]
+    assert {d["split"] for d in cfg["data_files"]} == {"train", "val", "test"}
+    assert meta["headswapbench"]["statistics"]["val"]["subjects"] == 1
+    assert meta["headswapbench"]["filter"] == {"max_nme": 0.05}
+    assert "| train | 2 | 1 | 8 | 24x16 | 25 |" in text
+
+
+def test_datasets_load_dataset_every_split(built):
+    import datasets
+
+    root, media, _ = built
+    ds = datasets.load_dataset(str(root))
+    assert set(ds) == {"train", "val", "test"}
+    assert ds["train"].num_rows == 2 and ds["test"].num_rows == 1
+    for split in ds.values():
+        for item in split:
+            for col in ("driving", "reference", "target"):
+                assert Path(item[col]["path"]).is_file(), (col, item[col])
+    item = ds["test"][0]
+    assert Path(item["driving"]["path"]).read_bytes() == media["c3"]["driving"].read_bytes()
+    img = ds["test"].cast_column("reference", datasets.Image())[0]["reference"]
+    from headswapbench.video import read_image
+
+    assert np.array_equal(np.asarray(img.convert("RGB")), read_image(media["c3"]["reference"]))
+
+
+def test_repackaging_is_idempotent(built, tmp_path):
+    root, media, _ = built
+    before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    rows = {s: load_split(root, s).rows for s in ("train", "val", "test")}
+    package_dataset(root, rows, None, DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}))
+    after = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_package_refuses_leaks_and_unsafe_ids(tmp_path):
+    media = _media(tmp_path / "src", 2)
+    with pytest.raises(InvalidSplitError, match="subject 's0' is in both"):
+        package_dataset(tmp_path / "a", {"train": [_row("c0", "s0")], "test": [_row("c1", "s0")]}, media)
+    bad = {"../evil": media["c0"]}
+    with pytest.raises(InvalidSplitError, match="not a safe file name"):
+        package_dataset(tmp_path / "b", {"test": [_row("../evil", "s0")]}, bad)
+    with pytest.raises(InvalidSplitError, match="no media given"):
+        package_dataset(tmp_path / "c", {"test": [_row("zzz", "s0")]}, media)
