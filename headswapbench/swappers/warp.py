@@ -1,0 +1,41 @@
+"""The classical ``warp`` swapper: the reference face warped onto every driving frame along the driving clip's
+landmarks (piecewise-affine over the landmark mesh, colour matched once per clip, feathered blend).
+
+No learning, no weights, CPU only: a floor for learned swappers. It moves the inner face (eyes, nose, mouth,
+skin, forehead) but keeps the driving clip's hair, head shape, ears and mouth interior, which bounds how far
+identity can move towards the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import FaceNotFoundError
+from ..types import Image, Video
+from .base import SwapContext, Swapper
+
+
+class WarpSwapper(Swapper):
+    name = "warp"
+    version = "1"
+
+    def __init__(self, blend_mode: str = "feather", smooth_sigma: float = 1.0, progress: bool = False):
+        self.blend_mode = blend_mode
+        self.smooth_sigma = smooth_sigma
+        self.progress = progress
+
+    def swap(self, driving: Video, reference: Image, context: SwapContext | None = None) -> Video:
+        from ..face import analyze_image, analyze_video
+        from ..warp import face_onto_video
+
+        where = f" ({context.reference_path})" if context is not None and context.reference_path else ""
+        try:
+            ref = analyze_image(np.ascontiguousarray(reference), identity=None)
+        except FaceNotFoundError:
+            raise FaceNotFoundError(f"warp swapper: no face found in the reference image{where}") from None
+        # Landmarks only: identity embeddings of the driving clip are not needed to swap.
+        analysis = analyze_video(driving, identity=None, progress=self.progress)
+        return face_onto_video(driving, analysis.landmarks, np.ascontiguousarray(reference), ref.landmarks,
+                               progress=self.progress, smooth_sigma=self.smooth_sigma, blend_mode=self.blend_mode)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "blend_mode": self.blend_mode, "smooth_sigma": self.smooth_sigma}

@@ -1,0 +1,213 @@
+"""Warp engine: piecewise-affine geometry on hand-built triangles (pixel-exact), colour transfer against
+scikit-image's independent LAB conversion, blending that never touches pixels outside the mask, and the
+face transfer on real photos from ../shared/data."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from headswapbench import warp as W
+from headswapbench.types import Video
+
+
+def _inside(shape, tri, erode=2):
+    """Pixels strictly inside a triangle (eroded so edge rasterisation conventions do not matter)."""
+    m = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(m, np.round(np.asarray(tri)).astype(np.int32), 1)
+    return cv2.erode(m, np.ones((2 * erode + 1,) * 2, np.uint8)).astype(bool)
+
+
+# -------------------------------------------------------------------------------------------- geometry
+def test_integer_translation_is_pixel_exact():
+    rng = np.random.default_rng(0)
+    src = rng.integers(0, 256, (80, 90, 3), dtype=np.uint8)
+    src_pts = np.array([[10.0, 8.0], [60.0, 12.0], [30.0, 55.0]])
+    dst_pts = src_pts + [7, 4]
+    out, covered = W.warp_image(src, src_pts, dst_pts, (80, 90), np.array([[0, 1, 2]]))
+    sel = _inside((80, 90), dst_pts)
+    ys, xs = np.nonzero(sel)
+    assert sel.sum() > 500
+    assert covered[sel].all()
+    np.testing.assert_array_equal(out[ys, xs], src[ys - 4, xs - 7])
+    # nothing is drawn outside the destination triangle
+    far = ~cv2.dilate(_inside((80, 90), dst_pts, erode=0).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert not covered[far].any() and (out[far] == 0).all()
+
+
+def test_scale_two_matches_bilinear_by_hand():
+    # A linear ramp with even steps: bilinear sampling at half pixels is an exact integer, computed by hand.
+    yy, xx = np.mgrid[0:40, 0:40]
+    ramp = (4 * xx + 2 * yy).astype(np.uint8)
+    src = np.repeat(ramp[..., None], 3, axis=2)
+    src_pts = np.array([[2.0, 2.0], [30.0, 2.0], [2.0, 30.0]])
+    dst_pts = src_pts * 2
+    out, _ = W.warp_image(src, src_pts, dst_pts, (80, 80), np.array([[0, 1, 2]]))
+    sel = _inside((80, 80), dst_pts)
+    ys, xs = np.nonzero(sel)
+    expected = 4 * (xs / 2) + 2 * (ys / 2)  # = 2x + y, exact for a linear image
+    np.testing.assert_array_equal(out[ys, xs, 0], expected.astype(np.uint8))
+
+
+def test_two_triangles_with_different_affines_land_landmarks_on_destination():
+    """A quad split in two triangles, each with its own (non-trivial) affine map: a small blob placed at a
+    source point inside each triangle must appear at the mapped destination point (sub-pixel centroid)."""
+    src_pts = np.array([[20.0, 20.0], [100.0, 25.0], [95.0, 100.0], [25.0, 95.0]])
+    dst_pts = np.array([[30.0, 15.0], [110.0, 40.0], [90.0, 110.0], [15.0, 85.0]])
+    tris = np.array([[0, 1, 2], [0, 2, 3]])
+    for k, tri in enumerate(tris):
+        bary = np.array([0.5, 0.3, 0.2])
+        p_src = bary @ src_pts[tri]
+        p_dst = bary @ dst_pts[tri]  # affine maps preserve barycentric coordinates
+        yy, xx = np.mgrid[0:128, 0:128]
+        blob = np.exp(-((xx - p_src[0]) ** 2 + (yy - p_src[1]) ** 2) / (2 * 1.5**2))
+        img = np.repeat((blob * 250).astype(np.uint8)[..., None], 3, axis=2)
+        out, _ = W.warp_image(img, src_pts, dst_pts, (128, 128), tris)
+        w = out[..., 0].astype(np.float64)
+        centroid = np.array([(w * xx).sum(), (w * yy).sum()]) / w.sum()
+        assert np.linalg.norm(centroid - p_dst) < 0.25, (k, centroid, p_dst)
+
+
+def test_degenerate_and_offscreen_triangles_are_harmless():
+    src = np.full((20, 20, 3), 200, np.uint8)
+    pts = np.array([[0.0, 0.0], [10.0, 0.0], [20.0, 0.0], [5.0, 10.0]])
+    out, covered = W.warp_image(src, pts, pts + 500, (20, 20), np.array([[0, 1, 2], [0, 1, 3]]))
+    assert not covered.any() and not out.any()
+    assert len(W.triangulate(pts)) == 2  # the collinear triple gives no triangle
+
+
+# --------------------------------------------------------------------------------------------- colour
+def test_colour_transfer_moves_statistics_to_the_target():
+    from skimage.color import rgb2lab  # independent LAB implementation
+
+    rng = np.random.default_rng(1)
+    base = np.clip(rng.normal([150, 110, 90], [25, 18, 15], (120, 120, 3)), 0, 255).astype(np.uint8)
+    target = np.clip(rng.normal([90, 120, 160], [15, 20, 22], (100, 100, 3)), 0, 255).astype(np.uint8)
+    mask = np.zeros((120, 120), np.uint8)
+    mask[20:100, 10:110] = 255
+    tmask = np.full((100, 100), 255, np.uint8)
+    out = W.match_colour(base, mask, target, tmask)
+    got = rgb2lab(out)[mask > 0]
+    want = rgb2lab(target).reshape(-1, 3)
+    before = rgb2lab(base)[mask > 0]
+    np.testing.assert_allclose(got.mean(0), want.mean(0), atol=1.0)
+    np.testing.assert_allclose(got.std(0), want.std(0), rtol=0.08, atol=0.5)
+    assert np.abs(before.mean(0) - want.mean(0)).max() > 10  # the test moved something
+
+
+def test_pooled_statistics_equal_statistics_of_the_union():
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (50, 20, 3), dtype=np.uint8)
+    ma, mb = np.full(a.shape[:2], 255, np.uint8), np.full(b.shape[:2], 255, np.uint8)
+    pooled = W.ColourStats.pool([W.colour_stats(a, ma), W.colour_stats(b, mb)])
+    union = np.concatenate([a.reshape(-1, 1, 3), b.reshape(-1, 1, 3)])
+    direct = W.colour_stats(union, np.full(union.shape[:2], 255, np.uint8))
+    np.testing.assert_allclose(pooled.mean, direct.mean, atol=1e-6)
+    np.testing.assert_allclose(pooled.std, direct.std, atol=1e-6)
+    assert pooled.count == union.shape[0]
+
+
+# ---------------------------------------------------------------------------------------------- blend
+@pytest.mark.parametrize("mode", ["feather", "poisson"])
+@pytest.mark.parametrize("touch_border", [False, True])
+def test_blend_leaves_pixels_outside_the_mask_untouched(mode, touch_border):
+    rng = np.random.default_rng(3)
+    bg = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    fg = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    mask = np.zeros((96, 96), np.uint8)
+    cv2.circle(mask, (0, 48) if touch_border else (48, 48), 30, 255, -1)
+    out = W.blend(fg, bg, mask, mode=mode)
+    np.testing.assert_array_equal(out[mask == 0], bg[mask == 0])
+    assert (out[mask > 0] != bg[mask > 0]).any()
+
+
+def test_feather_takes_the_foreground_in_the_core_and_is_soft_at_the_edge():
+    bg = np.zeros((100, 100, 3), np.uint8)
+    fg = np.full((100, 100, 3), 200, np.uint8)
+    mask = np.zeros((100, 100), np.uint8)
+    mask[20:80, 20:80] = 255
+    out = W.blend(fg, bg, mask, mode="feather", feather_px=5)
+    assert (out[35:65, 35:65] == 200).all()
+    edge = out[50, 20:32, 0]
+    assert edge[0] < 100 and np.all(np.diff(edge.astype(int)) >= 0)  # ramps up from the mask edge
+
+
+def test_blend_rejects_unknown_mode():
+    z = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match="blend mode"):
+        W.blend(z, z, np.ones((8, 8), np.uint8), mode="magic")
+
+
+def test_smoothing_stays_within_runs_and_keeps_gaps():
+    t = np.arange(30, dtype=np.float64)
+    lms = np.repeat(t[:, None, None], 478, axis=1).repeat(3, axis=2)
+    lms[5] = np.nan
+    out = W.smooth_landmarks(lms, 1.0)
+    assert np.isnan(out[5]).all()
+    np.testing.assert_allclose(out[15, 0, 0], 15.0, atol=1e-9)  # linear ramp: centred filter, no lag
+    assert out[4, 0, 0] < 4.0  # edge of a run: reflected 'nearest' padding only uses frames 0..4
+
+
+# ------------------------------------------------------------------------------- faces on real photos
+@pytest.fixture(scope="module")
+def two_faces(shared_data):
+    from headswapbench.face import analyze_image
+    from headswapbench.video import read_image
+
+    a = read_image(shared_data / "images" / "fr_biden2.jpg")
+    b = read_image(shared_data / "images" / "edtalk_leijun.png")
+    return (a, analyze_image(a, identity=None).landmarks), (b, analyze_image(b, identity=None).landmarks)
+
+
+def test_identity_warp_of_a_real_face_reproduces_it(two_faces):
+    (img, lms), _ = two_faces
+    pts = W.face_points(lms)
+    out, covered = W.warp_image(img, pts, pts, img.shape, W.triangulate(pts))
+    assert covered.sum() > 0.1 * covered.size
+    diff = np.abs(out[covered].astype(int) - img[covered].astype(int))
+    assert diff.max() <= 1
+
+
+def test_face_mask_covers_forehead_and_can_cut_the_mouth(two_faces):
+    (img, lms), _ = two_faces
+    m = W.face_mask(lms, img.shape)
+    plain = W.face_mask(lms, img.shape, forehead=False)
+    assert m[plain > 0].all() and m.sum() > plain.sum() * 1.08  # forehead adds area, only above
+    above = np.nonzero((m > 0) & (plain == 0))[0]
+    assert np.median(above) < lms[W.FOREHEAD_TOP, 1] + 5
+    cut = W.face_mask(lms, img.shape, cut_mouth=True)
+    assert cut.sum() <= m.sum()
+
+
+def test_face_onto_frame_changes_only_the_face(two_faces):
+    (frame, flms), (donor, dlms) = two_faces
+    out = W.face_onto_frame(frame, flms, donor, dlms)
+    mask = W.face_mask(flms, frame.shape)
+    assert out.shape == frame.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[mask == 0], frame[mask == 0])
+    inner = W.face_mask(flms, frame.shape, forehead=False)
+    assert np.abs(out[inner > 0].astype(int) - frame[inner > 0]).mean() > 8
+
+
+def test_face_onto_video_passes_faceless_frames_through(two_faces):
+    (frame, flms), (donor, dlms) = two_faces
+    frames = np.stack([frame] * 4)
+    lms = np.stack([flms] * 4).astype(np.float32)
+    lms[2] = np.nan
+    out = W.face_onto_video(Video(frames, 25.0), lms, donor, dlms, progress=False)
+    assert out.frames.shape == frames.shape and out.fps == 25.0
+    np.testing.assert_array_equal(out.frames[2], frame)
+    assert (out.frames[0] != frame).any()
+    # one colour transfer per clip: identical inputs give identical frames (no per-frame flicker)
+    np.testing.assert_array_equal(out.frames[0], out.frames[3])
+
+
+def test_face_onto_video_validates_inputs(two_faces):
+    (frame, flms), (donor, dlms) = two_faces
+    video = Video(np.stack([frame] * 2), 25.0)
+    with pytest.raises(ValueError, match="video_landmarks"):
+        W.face_onto_video(video, np.zeros((3, 478, 3)), donor, dlms, progress=False)
+    with pytest.raises(ValueError, match="donor landmarks"):
+        W.face_onto_video(video, np.stack([flms] * 2), donor, np.full((478, 3), np.nan), progress=False)
