@@ -246,6 +246,15 @@ def test_cli_build_human_and_json(runs, tmp_path, capsys):
     assert not (tmp_path / "s2").exists()
 
 
+def test_cli_validate(runs, tmp_path, capsys):
+    assert main(["leaderboard", "validate", str(runs), "--json"]) == 0
+    assert [r["ok"] for r in json.loads(capsys.readouterr().out)] == [True] * 3
+    (tmp_path / "bad.json").write_text('{"schema_version": 99}')
+    assert main(["leaderboard", "validate", str(runs), str(tmp_path / "bad.json")]) == 2
+    captured = capsys.readouterr()
+    assert "newer than this toolkit" in captured.out and "1 invalid or missing" in captured.err
+
+
 @pytest.mark.slow
 def test_real_evaluation_results_build_a_leaderboard(tmp_path, shared_data, capsys):
     """End to end with the real evaluation engine (the contract between the two rooms): noop and oracle on a

@@ -77,6 +77,25 @@ def _row_summary(board: dict, row: dict) -> dict:
     }
 
 
+@lb.command("validate")
+def validate_cmd(
+    results: list[str] = typer.Argument(..., help="results.json files and/or folders (searched recursively)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Check results files against the schema (what `build` and `submit` would refuse), without writing."""
+    from headswapbench.errors import HeadSwapBenchError
+    from headswapbench.leaderboard.collect import discover, load_all
+
+    paths, missing = discover(results)
+    loaded, invalid = load_all(paths)
+    rows = ([{"path": str(item.path), "ok": True, "problem": ""} for item in loaded]
+            + [{"path": r.path, "ok": False, "problem": r.reason} for r in missing + invalid])
+    emit(rows, as_json, format_table(rows, ["path", "ok", "problem"]))
+    if not rows or not all(r["ok"] for r in rows):
+        raise HeadSwapBenchError(f"{sum(not r['ok'] for r in rows)} invalid or missing results file(s)"
+                                 if rows else "no results files given")
+
+
 @lb.command("submit")
 def submit_cmd(
     results: Path = typer.Argument(..., help="One results.json (its report.html beside it is sent too)."),
