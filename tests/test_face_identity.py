@@ -140,3 +140,14 @@ def test_arcface_loading_alignment_and_preprocessing_on_a_stand_in_model(shared_
     ref = ((crop - 127.5) / 127.5).mean((0, 1)) @ w
     np.testing.assert_allclose(got, ref / np.linalg.norm(ref), atol=1e-4)
     assert model.dim == 512 and model.describe()["name"] == "arcface"
+
+
+def test_tasks_landmarker_fails_clearly_without_its_model_file(tmp_path, monkeypatch):
+    from headswapbench.face import LANDMARK_MODELS
+
+    monkeypatch.setenv("HEADSWAPBENCH_WEIGHTS", str(tmp_path / "weights"))
+    with pytest.raises(MissingWeightsError) as exc:
+        LANDMARK_MODELS.get("tasks")()
+    msg = str(exc.value)
+    assert "face_landmarker.task" in msg and "storage.googleapis.com" in msg
+    assert str(tmp_path / "weights" / "face-landmarker") in msg
