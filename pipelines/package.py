@@ -130,13 +130,15 @@ def _place(src: Path, dst: Path) -> None:
 
 
 def package_split(out_dir: str | Path, split: str, rows: Iterable[TripletRow],
-                  files: Mapping[str, Mapping[str, str | Path]] | None = None) -> Path:
+                  files: Mapping[str, Mapping[str, str | Path]] | None = None,
+                  columns: "ColumnPlan | None" = None) -> Path:
     """Write one split: media into ``<out_dir>/<split>/{driving,reference,target}/``, then metadata.jsonl.
 
     ``files`` maps clip_id → {"driving": path, "reference": path, "target": path} of the media to place (hard
     linked or copied; rows get the canonical file names). Without ``files`` the media must already be at the
     rows' file names inside the split folder. Rows are written sorted by clip_id (stable bytes, stable
-    checksum). Returns the metadata path."""
+    checksum). ``columns`` (from ``plan_columns``) gives every row the same keys and types. Returns the
+    metadata path."""
     if not SPLIT_NAME.match(split):
         raise InvalidSplitError(f"split name '{split}' must be lower-case letters, digits or '_'")
     split_dir = Path(out_dir) / split
@@ -166,12 +168,59 @@ def package_split(out_dir: str | Path, split: str, rows: Iterable[TripletRow],
             path = safe_relpath(split_dir, getattr(row, column), column)
             if not path.is_file():
                 raise InvalidSplitError(f"clip '{row.clip_id}': {column} {path} does not exist")
-        lines.append(json.dumps(row.to_dict(), ensure_ascii=False, sort_keys=False, default=_json_default))
+        d = row.to_dict() if columns is None else columns.apply(row.to_dict(), split)
+        lines.append(json.dumps(d, ensure_ascii=False, sort_keys=False, default=_json_default))
     if not lines:
         raise InvalidSplitError(f"split '{split}' has no rows")
     meta = split_dir / METADATA_FILE
     atomic_write_text(meta, "\n".join(lines) + "\n")
     return meta
+
+
+@dataclass
+class ColumnPlan:
+    """One key order and numeric type for every metadata row of a dataset.
+
+    ``datasets`` infers each split's schema from its own metadata.jsonl and refuses splits whose schemas
+    differ. So every row gets every key (missing → null), a column holding any float is written as float, and
+    a float column that is null in *every* row of one split (inferred there as type null) is written as NaN in
+    that split only: the one JSON value pyarrow reads as float64. ``load_split`` then reads NaN, i.e.
+    "not computed", exactly where it would have read None."""
+
+    keys: list[str]
+    floats: set[str]
+    nan_in_split: dict[str, set[str]] = field(default_factory=dict)
+
+    def apply(self, d: dict, split: str | None = None) -> dict:
+        nan_keys = self.nan_in_split.get(split, set())
+        out = {}
+        for k in self.keys:
+            v = d.get(k)
+            if k in self.floats and isinstance(v, int) and not isinstance(v, bool):
+                v = float(v)
+            elif v is None and k in nan_keys:
+                v = float("nan")
+            out[k] = v
+        return out
+
+
+def plan_columns(rows_by_split: Mapping[str, Iterable[TripletRow]]) -> ColumnPlan:
+    keys: dict[str, None] = {}
+    floats = {"fps", "sync_nme", "expr_error", "identity_similarity_to_target"}
+    typed: dict[str, set[str]] = {}
+    dicts = {name: [r.to_dict() for r in rows] for name, rows in rows_by_split.items()}
+    for name, ds in dicts.items():
+        typed[name] = set()
+        for d in ds:
+            for k, v in d.items():
+                keys.setdefault(k, None)
+                if isinstance(v, float):
+                    floats.add(k)
+                if v is not None:
+                    typed[name].add(k)
+    everywhere = set().union(*typed.values()) if typed else set()
+    nan = {name: {k for k in floats & everywhere if k not in typed[name]} for name in dicts if dicts[name]}
+    return ColumnPlan(list(keys), floats, {k: v for k, v in nan.items() if v})
 
 
 def _json_default(o):
@@ -259,9 +308,10 @@ def package_dataset(out_dir: str | Path, rows_by_split: Mapping[str, Iterable[Tr
         for r in rows:
             if clip_owner.setdefault(r.clip_id, split) != split:
                 raise InvalidSplitError(f"clip_id '{r.clip_id}' is in two splits")
+    columns = plan_columns(rows_by_split)
     for split, rows in rows_by_split.items():
         if rows:
-            package_split(out_dir, split, rows, files)
+            package_split(out_dir, split, rows, files, columns)
     write_checksums(out_dir)
     from .card import write_card
 

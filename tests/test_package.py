@@ -80,8 +80,8 @@ def built(tmp_path_factory):
     media = _media(tmp_path_factory.mktemp("src"), 4)
     rows = {"train": [_row("c0", "s0", extra={"attributes": {"donor": "a"}}),
                       _row("c1", "s0", extra={"attributes": {"donor": "b"}})],
-            "val": [_row("c2", "s1", extra={"attributes": {"donor": "a"}})],
-            "test": [_row("c3", "s2", extra={"attributes": {"donor": "c"}})]}
+            "val": [_row("c2", "s1", extra={"attributes": {"donor": "a"}, "pose_error": 2})],  # int here ...
+            "test": [_row("c3", "s2", extra={"attributes": {"donor": "c"}, "pose_error": 1.5})]}  # float there
     info = DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}, split_seed=0)
     stats = package_dataset(root, rows, media, info)
     return root, media, stats
@@ -94,6 +94,9 @@ def test_layout_metadata_and_checksums(built):
     assert (root / "test" / "reference" / "c3.png").read_bytes() == media["c3"]["reference"].read_bytes()
     row = json.loads((root / "train" / "metadata.jsonl").read_text().splitlines()[0])
     assert row["driving_file_name"] == "driving/c0.mp4" and row["attributes"] == {"donor": "a"}
+    # same keys and types in every split (datasets refuses differing schemas): all-null float column -> NaN
+    assert "pose_error" in row and np.isnan(row["pose_error"])
+    assert json.loads((root / "val" / "metadata.jsonl").read_text())["pose_error"] == 2.0
     listed = dict(line.split("  ", 1)[::-1] for line in (root / "SHA256SUMS").read_text().splitlines())
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"README.md", "SHA256SUMS"}
     assert set(listed) == on_disk  # every media file and metadata.jsonl, nothing else
