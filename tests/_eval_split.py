@@ -62,3 +62,14 @@ def build_split(root: Path, shared_data: Path, name: str = "test") -> Path:
     (root / "README.md").write_text("---\nlicense: other\n---\nSynthetic test split (mismatched pairings).\n")
     (root / "SHA256SUMS").write_text("\n".join(lines) + "\n")
     return root
+
+
+try:
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def eval_split(tmp_path_factory, shared_data) -> Path:
+        """The split, in a folder whose name has a space and quotes (paths must survive every source)."""
+        return build_split(tmp_path_factory.getbasetemp() / "eval split's \"root\"", shared_data)
+except ImportError:  # pragma: no cover - used outside pytest (benchmarks)
+    pass

@@ -19,12 +19,7 @@ from headswapbench.swappers.external import (
 )
 from headswapbench.types import Video
 
-from _eval_split import build_split
-
-
-@pytest.fixture(scope="session")
-def eval_split(tmp_path_factory, shared_data) -> Path:
-    return build_split(tmp_path_factory.getbasetemp() / "eval split's \"root\"", shared_data)
+from _eval_split import eval_split  # noqa: F401  (session fixture)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def evaluate_cmd(
     device: str = typer.Option("cpu", "--device", help="cpu or cuda[:N], passed to swappers and metric models."),
     timeout: float = typer.Option(600.0, "--timeout", help="Per-clip timeout in seconds for --command."),
     name: Optional[str] = typer.Option(None, "--name", help="Method name recorded for --command/--predictions."),
-    method_version: str = typer.Option("", "--method-version", help="Method version recorded in results.json."),
+    method_version: str = typer.Option("unspecified", "--method-version", help="Method version recorded in results.json."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),
 ) -> None:
     """Score a head swapper on a split: swap, validate outputs, analyse, score, aggregate with 95 % CIs."""

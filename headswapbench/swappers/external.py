@@ -161,7 +161,7 @@ class CommandSource(OutputSource):
     kind = "command"
 
     def __init__(self, template: str, timeout: float | None = 600.0, name: str | None = None,
-                 version: str = "", cwd: str | Path | None = None):
+                 version: str = "unspecified", cwd: str | Path | None = None):
         try:
             argv = shlex.split(template)
         except ValueError as exc:
@@ -248,7 +248,7 @@ class PredictionsSource(OutputSource):
     kind = "predictions"
     writes_outputs = False
 
-    def __init__(self, folder: str | Path, name: str | None = None, version: str = ""):
+    def __init__(self, folder: str | Path, name: str | None = None, version: str = "unspecified"):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise HeadSwapBenchError(f"--predictions {self.folder}: no such folder")
@@ -275,7 +275,7 @@ class PredictionsSource(OutputSource):
 
 # ----------------------------------------------------------------------------------------------------------
 def resolve_source(swapper: str | None = None, command: str | None = None, predictions: str | Path | None = None,
-                   *, timeout: float | None = 600.0, name: str | None = None, version: str = "",
+                   *, timeout: float | None = 600.0, name: str | None = None, version: str = "unspecified",
                    device: str = "cpu") -> OutputSource:
     """The one source the user asked for (exactly one of the three, else a clear error)."""
     given = {"--swapper": swapper, "--command": command, "--predictions": predictions}

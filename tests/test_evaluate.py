@@ -1,0 +1,256 @@
+"""The evaluation runner end to end on a small real split (tests/_eval_split.py): the built-in bounds
+(oracle perfect, noop no replacement), results.json contract, command/predictions sources through the
+runner with per-clip problem reports, --skip-invalid coverage, resume, shards, Ray vs local, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+
+from headswapbench.errors import HeadSwapBenchError
+from headswapbench.metrics.evaluate import evaluate
+from headswapbench.metrics.validate import InvalidOutputsError
+from headswapbench.results import validate_results
+from headswapbench.split import load_split
+from headswapbench.swappers import Swapper
+from headswapbench.swappers.external import CommandSource, PredictionsSource
+
+from _eval_split import SIZE, T, TRIPLETS, eval_split  # noqa: F401  (session fixture)
+
+CHEAP = ["psnr", "ssim", "flicker"]  # no face model: fast runs for the plumbing tests
+CLIPS = [t[0] for t in TRIPLETS]
+
+
+@pytest.fixture(scope="session")
+def full_runs(eval_split, tmp_path_factory) -> dict:
+    """oracle and noop with every default metric; one analysis cache, so target/driving analyses are shared."""
+    base = tmp_path_factory.mktemp("full")
+    with mock.patch.dict(os.environ, {"HEADSWAPBENCH_CACHE": str(base / "cache"), "HF_HUB_OFFLINE": "1"}):
+        return {name: evaluate(eval_split, base / name, name, identity_every=4, resamples=200, progress=False)
+                for name in ("oracle", "noop")}
+
+
+def _metric(run, key) -> dict:
+    return run.results["metrics"][key]
+
+
+def _per_clip(run) -> dict[str, dict]:
+    with open(run.per_clip_path, newline="") as fh:
+        return {r["clip_id"]: r for r in csv.DictReader(fh)}
+
+
+def test_oracle_gets_perfect_paired_scores(full_runs):
+    run = full_runs["oracle"]
+    assert _metric(run, "psnr")["mean"] >= 80.0  # identical frames: piq's 80 dB ceiling (never inf)
+    assert _metric(run, "ssim")["mean"] == pytest.approx(1.0, abs=1e-6)
+    assert _metric(run, "flicker")["mean"] == pytest.approx(0.0, abs=1e-9)
+    assert _metric(run, "keypoint_nme")["mean"] == pytest.approx(0.0, abs=1e-9)
+    assert _metric(run, "keypoint_nme")["n"] == len(CLIPS)
+    zero_when_available = ["pose_error", "pose_error_yaw", "expression_error", "lpips", "face_missing_output"]
+    for key in zero_when_available:
+        e = _metric(run, key)
+        if e["available"]:
+            assert e["mean"] == pytest.approx(0.0, abs=1e-6), key
+        else:
+            assert e["reason"], key  # unavailable is always explained
+    for key in ("identity_cosine_target",):
+        e = _metric(run, key)
+        if e["available"]:
+            assert e["mean"] > 0.98  # per-frame embeddings vs the clip's mean identity: ~1, not exactly 1
+    # a metric whose weights are missing offline is reported unavailable, naming the file; others still ran
+    for key, weight in (("lpips", "alexnet"), ("fid", "inception"), ("fvd", "i3d")):
+        e = _metric(run, key)
+        assert e["available"] or weight in e["reason"].lower()
+
+
+def test_noop_replaces_nothing_and_matches_reference_psnr(full_runs, eval_split):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from headswapbench.video import read_video
+
+    run = full_runs["noop"]
+    rep = _metric(run, "replacement")
+    if rep["available"]:
+        assert rep["mean"] <= 0.25
+        assert _metric(run, "identity_cosine_driving")["mean"] > 0.98
+        assert _metric(run, "identity_cosine_driving")["mean"] > _metric(run, "identity_cosine_ref")["mean"]
+    else:
+        assert rep["reason"]
+    # per-clip PSNR of the noop output (= driving) against the target, recomputed with scikit-image
+    split = load_split(eval_split)
+    rows = _per_clip(run)
+    for r in split.rows:
+        drv, tgt = read_video(split.driving_path(r)).frames, read_video(split.target_path(r)).frames
+        ref = np.mean([peak_signal_noise_ratio(t, d, data_range=255) for t, d in zip(tgt, drv)])
+        assert float(rows[r.clip_id]["psnr"]) == pytest.approx(ref, rel=1e-4)
+    assert _metric(run, "psnr")["mean"] < 20  # another person's clip is far from the target
+
+
+def test_results_contract(full_runs, eval_split):
+    split = load_split(eval_split)
+    for name, run in full_runs.items():
+        res = json.loads(run.results_path.read_text())
+        assert validate_results(res) == []
+        assert res["method"]["name"] == name
+        assert res["dataset"]["checksum"] == split.checksum() and res["dataset"]["num_clips"] == len(CLIPS)
+        assert res["coverage"]["expected"] == res["coverage"]["scored"] == len(CLIPS)
+        lo, hi = res["metrics"]["psnr"]["ci95"]
+        assert lo <= res["metrics"]["psnr"]["mean"] <= hi
+        assert set(_per_clip(run)) == set(CLIPS)
+        assert "wrote" in (run.out_dir / "evaluate.log").read_text()
+    # same metric settings → same settings hash (comparable on the leaderboard)
+    a, b = (json.loads(r.results_path.read_text())["settings_hash"] for r in full_runs.values())
+    assert a == b
+
+
+# ---------------------------------------------------------------------------------------------------------
+class CountingSwapper(Swapper):
+    """Returns the driving clip re-encoded; counts calls and can fail on chosen clips."""
+
+    name, version = "counting", "1"
+
+    def __init__(self, fail_on=()):
+        self.calls: list[str] = []
+        self.fail_on = set(fail_on)
+
+    def swap(self, driving, reference, context=None):
+        self.calls.append(context.clip_id)
+        if context.clip_id in self.fail_on:
+            raise RuntimeError("simulated crash")
+        return driving
+
+
+def test_resume_reuses_finished_clips(eval_split, tmp_path):
+    sw = CountingSwapper(fail_on={"d12man-080"})
+    with pytest.raises(InvalidOutputsError, match="d12man-080: swap failed: RuntimeError: simulated crash"):
+        evaluate(eval_split, tmp_path, sw, metrics=CHEAP, progress=False)
+    assert sorted(sw.calls) == sorted(CLIPS)
+    sw.calls.clear(), sw.fail_on.clear()
+    run = evaluate(eval_split, tmp_path, sw, metrics=CHEAP, progress=False)  # same arguments: resume
+    assert sw.calls == ["d12man-080"] and run.reused == {"swap": 3, "score": 0}  # stopped before scoring
+    first = run.results["metrics"]["psnr"]["mean"]
+    sw.calls.clear()
+    run = evaluate(eval_split, tmp_path, sw, metrics=CHEAP, progress=False)
+    assert sw.calls == [] and run.reused == {"swap": 4, "score": 4}
+    assert run.results["metrics"]["psnr"]["mean"] == first
+    (tmp_path / "outputs" / "klobuchar-060.mp4").unlink()  # a lost output is made and scored again
+    run = evaluate(eval_split, tmp_path, sw, metrics=CHEAP, progress=False)
+    assert sw.calls == ["klobuchar-060"] and run.reused == {"swap": 3, "score": 3}
+    with pytest.raises(HeadSwapBenchError, match="already holds an evaluation of 'counting'"):
+        evaluate(eval_split, tmp_path, "noop", metrics=CHEAP, progress=False)
+
+
+def test_command_source_through_runner(eval_split, tmp_path):
+    script = tmp_path / "my tool" / "swap.py"
+    script.parent.mkdir()
+    script.write_text("import shutil, sys\n"
+                      "drv, ref, out = sys.argv[1:4]\n"
+                      "if 'mcguinness' in drv:\n"
+                      "    print('CUDA out of memory', file=sys.stderr); sys.exit(1)\n"
+                      "shutil.copyfile(drv, out)\n")
+    src = CommandSource(f"{sys.executable} '{script}' {{driving}} {{reference}} {{output}}", timeout=30)
+    with pytest.raises(InvalidOutputsError) as err:
+        evaluate(eval_split, tmp_path / "run", src, metrics=CHEAP, progress=False)
+    msg = str(err.value)
+    assert "1 of 4 outputs cannot be scored" in msg
+    assert "mcguinness-040: swap failed: SwapFailed: command exited with status 1; stderr: CUDA out of memory" in msg
+    assert "--skip-invalid" in msg
+    run = evaluate(eval_split, tmp_path / "run", src, metrics=CHEAP, skip_invalid=True, progress=False)
+    cov = run.results["coverage"]
+    assert (cov["expected"], cov["scored"], cov["failed"]) == (4, 3, 1)
+    assert "CUDA out of memory" in cov["failures"]["mcguinness-040"]
+    assert run.results["metrics"]["psnr"]["n"] == 3
+    assert _per_clip(run)["mcguinness-040"]["status"] == "invalid"
+    assert run.results["method"]["source"].startswith("command:")
+
+
+def test_predictions_folder_problem_report(eval_split, tmp_path):
+    from headswapbench.video import read_video, write_video
+
+    split = load_split(eval_split)
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    rows = {r.clip_id: r for r in split.rows}
+    shutil.copyfile(split.driving_path(rows["klobuchar-000"]), preds / "klobuchar-000.mp4")
+    shutil.copyfile(split.driving_path(rows["klobuchar-060"]), preds / "klobuchar-060.mp4")
+    short = read_video(split.driving_path(rows["mcguinness-040"]))
+    write_video(preds / "mcguinness-040.mp4", short.frames[:10], fps=short.fps)  # 10 frames instead of 16
+    (preds / "notes.txt").write_text("not a video: never opened")  # d12man-080.mp4 missing
+    with pytest.raises(InvalidOutputsError) as err:
+        evaluate(eval_split, tmp_path / "run", PredictionsSource(preds), metrics=CHEAP, progress=False)
+    problems = err.value.report.problems
+    assert set(problems) == {"mcguinness-040", "d12man-080"}
+    assert problems["mcguinness-040"] == [f"10 frames, driving clip has {T}"]
+    assert problems["d12man-080"] == ["missing output d12man-080.mp4"]
+    assert json.loads((tmp_path / "run" / "validation.json").read_text())["invalid"] == 2
+    run = evaluate(eval_split, tmp_path / "run", PredictionsSource(preds), metrics=CHEAP, skip_invalid=True,
+                   progress=False)
+    assert run.results["coverage"]["scored"] == 2 and run.results["coverage"]["invalid"] == 2
+    assert not (tmp_path / "run" / "outputs").exists()  # predictions are read in place, never copied
+
+
+def test_wrong_size_and_fps_are_listed(eval_split, tmp_path):
+    from headswapbench.video import read_video, write_video
+
+    split = load_split(eval_split)
+    preds = tmp_path / "p"
+    for r in split.rows:
+        v = read_video(split.driving_path(r))
+        if r.clip_id == "klobuchar-000":
+            write_video(preds / f"{r.clip_id}.mp4", v.frames[:, :SIZE - 32, :SIZE - 32], fps=30.0)
+        else:
+            shutil.copyfile(split.driving_path(r), preds / f"{r.clip_id}.mp4")
+    with pytest.raises(InvalidOutputsError) as err:
+        evaluate(eval_split, tmp_path / "run", PredictionsSource(preds), metrics=CHEAP, progress=False)
+    (problem,) = err.value.report.problems.values()
+    text = "; ".join(problem)
+    assert f"size {SIZE - 32}x{SIZE - 32}, driving clip is {SIZE}x{SIZE}" in text
+    assert "30.000 fps, driving clip has 25.000" in text
+
+
+def test_shards_then_aggregate(eval_split, tmp_path):
+    parts = [evaluate(eval_split, tmp_path, "noop", metrics=["psnr"], shard=f"{i}/2", progress=False)
+             for i in range(2)]
+    assert all(p.results is None for p in parts)
+    assert sorted(r["clip_id"] for p in parts for r in p.per_clip) == sorted(CLIPS)
+    run = evaluate(eval_split, tmp_path, "noop", metrics=["psnr"], progress=False)
+    assert run.reused == {"swap": 4, "score": 4} and run.results["coverage"]["scored"] == 4
+
+
+def test_ray_matches_local(eval_split, tmp_path):
+    ray = pytest.importorskip("ray")
+    metrics = ["flicker"]  # numpy only: Ray workers start without importing torch (keeps this test short)
+    local = evaluate(eval_split, tmp_path / "local", "noop", metrics=metrics, progress=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    try:
+        remote = evaluate(eval_split, tmp_path / "ray", "noop", metrics=metrics, executor="ray", progress=False)
+    finally:
+        ray.shutdown()
+    a, b = _per_clip(local), _per_clip(remote)
+    assert a == b and len(a) == 4
+    assert local.results["metrics"] == remote.results["metrics"]
+
+
+def test_cli_evaluate(eval_split, tmp_path, capsys):
+    from headswapbench.cli.main import main
+
+    assert main(["evaluate", str(eval_split), "--out", str(tmp_path / "a"), "--swapper", "noop",
+                 "--metrics", "psnr,ssim"]) == 0
+    out = capsys.readouterr().out
+    assert "noop on" in out and "4 of 4 clips scored" in out and "psnr" in out and "[" in out
+    assert main(["evaluate", str(eval_split), "--out", str(tmp_path / "a"), "--swapper", "noop",
+                 "--metrics", "psnr,ssim", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["coverage"]["scored"] == 4 and info["metrics"]["ssim"]["ci95"]
+    assert main(["evaluate", str(eval_split), "--out", str(tmp_path / "b")]) == 2
+    assert "exactly one of --swapper" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "nowhere"), "--out", str(tmp_path / "c"), "--swapper", "noop"]) == 2
+    assert "no split folder" in capsys.readouterr().err
