@@ -1,0 +1,83 @@
+"""`headswapbench report`: a self-contained HTML page with the metric table and best/worst clip grids,
+checked in headless Chromium (videos decode, images load, no script errors)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from headswapbench.errors import HeadSwapBenchError
+from headswapbench.metrics.evaluate import evaluate
+from headswapbench.metrics.report import best_and_worst, choose_primary, write_report
+
+from _eval_split import eval_split  # noqa: F401  (session fixture)
+from browser import browser, js_errors, open_file, save_screenshot  # noqa: F401  (browser is a fixture)
+
+
+@pytest.fixture(scope="module")
+def run_dir(eval_split, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report-run")
+    evaluate(eval_split, out, "noop", metrics=["psnr", "ssim", "flicker"], resamples=100, progress=False)
+    return out
+
+
+WAIT_VIDEOS = """
+const done = arguments[arguments.length - 1];
+const t0 = Date.now();
+(function poll() {
+  const vs = [...document.querySelectorAll('video')];
+  if (vs.every(v => v.readyState >= 1 || v.error) || Date.now() - t0 > 10000)
+    done(vs.map(v => [v.readyState, v.videoWidth, !!v.error]));
+  else setTimeout(poll, 50);
+})();
+"""
+
+
+def _videos(browser) -> list:
+    """[readyState, videoWidth, error] per video, once all have metadata (or after 10 s)."""
+    browser.set_script_timeout(15)
+    return browser.execute_async_script(WAIT_VIDEOS)
+
+
+def test_best_and_worst_by_direction():
+    rows = [{"clip_id": c, "status": "done", "m": v} for c, v in (("a", "3"), ("b", "1"), ("c", "2"), ("d", ""))]
+    best, worst = best_and_worst(rows, "m", True, 1)
+    assert [r["clip_id"] for r in best] == ["a"] and [r["clip_id"] for r in worst] == ["b"]
+    best, worst = best_and_worst(rows, "m", False, 2)
+    assert [r["clip_id"] for r in best] == ["b", "c"] and [r["clip_id"] for r in worst] == ["a"]  # no repeats
+
+
+def test_report_embedded_renders_in_chromium(run_dir, browser, tmp_path):
+    page = write_report(run_dir, tmp_path / "report.html", k=2)
+    text = page.read_text()
+    assert "http://" not in text and "https://" not in text and "<script" not in text  # self-contained
+    assert len(re.findall(r'<video src="data:video/mp4;base64,', text)) == 12  # 4 clips x 3 videos
+    assert "Best clips by ssim" in text and "Worst clips by ssim" in text  # first available ranked metric
+    open_file(browser, page)
+    videos = _videos(browser)
+    state = browser.execute_script(
+        "return {images: [...document.querySelectorAll('img')].map(i => [i.complete, i.naturalWidth]),"
+        " rows: document.querySelectorAll('table.metrics tbody tr').length}")
+    assert state["rows"] == 3
+    assert len(videos) == 12 and all(w == 160 and not err for _, w, err in videos), videos
+    assert state["images"] and all(ok and w == 160 for ok, w in state["images"])
+    assert js_errors(browser) == []
+    save_screenshot(browser, tmp_path / "report.png")
+
+
+def test_report_linked_media_and_cli(run_dir, browser, tmp_path, capsys):
+    from headswapbench.cli.main import main
+
+    out = tmp_path / "site" / "r.html"
+    assert main(["report", str(run_dir), "--out", str(out), "--no-embed", "--primary", "psnr", "--k", "1"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    files = sorted(p.name for p in (out.parent / "r_files").iterdir())
+    assert len(files) == 8 and all(f.split("_")[-1] in {"driving.mp4", "reference.png", "output.mp4", "target.mp4"}
+                                   for f in files)
+    open_file(browser, out)
+    assert [w for _, w, _ in _videos(browser)] == [160] * 6
+    with pytest.raises(HeadSwapBenchError, match="not a metric of this run"):
+        choose_primary({"metrics": {"psnr": {}}}, [], "lpips")
+    with pytest.raises(HeadSwapBenchError, match="no results.json"):
+        write_report(tmp_path)
