@@ -96,15 +96,21 @@ def resolve_split(split: str | Path, name: str = "test", revision: str | None = 
     if path.exists():
         s = load_split(path, name, verify=verify)
         ds_name, rev = path.resolve().name, revision
+        try:  # a folder fetched earlier by `headswapbench download` keeps its Hub name and pinned commit
+            from headswapbench.hub import hub_source
+
+            origin = hub_source(path)
+            ds_name, rev = origin.get("repo", ds_name), origin.get("commit", rev)
+        except ImportError:
+            pass
     elif isinstance(split, str) and HUB_ID.match(split):
         try:
             from headswapbench import hub
         except ImportError as exc:
             raise HeadSwapBenchError(f"'{split}' is not a local folder, and Hub support is unavailable ({exc})") from None
-        got = hub.download_split(split, revision=revision, split=name, token=token)
-        root = Path(getattr(got, "root", got))
-        rev = getattr(got, "revision", None) or revision
-        s = load_split(root, name, verify="sha256")  # a download is untrusted: re-hash every file
+        root = hub.download_split(split, revision=revision, split=name, token=token)  # verified on download
+        rev = hub.hub_source(root).get("commit") or revision  # the pinned commit, not a moving branch
+        s = load_split(root, name, verify="exists")
         ds_name = split
     else:
         raise InvalidSplitError(f"no split folder at '{split}' (and it is not a Hub id of the form ORG/NAME)")

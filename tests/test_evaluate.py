@@ -254,3 +254,19 @@ def test_cli_evaluate(eval_split, tmp_path, capsys):
     assert "exactly one of --swapper" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "nowhere"), "--out", str(tmp_path / "c"), "--swapper", "noop"]) == 2
     assert "no split folder" in capsys.readouterr().err
+
+
+def test_hub_id_split(eval_split, tmp_path, monkeypatch):
+    """SPLIT may be a Hub id: downloaded (and verified) through headswapbench.hub, pinned to its commit."""
+    from fake_hub import FakeHub
+
+    files = {p.relative_to(eval_split).as_posix(): p.read_bytes() for p in eval_split.rglob("*") if p.is_file()}
+    with FakeHub() as hub:
+        hub.patch(monkeypatch)
+        hub.add_repo("dataset", "lab/tiny-hsb", files=files)
+        run = evaluate("lab/tiny-hsb", tmp_path / "run", "noop", metrics=["flicker"], progress=False)
+    ds = run.results["dataset"]
+    assert ds["name"] == "lab/tiny-hsb" and len(ds["revision"]) == 40
+    assert ds["checksum"] == load_split(eval_split).checksum()  # same content, same checksum as the local split
+    with pytest.raises(HeadSwapBenchError, match="no split folder at 'not/a/hub id'"):
+        evaluate("not/a/hub id", tmp_path / "x", "noop", metrics=["flicker"], progress=False)
