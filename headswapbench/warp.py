@@ -253,13 +253,15 @@ def feather_alpha(mask: np.ndarray, radius: int) -> np.ndarray:
 
 
 def blend(
-    fg: Image, bg: Image, mask: np.ndarray, *, mode: str = "feather", feather_px: int | None = None
+    fg: Image, bg: Image, mask: np.ndarray, *, mode: str = "feather", feather_px: int | None = None,
+    weight: np.ndarray | None = None,
 ) -> Image:
     """Composite ``fg`` over ``bg`` inside ``mask``; pixels outside the mask keep ``bg``'s values exactly.
 
     mode "feather": alpha blend with a soft edge of ``feather_px`` (default: 5 % of the mask's size).
     mode "poisson": ``cv2.seamlessClone`` (gradient-domain: matches the boundary, hides colour seams), with a
-    fallback to feathering where OpenCV rejects the mask (e.g. touching the frame border)."""
+    fallback to feathering where OpenCV rejects the mask (e.g. touching the frame border).
+    ``weight`` (float [H, W] in [0, 1], optional) scales the alpha further, e.g. to fade out hair."""
     if mode not in ("feather", "poisson"):
         raise ValueError(f"unknown blend mode {mode!r} (use 'feather' or 'poisson')")
     sel = mask > 0
@@ -283,11 +285,61 @@ def blend(
     p = feather_px + 1
     by0, by1 = max(y0 - p, 0), min(y1 + p, bg.shape[0])
     bx0, bx1 = max(x0 - p, 0), min(x1 + p, bg.shape[1])
-    alpha = feather_alpha(mask[by0:by1, bx0:bx1], feather_px)[..., None]
+    alpha = feather_alpha(mask[by0:by1, bx0:bx1], feather_px)
+    if weight is not None:
+        alpha *= weight[by0:by1, bx0:bx1]
+    alpha = alpha[..., None]
     f = fg[by0:by1, bx0:bx1].astype(np.float32)
     b = bg[by0:by1, bx0:bx1].astype(np.float32)
     out[by0:by1, bx0:bx1] = np.clip(np.round(b + alpha * (f - b)), 0, 255).astype(np.uint8)
     return out
+
+
+# ------------------------------------------------------------------------------------------------- hair
+UPPER_BROWS = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300]
+
+
+def skin_likelihood(img: Image, skin: ColourStats, tolerance: float = 2.0) -> np.ndarray:
+    """Per-pixel likelihood in [0, 1] that a pixel has the skin colour ``skin`` (Gaussian in LAB, each
+    channel's spread widened by ``tolerance``)."""
+    lab = _to_lab(img)
+    inv = (1.0 / (np.maximum(skin.std, 1.0) * tolerance)).astype(np.float32)
+    d2 = np.zeros(lab.shape[:2], np.float32)
+    for c in range(3):
+        d2 += np.square((lab[..., c] - np.float32(skin.mean[c])) * inv[c])
+    return np.exp(-0.5 * d2)
+
+
+def hair_weight(donor_warped: Image, frame: Image, points: np.ndarray, mask: np.ndarray,
+                donor_skin: ColourStats, target_skin: ColourStats) -> np.ndarray:
+    """Alpha weight [H, W] that fades the pasted face out above the eyebrows where either the donor or the
+    target shows no skin (a fringe, a hairline, a hat): the forehead is pasted only skin over skin, so neither
+    the donor's hair lands on the target's forehead nor donor skin covers the target's fringe."""
+    weight = np.ones(mask.shape[:2], np.float32)
+    up = points[FOREHEAD_TOP] - points[CHIN]
+    height = float(np.linalg.norm(up))
+    if height < 1:
+        return weight
+    up /= height
+    brow = points[UPPER_BROWS].mean(axis=0)
+    x0, y0, w, h = cv2.boundingRect((mask > 0).astype(np.uint8))
+    if w == 0 or h == 0:
+        return weight
+    ys, xs = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float32)
+    above = ((xs - brow[0]) * up[0] + (ys - brow[1]) * up[1]) / height  # face heights above the brows
+    above = np.clip((above + 0.02) / 0.06, 0, 1).astype(np.float32)
+    # only the forehead band needs the skin test
+    bx, by, w, h = cv2.boundingRect(((above > 0) & (mask[y0:y0 + h, x0:x0 + w] > 0)).astype(np.uint8))
+    if w == 0 or h == 0:
+        return weight
+    above = above[by:by + h, bx:bx + w]
+    x0, y0 = x0 + bx, y0 + by
+    region = (slice(y0, y0 + h), slice(x0, x0 + w))
+    skin_both = skin_likelihood(donor_warped[region], donor_skin) * skin_likelihood(frame[region], target_skin)
+    k = max(3, int(0.02 * height) | 1)
+    skin_both = cv2.GaussianBlur(skin_both, (k, k), 0)
+    weight[region] = 1.0 - above * (1.0 - skin_both)
+    return weight
 
 
 # ------------------------------------------------------------------------------------------ face transfer
@@ -303,7 +355,10 @@ def _check_donor(donor: Image, donor_landmarks: np.ndarray) -> None:
 
 
 class FaceTransfer:
-    """A donor face prepared once (triangulation, resolution, colour) and pasted onto any number of frames."""
+    """A donor face prepared once (triangulation, resolution, colour) and pasted onto any number of frames.
+
+    ``target_stats``: the target's skin colour (pooled over the clip). With it, the donor is recoloured to
+    it (``colour``) and the forehead is pasted only skin over skin (``hair_gate``, see `hair_weight`)."""
 
     def __init__(
         self,
@@ -312,6 +367,8 @@ class FaceTransfer:
         *,
         target_stats: ColourStats | None = None,
         target_face_height: float | None = None,
+        colour: bool = True,
+        hair_gate: bool = True,
         blend_mode: str = "feather",
         keep_target_mouth: bool = True,
     ):
@@ -325,9 +382,12 @@ class FaceTransfer:
             donor = cv2.resize(donor, size, interpolation=cv2.INTER_AREA)
             scale = np.array([size[0] / w, size[1] / h])
             pts = (pts + 0.5) * scale - 0.5  # pixel centres, as cv2.resize maps them
-        if target_stats is not None:
-            donor = apply_colour_transfer(donor, colour_stats(donor, stats_mask(pts, donor.shape)), target_stats)
+        skin = stats_mask(pts, donor.shape)
+        if colour and target_stats is not None:
+            donor = apply_colour_transfer(donor, colour_stats(donor, skin), target_stats)
         self.donor = donor
+        self.donor_skin = colour_stats(donor, skin)
+        self.target_skin = target_stats if hair_gate else None
         self.src_points = face_points(pts)
         self.triangles = triangulate(self.src_points)
         self.blend_mode = blend_mode
@@ -342,7 +402,10 @@ class FaceTransfer:
         warped, covered = warp_image(self.donor, self.src_points, dst, frame.shape, self.triangles)
         mask = face_mask(dst, frame.shape, cut_mouth=self.keep_target_mouth)
         mask[~covered] = 0
-        return blend(warped, frame, mask, mode=self.blend_mode)
+        weight = None
+        if self.target_skin is not None and self.donor_skin.count:
+            weight = hair_weight(warped, frame, dst, mask, self.donor_skin, self.target_skin)
+        return blend(warped, frame, mask, mode=self.blend_mode, weight=weight)
 
 
 def face_onto_frame(
@@ -352,6 +415,7 @@ def face_onto_frame(
     donor_landmarks: np.ndarray,
     *,
     colour: bool = True,
+    hair_gate: bool = True,
     blend_mode: str = "feather",
     keep_target_mouth: bool = True,
 ) -> Image:
@@ -359,8 +423,9 @@ def face_onto_frame(
     if not _valid(np.asarray(frame_landmarks)):
         return frame.copy()
     pts = np.asarray(frame_landmarks, dtype=np.float64)[:478, :2]
-    stats = colour_stats(frame, stats_mask(pts, frame.shape)) if colour else None
-    transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats, target_face_height=face_height(pts),
+    stats = colour_stats(frame, stats_mask(pts, frame.shape))
+    transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats if stats.count else None,
+                            target_face_height=face_height(pts), colour=colour, hair_gate=hair_gate,
                             blend_mode=blend_mode, keep_target_mouth=keep_target_mouth)
     return transfer.apply(frame, frame_landmarks)
 
@@ -404,6 +469,7 @@ def face_onto_video(
     progress: bool = True,
     smooth_sigma: float = 1.0,
     colour: bool = True,
+    hair_gate: bool = True,
     blend_mode: str = "feather",
     keep_target_mouth: bool = True,
 ) -> Video:
@@ -411,7 +477,8 @@ def face_onto_video(
     (NaN rows where there is no face: those frames pass through unchanged). Same frame count, size, fps.
 
     Colour is transferred once per clip and landmarks are smoothed lightly over time, so the pasted face
-    does not flicker."""
+    does not flicker. ``colour``: recolour the donor to the clip's skin; ``hair_gate``: paste the forehead
+    only skin over skin; ``keep_target_mouth``: show the clip's own mouth interior (see module docstring)."""
     from tqdm.auto import tqdm
 
     lms = np.asarray(video_landmarks, dtype=np.float64)
@@ -426,9 +493,10 @@ def face_onto_video(
     if not valid.any():
         return Video(frames, video.fps)
     heights = [face_height(lms[t]) for t in np.flatnonzero(valid)]
-    stats = clip_colour_stats(video.frames, lms) if colour else None
+    stats = clip_colour_stats(video.frames, lms)
     transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats, target_face_height=float(np.median(heights)),
-                            blend_mode=blend_mode, keep_target_mouth=keep_target_mouth)
+                            colour=colour, hair_gate=hair_gate, blend_mode=blend_mode,
+                            keep_target_mouth=keep_target_mouth)
     for t in tqdm(np.flatnonzero(valid), desc="warp face", unit="frame", disable=not progress, leave=False):
         frames[t] = transfer.apply(video.frames[t], lms[t])
     return Video(frames, video.fps)

@@ -211,3 +211,23 @@ def test_face_onto_video_validates_inputs(two_faces):
         W.face_onto_video(video, np.zeros((3, 478, 3)), donor, dlms, progress=False)
     with pytest.raises(ValueError, match="donor landmarks"):
         W.face_onto_video(video, np.stack([flms] * 2), donor, np.full((478, 3), np.nan), progress=False)
+
+
+def test_hair_gate_keeps_the_targets_fringe(two_faces):
+    """A dark fringe painted over the target's forehead survives the paste with the hair gate (skin is only
+    pasted over skin above the brows) and is covered without it; the face below the brows changes either way."""
+    (frame, flms), (donor, dlms) = two_faces
+    frame = frame.copy()
+    pts = W.face_points(flms)
+    brow_y = pts[W.UPPER_BROWS, 1].mean()
+    top = pts[:, 1].min()
+    fringe = (slice(int(top), int(brow_y - 0.1 * (brow_y - top))), slice(int(pts[:, 0].min()), int(pts[:, 0].max())))
+    frame[fringe] = (40, 28, 20)  # dark brown hair
+    gated = W.face_onto_frame(frame, flms, donor, dlms)
+    plain = W.face_onto_frame(frame, flms, donor, dlms, hair_gate=False)
+    inside = W.face_mask(flms, frame.shape)[fringe] > 0
+    kept = np.abs(gated[fringe][inside].astype(int) - frame[fringe][inside]).mean()
+    covered = np.abs(plain[fringe][inside].astype(int) - frame[fringe][inside]).mean()
+    assert kept < 0.25 * covered, (kept, covered)
+    cheeks = (slice(int(flms[1, 1]), int(flms[14, 1])), slice(int(flms[61, 0]), int(flms[291, 0])))
+    assert np.abs(gated[cheeks].astype(int) - frame[cheeks]).mean() > 8
