@@ -13,6 +13,7 @@ from .common import SHARED_DATA
 
 def _warp(frames: int, size: int) -> dict:
     from headswapbench.pipelines.edit import clip_landmarks, make_editor
+
     from headswapbench.video import read_video
 
     clip = read_video(SHARED_DATA / "videos" / "lp_d10.mp4", num_frames=frames, size=size)
@@ -29,8 +30,9 @@ def _warp(frames: int, size: int) -> dict:
 
 
 def _package(n: int, frames: int, out: Path) -> dict:
-    from headswapbench.hub import verify_split
     from headswapbench.pipelines.package import package_dataset
+
+    from headswapbench.hub import verify_split
     from headswapbench.split import TripletRow
     from headswapbench.types import Video
     from headswapbench.video import write_image, write_video
@@ -60,8 +62,8 @@ def _package(n: int, frames: int, out: Path) -> dict:
 
 def _tiny_diffusers(frames: int) -> dict:
     import torch
-
     from headswapbench.pipelines.edit import make_editor
+
     from headswapbench.video import read_video
 
     torch.set_num_threads(1)

@@ -21,13 +21,22 @@ import re
 import shutil
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 from .errors import ChecksumError, HeadSwapBenchError, InvalidSplitError
-from .fileio import atomic_write_json, cache_dir as toolkit_cache_dir, sha256_file
-from .split import CHECKSUMS_FILE, FILE_COLUMNS, IMAGE_SUFFIXES, METADATA_FILE, VIDEO_SUFFIXES, load_split, read_checksums
+from .fileio import atomic_write_json, sha256_file
+from .fileio import cache_dir as toolkit_cache_dir
+from .split import (
+    CHECKSUMS_FILE,
+    FILE_COLUMNS,
+    IMAGE_SUFFIXES,
+    METADATA_FILE,
+    VIDEO_SUFFIXES,
+    load_split,
+    read_checksums,
+)
 
 UPSTREAM_REPO = "yananwang-MBZUAI/HeadSwapBench"
 SOURCE_FILE = "HUB_SOURCE.json"  # at the dataset root: repo, revision, commit, layout (for results.json)
@@ -41,8 +50,14 @@ MEDIA_SUFFIXES = VIDEO_SUFFIXES | IMAGE_SUFFIXES
 def hub_errors(repo: str, token: str | bool | None, endpoint: str | None = None) -> Iterator[None]:
     """Turn huggingface_hub exceptions into one-line HeadSwapBenchErrors that say what to do."""
     from huggingface_hub import constants
-    from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError,
-                                        OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError)
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
 
     page = f"{(endpoint or constants.ENDPOINT).rstrip('/')}/datasets/{repo}"
     try:

@@ -83,10 +83,10 @@ def render_card(root: Path, info, stats: dict) -> str:
     meta = card_yaml(root, info, stats)
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
     lines = [f"---\n{front}---", "", f"# {info.name}", "",
-             "Paired video head-swap triplets built with HeadSwapBench. Each row: a **driving** clip V_c (the "
-             "real clip given a *new* head by a video editor, pose and expression frame-synchronised), a "
-             "**reference** image I_ref of the original person taken from a different time window, and the "
-             "genuine **target** clip V_a (ground truth). Splits are identity-disjoint by subject.", "",
+             ("Paired video head-swap triplets built with HeadSwapBench. Each row: a **driving** clip V_c (the "
+              "real clip given a *new* head by a video editor, pose and expression frame-synchronised), a "
+              "**reference** image I_ref of the original person taken from a different time window, and the "
+              "genuine **target** clip V_a (ground truth). Splits are identity-disjoint by subject."), "",
              "| split | clips | subjects | frames | resolution | fps |", "|---|---|---|---|---|---|"]
     for name, s in stats.items():
         res = ", ".join(s["resolution"])

@@ -342,8 +342,13 @@ class DiffusersEditor(HeadEditor):
 
     def _load_pipeline(self):
         import torch
-        from diffusers import (AnimateDiffVideoToVideoControlNetPipeline, AutoencoderKL, ControlNetModel,
-                               DDIMScheduler, MotionAdapter)
+        from diffusers import (
+            AnimateDiffVideoToVideoControlNetPipeline,
+            AutoencoderKL,
+            ControlNetModel,
+            DDIMScheduler,
+            MotionAdapter,
+        )
 
         dtype = getattr(torch, self.dtype)
         current = self.model_id
@@ -360,7 +365,7 @@ class DiffusersEditor(HeadEditor):
             pipe = AnimateDiffVideoToVideoControlNetPipeline.from_pretrained(
                 self.model_id, revision=self.revision, motion_adapter=adapter, controlnet=controlnet,
                 torch_dtype=dtype, **extra)
-        except (OSError, ValueError, EnvironmentError) as exc:
+        except (OSError, ValueError) as exc:
             from huggingface_hub.constants import HF_HUB_CACHE
 
             raise MissingWeightsError(
@@ -437,8 +442,14 @@ def build_tiny_pipeline(seed: int = 0):
     import tempfile
 
     import torch
-    from diffusers import (AnimateDiffVideoToVideoControlNetPipeline, AutoencoderKL, ControlNetModel,
-                           DDIMScheduler, MotionAdapter, UNet2DConditionModel)
+    from diffusers import (
+        AnimateDiffVideoToVideoControlNetPipeline,
+        AutoencoderKL,
+        ControlNetModel,
+        DDIMScheduler,
+        MotionAdapter,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(seed)

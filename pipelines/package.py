@@ -18,9 +18,9 @@ import os
 import re
 import shutil
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from ..errors import InvalidSplitError
 from ..fileio import atomic_path, atomic_write_text, sha256_file
@@ -46,7 +46,7 @@ def _check_ratios(ratios: Mapping[str, float]) -> dict[str, float]:
 
 def subject_unit(subject_id: str, seed: int = 0) -> float:
     """The subject's fixed position in [0, 1): sha256 of ``seed:subject_id`` (no dependence on other subjects)."""
-    digest = hashlib.sha256(f"{int(seed)}:{subject_id}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{int(seed)}:{subject_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64
 
 
@@ -131,7 +131,7 @@ def _place(src: Path, dst: Path) -> None:
 
 def package_split(out_dir: str | Path, split: str, rows: Iterable[TripletRow],
                   files: Mapping[str, Mapping[str, str | Path]] | None = None,
-                  columns: "ColumnPlan | None" = None) -> Path:
+                  columns: ColumnPlan | None = None) -> Path:
     """Write one split: media into ``<out_dir>/<split>/{driving,reference,target}/``, then metadata.jsonl.
 
     ``files`` maps clip_id → {"driving": path, "reference": path, "target": path} of the media to place (hard
@@ -240,8 +240,9 @@ def find_splits(root: str | Path) -> list[str]:
 
 def write_checksums(root: str | Path) -> Path:
     """``SHA256SUMS`` over every split's media and metadata.jsonl (paths relative to the root, sorted)."""
-    from ..split import load_split
     from tqdm.auto import tqdm
+
+    from ..split import load_split
 
     root = Path(root)
     rels: list[str] = []

@@ -77,8 +77,7 @@ class Repo:
     def resolve(self, rev: str) -> str | None:
         """Ref name for a branch, PR ref or commit oid (None when unknown)."""
         rev = unquote(rev)
-        if rev.startswith("refs/heads/"):
-            rev = rev[len("refs/heads/"):]
+        rev = rev.removeprefix("refs/heads/")
         if rev in self.refs:
             return rev
         for c in reversed(self.commits):
@@ -102,7 +101,7 @@ class FakeHub:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeHub":
+    def start(self) -> FakeHub:
         self._thread.start()
         return self
 
@@ -110,7 +109,7 @@ class FakeHub:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "FakeHub":
+    def __enter__(self) -> FakeHub:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -262,7 +261,7 @@ def _make_handler(hub: FakeHub):
         def _validate_yaml(self, payload: dict) -> None:
             import yaml
 
-            m = re.match(r"^---\n(.*?)\n---", payload.get("content", ""), re.S)
+            m = re.match(r"^---\n(.*?)\n---", payload.get("content", ""), re.DOTALL)
             try:
                 meta = yaml.safe_load(m.group(1)) if m else {}
             except yaml.YAMLError as exc:

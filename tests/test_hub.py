@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fake_hub import FakeHub  # noqa: E402
+from fake_hub import FakeHub
 
-from headswapbench.errors import HeadSwapBenchError, InvalidSplitError  # noqa: E402
-from headswapbench.split import TripletRow, load_split  # noqa: E402
+from headswapbench.errors import HeadSwapBenchError, InvalidSplitError
+from headswapbench.split import TripletRow, load_split
 
 TOKEN = "hf_write_token"
 

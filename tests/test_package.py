@@ -11,10 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from headswapbench.pipelines.package import (
+    DatasetInfo,
+    assign_split,
+    assign_splits,
+    package_dataset,
+    subject_unit,
+)
 
 from headswapbench.errors import InvalidSplitError
-from headswapbench.pipelines.package import (DatasetInfo, assign_split, assign_splits, package_dataset,
-                                             subject_unit)
 from headswapbench.split import TripletRow, load_split
 
 
@@ -119,11 +124,11 @@ def test_card_front_matter(built):
     assert "| train | 2 | 1 | 8 | 24x16 | 25 |" in text
 
 
-def test_datasets_load_dataset_every_split(built):
+def test_datasets_load_dataset_every_split(built, tmp_path):
     import datasets
 
     root, media, _ = built
-    ds = datasets.load_dataset(str(root))
+    ds = datasets.load_dataset(str(root), cache_dir=str(tmp_path / "hf-datasets"))
     assert set(ds) == {"train", "val", "test"}
     assert ds["train"].num_rows == 2 and ds["test"].num_rows == 1
     for split in ds.values():
@@ -138,8 +143,8 @@ def test_datasets_load_dataset_every_split(built):
     assert np.array_equal(np.asarray(img.convert("RGB")), read_image(media["c3"]["reference"]))
 
 
-def test_repackaging_is_idempotent(built, tmp_path):
-    root, media, _ = built
+def test_repackaging_is_idempotent(built):
+    root, _, _ = built
     before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     rows = {s: load_split(root, s).rows for s in ("train", "val", "test")}
     package_dataset(root, rows, None, DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}))

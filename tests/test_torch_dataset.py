@@ -14,6 +14,7 @@ from headswapbench.split import TripletRow
 @pytest.fixture(scope="module")
 def split_root(tmp_path_factory):
     from headswapbench.pipelines.package import package_dataset
+
     from headswapbench.types import Video
     from headswapbench.video import write_image, write_video
 
