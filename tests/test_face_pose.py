@@ -111,6 +111,12 @@ def test_expression_measures_track_the_mouth(shared_images, shared_videos):
     i = MEASURES.index("mouth_open")
     assert open_.expression.shape == (DIM,)
     assert open_.expression[i] > 0.3 > 0.05 > closed.expression[i]
+    # SOURCES.tsv: fr_biden2.jpg "smiling", lp_d8.jpg "pout expression": corners up and wide vs down and narrow
+    smile = image_analysis(str(next(p for p in shared_images if p.name == "fr_biden2.jpg"))).expression
+    lift = [MEASURES.index("lip_corner_lift_r"), MEASURES.index("lip_corner_lift_l")]
+    assert smile[lift].min() > 0.04 and closed.expression[lift].max() < -0.02
+    width = MEASURES.index("mouth_width")
+    assert smile[width] > closed.expression[width] + 0.15
     img = _frames_and_photos(shared_images, shared_videos)[0]
     e0 = analyze_image(img, identity=None).expression
     e1 = analyze_image(_rotate_canvas(img, 25), identity=None).expression
