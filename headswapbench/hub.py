@@ -196,6 +196,9 @@ def download_split(repo: str, revision: str | None = None, split: str = "test", 
     base = Path(cache_dir) if cache_dir else toolkit_cache_dir() / "hub"
     dest = Path(out_dir) if out_dir else base / repo.replace("/", "--") / commit
     paths = sorted(remote)
+    if f"{split}/{METADATA_FILE}" in paths and CHECKSUMS_FILE not in paths:
+        raise InvalidSplitError(f"{repo}@{commit[:8]}: {split}/{METADATA_FILE} is there but {CHECKSUMS_FILE} is "
+                                "missing, so the split cannot be verified; refusing it")
     if is_contract_layout(paths, split):
         layout = "contract"
         prefix = f"{split}/"

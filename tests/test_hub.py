@@ -236,3 +236,17 @@ def test_cli_download_and_publish(hub, packaged, tmp_path, capsys):
     assert got["clips"] == 2 and got["subjects"] == 1 and got["verified"] == "sha256"
     assert main(["download", "--repo", "alice/nope", "--out", str(tmp_path / "e")]) == 2
     assert "not found on the Hub" in capsys.readouterr().err
+
+
+def test_missing_manifest_or_manifest_line_refused(hub, packaged, tmp_path):
+    from headswapbench.hub import download_split
+
+    _publish(hub, packaged)
+    sums = (packaged / "SHA256SUMS").read_text().splitlines()
+    _tamper(hub, "SHA256SUMS", ("\n".join(x for x in sums if not x.endswith("test/reference/clip2.png")) + "\n").encode())
+    with pytest.raises(InvalidSplitError, match="'test/reference/clip2.png' is not listed in SHA256SUMS"):
+        download_split("alice/hsb", split="test", token=False, out_dir=tmp_path / "a")
+    repo = hub.repos[("dataset", "alice/hsb")]
+    hub._commit(repo, "main", {}, "drop manifest", "", deleted=["SHA256SUMS"])
+    with pytest.raises(InvalidSplitError, match="SHA256SUMS is missing"):
+        download_split("alice/hsb", split="test", token=False, out_dir=tmp_path / "b")
