@@ -27,13 +27,19 @@ FID_RESIZE = "bilinear to 299x299 (align_corners=False, no antialias), as pytorc
 # Gaussian statistics and the Fréchet distance (shared with FVD)
 # ----------------------------------------------------------------------------------------------------------
 class GaussianStats:
-    """Running first and second moments of feature vectors (float64)."""
+    """Running first and second moments of feature vectors (float64).
+
+    While at most ``dim`` vectors have been added the raw rows are kept too (no more memory than the
+    second-moment matrix): for such small sets the covariances are rank-deficient and the Fréchet distance
+    has an exact cheap form from the rows (``frechet_distance_features``), instead of two ``dim``-sized
+    eigen-decompositions."""
 
     def __init__(self, dim: int):
         self.dim = dim
         self.n = 0
         self.sum = np.zeros(dim, dtype=np.float64)
         self.outer = np.zeros((dim, dim), dtype=np.float64)
+        self.rows: list[np.ndarray] | None = []
 
     def add(self, features: np.ndarray) -> None:
         f = np.asarray(features, dtype=np.float64).reshape(-1, self.dim)
@@ -42,11 +48,24 @@ class GaussianStats:
         self.n += len(f)
         self.sum += f.sum(axis=0)
         self.outer += f.T @ f
+        self._keep(f)
+
+    def _keep(self, f: np.ndarray) -> None:
+        if self.rows is not None:
+            self.rows = self.rows + [f] if self.n <= self.dim else None
 
     def merge(self, other: GaussianStats) -> None:
         self.n += other.n
         self.sum += other.sum
         self.outer += other.outer
+        if self.rows is not None and other.rows is not None:
+            self.rows = self.rows + other.rows if self.n <= self.dim else None
+        else:
+            self.rows = None
+
+    def features(self) -> np.ndarray | None:
+        """The raw rows while at most ``dim`` were added, else None."""
+        return np.concatenate(self.rows) if self.rows else None
 
     def mean_cov(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and unbiased covariance (``np.cov(rowvar=False)``, as pytorch-fid)."""
@@ -56,14 +75,12 @@ class GaussianStats:
         cov = (self.outer - self.n * np.outer(mu, mu)) / (self.n - 1)
         return mu, (cov + cov.T) / 2
 
-    def state(self) -> dict[str, Any]:
-        return {"n": self.n, "sum": self.sum, "outer": self.outer}
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> GaussianStats:
-        s = cls(len(state["sum"]))
-        s.n, s.sum, s.outer = int(state["n"]), np.asarray(state["sum"]), np.asarray(state["outer"])
-        return s
+    def frechet(self, other: GaussianStats) -> float:
+        """Fréchet distance between the two Gaussians, by the cheapest exact route available."""
+        f1, f2 = self.features(), other.features()
+        if f1 is not None and f2 is not None:
+            return frechet_distance_features(f1, f2)
+        return frechet_distance(*self.mean_cov(), *other.mean_cov())
 
 
 def _psd_sqrt(m: np.ndarray) -> np.ndarray:
@@ -86,6 +103,25 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     tr_covmean = float(np.sqrt(np.clip(lam, 0, None)).sum())
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_covmean)
+
+
+def frechet_distance_features(f1: np.ndarray, f2: np.ndarray) -> float:
+    """The same distance from the feature rows [n1, d], [n2, d] (unbiased covariances).
+
+    With centred rows A1, A2: Σ1 Σ2 = A1ᵀA1 A2ᵀA2 / c, c = (n1-1)(n2-1), whose non-zero eigenvalues are the
+    squared singular values of A1 A2ᵀ (n1 x n2); so tr (Σ1 Σ2)^½ = ‖A1 A2ᵀ‖_* / √c — exact, and cheap when the
+    sets are small (fewer rows than dimensions)."""
+    f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
+    n1, n2 = len(f1), len(f2)
+    if n1 < 2 or n2 < 2:
+        raise ValueError(f"need at least 2 feature vectors per set, have {n1} and {n2}")
+    mu1, mu2 = f1.mean(axis=0), f2.mean(axis=0)
+    a1, a2 = f1 - mu1, f2 - mu2
+    tr1 = float((a1 * a1).sum()) / (n1 - 1)
+    tr2 = float((a2 * a2).sum()) / (n2 - 1)
+    tr_covmean = float(np.linalg.svd(a1 @ a2.T, compute_uv=False).sum()) / math.sqrt((n1 - 1) * (n2 - 1))
+    diff = mu1 - mu2
+    return float(diff @ diff + tr1 + tr2 - 2.0 * tr_covmean)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -191,7 +227,7 @@ class FIDMetric(SetMetric):
         out, tgt = self.state["output"], self.state["target"]
         if out.n < 2 or tgt.n < 2:
             return {FID: math.nan}
-        return {FID: frechet_distance(*out.mean_cov(), *tgt.mean_cov())}
+        return {FID: out.frechet(tgt)}
 
     def counts(self) -> dict[str, Any]:
         return {"clips": self.state["clips"], "frames_output": self.state["output"].n,

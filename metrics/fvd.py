@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .base import FVD, ClipData, SetMetric, resolve_weight, torch_device
-from .fid import GaussianStats, frechet_distance
+from .fid import GaussianStats
 
 FVD_I3D = "fvd-i3d"  # model file in the weights manager (headswapbench.weights: URL, sha256, licence)
 WINDOW = 16
@@ -102,7 +102,7 @@ class FVDMetric(SetMetric):
         out, tgt = self.state["output"], self.state["target"]
         if out.n < 2 or tgt.n < 2:
             return {FVD: math.nan}
-        return {FVD: frechet_distance(*out.mean_cov(), *tgt.mean_cov())}
+        return {FVD: out.frechet(tgt)}
 
     def counts(self) -> dict[str, Any]:
         return {"clips": self.state["clips"], "windows": self.state["output"].n,
