@@ -210,6 +210,7 @@ def download_split(repo: str, revision: str | None = None, split: str = "test", 
                               local_dir=dest, allow_patterns=[f"{split}/*", f"{split}/*/*", CHECKSUMS_FILE,
                                                               "README.md"])
         verify_split(dest, split)
+        trim_card(dest)
     else:
         layout = "upstream"
         adapt_upstream(repo, commit, remote, split, dest, token=token, endpoint=endpoint)
@@ -217,6 +218,33 @@ def download_split(repo: str, revision: str | None = None, split: str = "test", 
     atomic_write_json(dest / SOURCE_FILE, {"repo": repo, "revision": revision or "main", "commit": commit,
                                            "split": split, "layout": layout})
     return dest
+
+
+def trim_card(root: Path) -> None:
+    """Keep only the splits present locally in the card's ``configs`` so ``datasets.load_dataset(root)`` works
+    on a partial download (the card lists every split of the repo; the others were not fetched)."""
+    import yaml
+
+    card = root / "README.md"
+    if not card.is_file():
+        return
+    text = card.read_text(encoding="utf-8")
+    m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    try:
+        meta = yaml.safe_load(m.group(1)) if m else None
+    except yaml.YAMLError:
+        return
+    if not isinstance(meta, dict) or not isinstance(meta.get("configs"), list):
+        return
+    present = {p.parent.name for p in root.glob(f"*/{METADATA_FILE}")}
+    for config in meta["configs"]:
+        if isinstance(config, dict) and isinstance(config.get("data_files"), list):
+            config["data_files"] = [d for d in config["data_files"]
+                                    if not isinstance(d, dict) or d.get("split") in present]
+    from .fileio import atomic_write_text
+
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+    atomic_write_text(card, f"---\n{front}---\n{text[m.end():]}")
 
 
 def _check_listed_name(rel: str, split: str) -> None:
@@ -410,6 +438,11 @@ def adapt_upstream(repo: str, commit: str, remote: dict[str, RemoteFile], split:
     _fill_video_facts(rows, media)
     package_split(dest, split, rows, media)
     write_checksums(dest)
+    from .pipelines.card import write_card
+    from .pipelines.package import DatasetInfo
+
+    write_card(dest, DatasetInfo(name=f"{repo} (adapted to the HeadSwapBench split contract)",
+                                 license_note=f"The licence and access conditions of {repo} apply."))
     report = {"triplets": len(rows), "skipped_keys": skipped[:50], "num_skipped": len(skipped),
               "subjects": len({r.subject_id for r in rows}),
               "subject_source": "metadata" if subject_of else "folder names (assumed)"}

@@ -91,6 +91,10 @@ def test_round_trip_publish_download_equals_original(hub, packaged, tmp_path):
         rel = getattr(original.rows[0], col)
         assert (root / "test" / rel).read_bytes() == (packaged / "test" / rel).read_bytes()
     assert not (root / "train").exists()  # only the asked split travels
+    import datasets  # ... and the card was trimmed to it, so datasets loads the partial download
+
+    ds = datasets.load_dataset(str(root), cache_dir=str(tmp_path / "hf-datasets"))
+    assert set(ds) == {"test"} and ds["test"][0]["clip_id"] == "clip2"
     assert hub_source(root)["commit"] == hub.repos[("dataset", "alice/hsb")].heads["main"]
 
 
@@ -223,6 +227,10 @@ def test_upstream_layout_adapter(hub, tmp_path):
     assert (root / "test" / row.reference_file_name).read_bytes() == files["test/clip0/ref.png"]
     assert (row.num_frames, row.width, row.height) == (3, 16, 16)
     assert hub_source(root)["layout"] == "upstream"
+    import datasets
+
+    ds = datasets.load_dataset(str(root), cache_dir=str(tmp_path / "hf-datasets"))
+    assert sorted(ds["test"]["subject_id"]) == ["personA", "personB"]
 
 
 def test_cli_download_and_publish(hub, packaged, tmp_path, capsys):
