@@ -492,7 +492,8 @@ def _aggregate(scored: list[dict], metric_objs: list, missing: dict[str, str], f
                     a["failed_clips"] = len(failed)
                 if a["mean"] is None:
                     why = (f"failed on {len(failed)} of {len(scored)} clips: {failed[0]}" if failed else
-                           f"undefined on all {len(scored)} scored clips (e.g. no face found)" if scored else
+                           f"undefined (NaN) on all {len(scored)} scored clips: e.g. no face found, or the backend "
+                           "it needs is not in use" if scored else
                            "no clip could be scored")
                     entries[k] = unavailable(why)
                     entries[k]["n_nan"] = a.get("n_nan", 0)
@@ -522,7 +523,7 @@ def _aggregate(scored: list[dict], metric_objs: list, missing: dict[str, str], f
             for k in m.keys:
                 v = values.get(k)
                 if v is None or not math.isfinite(float(v)):
-                    entries[k] = unavailable(why or f"{m.name} gave no finite value")
+                    entries[k] = unavailable(why or f"{m.name} is undefined on this set ({counts or 'no counts'})")
                 else:
                     entries[k] = {"mean": float(v), "ci95": None, "n": counts.get("clips", n_feat), **counts}
     for name, why in missing.items():

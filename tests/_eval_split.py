@@ -29,7 +29,24 @@ TRIPLETS = [
 ]
 
 
-def build_split(root: Path, shared_data: Path, name: str = "test") -> Path:
+def many_triplets(n: int, frames: int = T) -> list[tuple]:
+    """``n`` triplets cycling over the subjects and over time windows (for the benchmark's few/many runs)."""
+    windows = {"klobuchar": ([0, 40, 80, 120, 160], 230), "mcguinness": ([0, 30, 60], 115),
+               "d12man": ([0, 40, 80, 120], 175)}
+    names = list(SUBJECTS)
+    out = []
+    for i in range(n):
+        subject = names[i % len(names)]
+        starts, ref = windows[subject]
+        start = starts[(i // len(names)) % len(starts)]
+        drv = names[(i + 1) % len(names)]
+        drv_start = windows[drv][0][(i // len(names)) % len(windows[drv][0])]
+        out.append((f"{subject}-{start:03d}-{i}", subject, start, ref, drv, drv_start))
+    return out
+
+
+def build_split(root: Path, shared_data: Path, name: str = "test", triplets: list[tuple] | None = None,
+                frames: int = T, size: int = SIZE) -> Path:
     """Write the split under ``root`` (skipped when already complete) and return ``root``."""
     from headswapbench.video import read_video, write_image, write_video
 
@@ -38,7 +55,8 @@ def build_split(root: Path, shared_data: Path, name: str = "test") -> Path:
         return root
     folder = root / name
     rows = []
-    for clip_id, subject, start, ref_frame, drv_subject, drv_start in TRIPLETS:
+    T, SIZE = frames, size  # noqa: N806 (the module defaults, overridable)
+    for clip_id, subject, start, ref_frame, drv_subject, drv_start in triplets or TRIPLETS:
         src = shared_data / SUBJECTS[subject]
         target = read_video(src, fps=FPS, start=start, num_frames=T, size=SIZE)
         reference = read_video(src, fps=FPS, start=ref_frame, num_frames=1, size=SIZE).frames[0]
