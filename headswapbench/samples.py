@@ -444,13 +444,17 @@ def _code_hash() -> str:
 
 def make_sample_clip(photo: str, num_frames: int = DEFAULT_FRAMES, size: int = DEFAULT_SIZE, seed: int = 0,
                      fps: float = DEFAULT_FPS, *, cache: bool = True, progress: bool = False) -> SampleClip:
-    """Animate one embedded photo along a seeded trajectory (cached under cache_dir()/samples)."""
+    """Animate one embedded photo (a photo name, a subject id or a clip name) along a seeded trajectory
+    (cached under cache_dir()/samples)."""
     from tqdm.auto import tqdm
 
     if num_frames < 1 or size < 32:
         raise ValueError(f"need num_frames >= 1 and size >= 32, got {num_frames}, {size}")
-    if photo.startswith("synthetic_"):
-        photo = parse_name(photo)[0] if photo.rpartition("_")[2].isdigit() else photo.removeprefix("synthetic_")
+    if photo.startswith("synthetic_"):  # a clip name (its seed wins) or a subject id
+        if photo.rpartition("_")[2].isdigit():
+            photo, seed = parse_name(photo)
+        else:
+            photo = photo.removeprefix("synthetic_")
     if photo not in PHOTO_NAMES:
         raise HeadSwapBenchError(f"unknown sample photo '{photo}'; photos: {', '.join(PHOTO_NAMES)}")
     _, source = _photo_source(photo)

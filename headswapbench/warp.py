@@ -148,11 +148,17 @@ def warp_image(
     for k in range(len(used)):
         cv2.fillConvexPoly(label, fixed[k], int(ids[k]), lineType=cv2.LINE_8, shift=4)
     inside = label >= 0
-    c = coef.reshape(len(triangles), 6).astype(np.float32)[np.where(inside, label, 0)]  # [h, w, 6]
+    idx = np.maximum(label, 0)
+    # per-pixel coefficients of its triangle's map: one contiguous take per coefficient (faster than [h, w, 6])
+    c = [np.take(col, idx) for col in coef.reshape(len(triangles), 6).T.astype(np.float32)]
     xs = np.arange(x0, x1, dtype=np.float32)[None, :]
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-    map_x = c[..., 0] * xs + c[..., 2] * ys + c[..., 4]
-    map_y = c[..., 1] * xs + c[..., 3] * ys + c[..., 5]
+    map_x = c[0] * xs
+    map_x += c[2] * ys
+    map_x += c[4]
+    map_y = c[1] * xs
+    map_y += c[3] * ys
+    map_y += c[5]
     warped = cv2.remap(src_img, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=border)
     warped[~inside] = 0
     out[y0:y1, x0:x1] = warped

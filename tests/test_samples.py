@@ -41,7 +41,7 @@ def test_clip_shape_trajectory_determinism_and_cache(tmp_path, monkeypatch):
         assert arr.shape == (10,)
     cached = list((S.cache_dir() / "samples").glob("synthetic_astronaut_3-*.npz"))
     assert len(cached) == 1
-    b = S.make_sample_clip("astronaut", num_frames=10, size=128, seed=3)  # from the cache
+    b = S.make_sample_clip("synthetic_astronaut_3", num_frames=10, size=128)  # clip name; from the cache
     c = S.make_sample_clip("astronaut", num_frames=10, size=128, seed=3, cache=False)  # rendered again
     np.testing.assert_array_equal(a.video.frames, b.video.frames)
     np.testing.assert_array_equal(a.video.frames, c.video.frames)
