@@ -9,7 +9,7 @@ from typing import Any
 from headswapbench.errors import MissingWeightsError
 from headswapbench.registry import Registry
 
-from .base import METRIC_INFO, ClipData, ClipMetric, Metric, MetricInfo, SetMetric, unavailable
+from .base import METRIC_INFO, ClipData, ClipMetric, Metric, MetricInfo, SetMetric, register_info, unavailable
 
 METRICS: Registry = Registry("metric", base=Metric, entry_point_group="headswapbench.metrics")
 
@@ -68,5 +68,6 @@ __all__ = [
     "MetricInfo",
     "SetMetric",
     "load_metrics",
+    "register_info",
     "unavailable",
 ]

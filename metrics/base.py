@@ -118,6 +118,15 @@ METRIC_INFO: dict[str, MetricInfo] = {
 }
 
 
+def register_info(*infos: MetricInfo) -> None:
+    """Add result keys of a third-party metric to ``METRIC_INFO`` (call at import of the plug-in module)."""
+    for info in infos:
+        old = METRIC_INFO.get(info.name)
+        if old is not None and old != info:
+            raise ValueError(f"metric key '{info.name}' is already described differently: {old}")
+        METRIC_INFO[info.name] = info
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Inputs
 # ----------------------------------------------------------------------------------------------------------
@@ -185,6 +194,9 @@ class Metric:
 
     @property
     def infos(self) -> list[MetricInfo]:
+        missing = [k for k in self.keys if k not in METRIC_INFO]
+        if missing:
+            raise KeyError(f"metric '{self.name}' produces undescribed keys {missing}; call register_info()")
         return [METRIC_INFO[k] for k in self.keys]
 
     @property
@@ -196,7 +208,7 @@ class Metric:
 
     def settings(self) -> dict[str, Any]:
         """What changes the numbers (model, weight sha256, resize, windows ...), recorded in results.json."""
-        return {"version": {k: METRIC_INFO[k].version for k in self.keys}}
+        return {"version": {i.name: i.version for i in self.infos}}
 
 
 class ClipMetric(Metric):

@@ -99,3 +99,31 @@ def test_retrieval_undefined_with_too_few_subjects():
     res = m.compute()
     assert res[ID_TOP1] == 1.0  # 3 subjects: top-1 defined
     assert math.isnan(res[ID_TOP5])  # top-5 among 3 subjects would always hit: reported as undefined
+
+
+def test_registry_and_plugin_metric_info():
+    from headswapbench.metrics import METRIC_INFO, METRICS, ClipMetric, MetricInfo, register_info
+
+    assert set(METRICS.names()) >= {"identity", "identity_retrieval", "keypoints", "pose", "expression", "psnr",
+                                    "ssim", "lpips", "flicker", "fid", "fvd"}
+    for name in ("identity", "keypoints", "psnr", "flicker"):
+        cls = METRICS.get(name)
+        assert all(k in METRIC_INFO for k in cls.keys)
+    assert METRIC_INFO[ID_COS_REF].higher_is_better is True and METRIC_INFO["keypoint_nme"].higher_is_better is False
+
+    class Sharpness(ClipMetric):
+        name = "sharpness"
+        keys = ("sharpness_test_key",)
+
+        def compute(self, data):
+            return {"sharpness_test_key": 1.0}
+
+    with pytest.raises(KeyError, match="register_info"):
+        Sharpness().settings()
+    register_info(MetricInfo("sharpness_test_key", True, "a.u.", "test plug-in key"))
+    try:
+        assert Sharpness().settings() == {"version": {"sharpness_test_key": "1"}}
+        with pytest.raises(ValueError, match="already described"):
+            register_info(MetricInfo("sharpness_test_key", False, "a.u.", "different"))
+    finally:
+        METRIC_INFO.pop("sharpness_test_key")
