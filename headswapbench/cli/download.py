@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from .common import emit, format_table
@@ -13,11 +11,11 @@ def register(app: typer.Typer) -> None:
     @app.command("download")
     def download(
         repo: str = typer.Option(..., "--repo", help="Hub dataset repo, e.g. yananwang-MBZUAI/HeadSwapBench."),
-        revision: Optional[str] = typer.Option(None, "--revision", help="Branch, tag or commit (default main)."),
+        revision: str | None = typer.Option(None, "--revision", help="Branch, tag or commit (default main)."),
         split: str = typer.Option("test", "--split", help="Split to fetch."),
-        token: Optional[str] = typer.Option(None, "--token", envvar="HF_TOKEN", show_envvar=True,
+        token: str | None = typer.Option(None, "--token", envvar="HF_TOKEN", show_envvar=True,
                                             help="Hub token (gated or private repos); default: saved login."),
-        out: Optional[str] = typer.Option(None, "--out", help="Destination folder (default: the toolkit cache, "
+        out: str | None = typer.Option(None, "--out", help="Destination folder (default: the toolkit cache, "
                                                              "one folder per repo commit)."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),
     ) -> None:

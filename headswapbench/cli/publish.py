@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,9 +16,9 @@ def register(app: typer.Typer) -> None:
                                                  "SHA256SUMS, <split>/metadata.jsonl ...)."),
         repo: str = typer.Option(..., "--repo", help="Hub dataset repo to create or update (ORG/NAME)."),
         private: bool = typer.Option(False, "--private", help="Create the repo private."),
-        split: Optional[list[str]] = typer.Option(None, "--split", help="Only these splits (repeatable; default all)."),
+        split: list[str] | None = typer.Option(None, "--split", help="Only these splits (repeatable; default all)."),
         pr: bool = typer.Option(False, "--pr", help="Open a pull request instead of committing to main."),
-        token: Optional[str] = typer.Option(None, "--token", envvar="HF_TOKEN", show_envvar=True,
+        token: str | None = typer.Option(None, "--token", envvar="HF_TOKEN", show_envvar=True,
                                             help="Hub token with write access; default: saved login."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),
     ) -> None:
