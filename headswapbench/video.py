@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import cv2  # noqa: F401  must load before decord: decord's bundled zlib otherwise breaks cv2's PNG codec
 import numpy as np
 
 from .errors import VideoError
@@ -173,7 +174,7 @@ def _display(frames: np.ndarray, info: VideoInfo, rotated: bool) -> np.ndarray:
 
 
 def _decode_decord(path: str, indices: np.ndarray) -> np.ndarray:
-    import decord
+    import decord  # only ever imported here, after cv2 (see the import at the top)
 
     vr = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=0)
     if len(vr) < int(indices.max()) + 1:
