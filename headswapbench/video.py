@@ -163,7 +163,6 @@ def source_indices(info: VideoInfo, fps: float | None = None) -> np.ndarray:
 def _display(frames: np.ndarray, info: VideoInfo, rotated: bool) -> np.ndarray:
     """Rotate (unless the decoder already did: decord applies the display matrix, PyAV does not) and
     stretch non-square pixels, so frames look as a player shows them."""
-    import cv2
 
     if info.rotation and not rotated:
         frames = np.ascontiguousarray(np.rot90(frames, k=info.rotation // 90, axes=(1, 2)))
@@ -212,8 +211,6 @@ def _decode_pyav(path: str, indices: np.ndarray) -> np.ndarray:
 def _resize(frames: np.ndarray, size: int | tuple[int, int] | None) -> np.ndarray:
     if size is None:
         return frames
-    import cv2
-
     w, h = (size, size) if isinstance(size, int) else size
     if frames.shape[1:3] == (h, w):
         return frames
