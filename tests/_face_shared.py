@@ -6,14 +6,14 @@ import functools
 from pathlib import Path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def clip_analysis(path: str, identity: str | None = "dlib"):
     from headswapbench.face import analyze_video
 
     return analyze_video(Path(path), identity=identity, cache=False, progress=False)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def image_analysis(path: str, identity: str | None = "dlib"):
     from headswapbench.face import analyze_image
     from headswapbench.video import read_image

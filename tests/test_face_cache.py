@@ -21,7 +21,7 @@ def short_clip(shared_data):
 
 
 def test_second_run_is_a_cache_hit_with_identical_arrays(short_clip, monkeypatch):
-    import headswapbench.face.analysis as analysis
+    from headswapbench.face import analysis
 
     first = analyze_video(short_clip, identity="dlib", identity_every=8, progress=False)
     assert first.source["cache"] == "miss"

@@ -9,8 +9,8 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from _face_shared import clip_analysis, image_analysis
+
 from headswapbench.errors import FaceNotFoundError, MissingWeightsError
 from headswapbench.face import get_identity_model
 from headswapbench.face.identity import ArcFaceIdentity, cosine, five_points
@@ -94,7 +94,6 @@ def test_download_only_backends_fail_clearly_offline(name, tmp_path, monkeypatch
 
 def _stand_in_arcface(path):
     """A tiny ONNX graph with ArcFace's interface (N×3×112×112 → N×512): per-channel mean, then a fixed matrix."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     w = np.random.default_rng(0).normal(size=(3, 512)).astype(np.float32)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _face_shared import clip_analysis, image_analysis
+
 from headswapbench.errors import FaceNotFoundError
 from headswapbench.face import analyze_image, analyze_video, get_landmark_model
 from headswapbench.face.tracking import SubjectTracker, box_iou, pick_main_face
@@ -48,8 +48,9 @@ def test_photo_landmarks_match_the_detected_face(shared_images):
 def test_main_subject_is_kept_when_a_second_face_appears(shared_images):
     """Synthetic composite of two real photos: a large centred subject plus a smaller face pasted in a corner
     for the second half of the clip. The tracked box must stay on the subject throughout."""
-    from headswapbench.video import read_image
     import cv2
+
+    from headswapbench.video import read_image
 
     big = read_image(next(p for p in shared_images if p.name == "lp_d19.jpg"))  # 720x720, face ~0.3 area
     small = cv2.resize(read_image(next(p for p in shared_images if p.name == "lp_d9.jpg")), (300, 300))

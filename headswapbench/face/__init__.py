@@ -10,7 +10,16 @@ from .identity import IDENTITY_MODELS, IdentityModel, get_identity_model
 from .landmarks import LANDMARK_MODELS, FaceResult, LandmarkModel, get_landmark_model
 
 __all__ = [
-    "ClipAnalysis", "ImageAnalysis", "analyze_image", "analyze_video", "identity_sample",
-    "LANDMARK_MODELS", "FaceResult", "LandmarkModel", "get_landmark_model",
-    "IDENTITY_MODELS", "IdentityModel", "get_identity_model",
+    "IDENTITY_MODELS",
+    "LANDMARK_MODELS",
+    "ClipAnalysis",
+    "FaceResult",
+    "IdentityModel",
+    "ImageAnalysis",
+    "LandmarkModel",
+    "analyze_image",
+    "analyze_video",
+    "get_identity_model",
+    "get_landmark_model",
+    "identity_sample",
 ]

@@ -20,7 +20,8 @@ import numpy as np
 from ..errors import FaceNotFoundError, HeadSwapBenchError
 from ..fileio import atomic_path, atomic_write_json
 from ..types import Image, Video
-from .expression import layout as expression_layout, pose_and_expression
+from .expression import layout as expression_layout
+from .expression import pose_and_expression
 from .identity import get_identity_model
 from .landmarks import NUM_LANDMARKS, LandmarkModel, get_landmark_model
 
@@ -50,7 +51,7 @@ class ClipAnalysis:
 
     @property
     def num_frames(self) -> int:
-        return int(len(self.face_found))
+        return len(self.face_found)
 
     @property
     def frames_with_face(self) -> int:
@@ -72,7 +73,7 @@ class ClipAnalysis:
             "fps": self.fps,
             "width": self.width,
             "height": self.height,
-            "num_identity_samples": 0 if self.identity is None else int(len(self.identity)),
+            "num_identity_samples": 0 if self.identity is None else len(self.identity),
             "backends": self.backends,
             "timings": self.timings,
             "source": self.source,
@@ -86,14 +87,13 @@ class ClipAnalysis:
         out.mkdir(parents=True, exist_ok=True)
         arrays = {k: getattr(self, k) for k in self._ARRAYS if getattr(self, k) is not None}
         arrays.update({f"extra_{k}": v for k, v in self.extras.items()})
-        with atomic_path(out / "analysis.npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, **arrays)
+        with atomic_path(out / "analysis.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
         atomic_write_json(out / "analysis.json", self.summary())
         return out
 
     @classmethod
-    def load(cls, out_dir: str | Path) -> "ClipAnalysis":
+    def load(cls, out_dir: str | Path) -> ClipAnalysis:
         out = Path(out_dir)
         try:
             meta = json.loads((out / "analysis.json").read_text())
@@ -122,7 +122,7 @@ class ImageAnalysis:
     backends: dict[str, Any] = field(default_factory=dict)
 
 
-def _frames_source(video_or_path) -> tuple[Any, int, float, dict]:  # noqa: D401
+def _frames_source(video_or_path) -> tuple[Any, int, float, dict]:
     """(chunk iterator, num_frames, fps, source description) for a path, a Video or a frame array."""
     if isinstance(video_or_path, (str, Path)):
         from ..video import iter_video, probe
@@ -270,7 +270,7 @@ def _backends(lm_model: LandmarkModel, id_model=None) -> dict[str, Any]:
         "landmarks": lm_model.describe(),
         "pose": {"method": "umeyama similarity fit to face_template.json (rigid subset)",
                  "order": ["yaw", "pitch", "roll"], "units": "degrees",
-                 "template_sha256": _template_sha256(), "num_rigid_points": int(len(load_template().rigid))},
+                 "template_sha256": _template_sha256(), "num_rigid_points": len(load_template().rigid)},
         "expression": expression_layout(),
     }
     if id_model is not None:

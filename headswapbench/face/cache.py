@@ -40,7 +40,7 @@ def cache_key(content: str, settings: dict) -> str:
     return f"{content[:32]}-{sha256_json(settings)[:16]}"
 
 
-def load_cached(key: str) -> "ClipAnalysis | None":
+def load_cached(key: str) -> ClipAnalysis | None:
     from ..errors import HeadSwapBenchError
     from .analysis import ClipAnalysis
 
@@ -53,7 +53,7 @@ def load_cached(key: str) -> "ClipAnalysis | None":
         return None
 
 
-def store(key: str, analysis: "ClipAnalysis") -> Path:
+def store(key: str, analysis: ClipAnalysis) -> Path:
     root = analysis_cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     final = root / key

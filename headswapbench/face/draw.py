@@ -14,8 +14,8 @@ def draw_face(frame: np.ndarray, landmarks: np.ndarray | None, box: np.ndarray |
 
     out = np.ascontiguousarray(frame.copy())
     h, w = out.shape[:2]
-    r = max(1, int(round(min(h, w) / 400)))
-    thick = max(1, int(round(min(h, w) / 300)))
+    r = max(1, round(min(h, w) / 400))
+    thick = max(1, round(min(h, w) / 300))
     if box is not None and np.isfinite(box).all():
         x0, y0, x1, y1 = np.round(box).astype(int)
         cv2.rectangle(out, (x0, y0), (x1, y1), (255, 220, 0), thick)
@@ -32,12 +32,14 @@ def draw_face(frame: np.ndarray, landmarks: np.ndarray | None, box: np.ndarray |
     return out
 
 
-def overlay_frames(frames: np.ndarray, analysis: ClipAnalysis) -> np.ndarray:
+def overlay_frames(frames: np.ndarray, analysis: ClipAnalysis, progress: bool = True) -> np.ndarray:
     """Overlay every frame; output size even (H.264 yuv420p needs it)."""
+    from tqdm.auto import tqdm
+
     n = min(len(frames), analysis.num_frames)
     h, w = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2
     out = np.empty((n, h, w, 3), np.uint8)
-    for i in range(n):
+    for i in tqdm(range(n), desc="overlay", unit="frame", disable=not progress, leave=False):
         ok = bool(analysis.face_found[i])
         out[i] = draw_face(frames[i], analysis.landmarks[i] if ok else None, analysis.boxes[i] if ok else None,
                            analysis.pose[i] if (ok and analysis.pose is not None) else None)[:h, :w]

@@ -114,7 +114,7 @@ class DlibIdentity(IdentityModel):
         w, h = x1 - x0, y1 - y0
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + 0.02 * h
         hw, hh = 0.525 * w, 0.44 * h
-        return int(round(cx - hw)), int(round(cy - hh)), int(round(cx + hw)), int(round(cy + hh))
+        return round(float(cx - hw)), round(float(cy - hh)), round(float(cx + hw)), round(float(cy + hh))
 
     def chip(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """The 150×150 aligned face chip dlib's ResNet expects."""
@@ -209,7 +209,7 @@ class AdaFaceIdentity(IdentityModel):
 
         try:
             self._model = AutoModel.from_pretrained(str(repo), trust_remote_code=True).eval()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - remote model code can raise anything; report it in one line
             raise HeadSwapBenchError(f"{repo}: cannot load the AdaFace model ({type(exc).__name__}: {exc})") from None
         self._torch = torch
         self.version = "cvlface_adaface_ir101_webface12m"

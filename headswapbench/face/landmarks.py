@@ -113,8 +113,13 @@ class FaceMeshLandmarks(LandmarkModel):
         self.patience = patience
 
     def describe(self) -> dict:
-        return {**super().describe(), "min_detection_confidence": self.min_detection_confidence,
-                "min_tracking_confidence": self.min_tracking_confidence}
+        if not hasattr(self, "_described"):
+            from .. import weights
+
+            self._described = {**super().describe(), "min_detection_confidence": self.min_detection_confidence,
+                               "min_tracking_confidence": self.min_tracking_confidence,
+                               "weights": weights.describe("facemesh")}
+        return dict(self._described)
 
     # building blocks shared by the video and photo paths
     def _mesh(self, static: bool):
@@ -163,17 +168,16 @@ class FaceMeshLandmarks(LandmarkModel):
 
     def image(self, img: np.ndarray) -> FaceResult | None:
         img = _rgb(img)
-        with self._detector(1) as det, self._mesh(static=True) as mesh:
-            boxes = self._detect(det, img)
-            if not boxes:
-                with self._detector(0) as det0:
-                    boxes = self._detect(det0, img)
-            i = pick_main_face(boxes, img.shape[:2])
-            if i is not None:
-                face = self._mesh_crop(mesh, img, boxes[i])
-                if face is not None:
-                    return face
-            return self._mesh_full(mesh, img)
+        if not hasattr(self, "_photo_graphs"):  # built once: graph construction costs more than one photo
+            self._photo_graphs = (self._detector(1), self._detector(0), self._mesh(static=True))
+        det_full, det_short, mesh = self._photo_graphs
+        boxes = self._detect(det_full, img) or self._detect(det_short, img)
+        i = pick_main_face(boxes, img.shape[:2])
+        if i is not None:
+            face = self._mesh_crop(mesh, img, boxes[i])
+            if face is not None:
+                return face
+        return self._mesh_full(mesh, img)
 
 
 class _FaceMeshVideo(VideoLandmarker):
@@ -215,7 +219,6 @@ class _FaceMeshVideo(VideoLandmarker):
 
     def _miss(self) -> None:
         self.tracker.update(None)
-        return None
 
     def close(self) -> None:
         for g in (self.mesh, self.crop_mesh, self.detector):

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .expression import EXPRESSIVE_POINTS
-from .pose import FaceTemplate, TEMPLATE_PATH, fit_pose, umeyama
+from .pose import TEMPLATE_PATH, FaceTemplate, fit_pose, umeyama
 
 EYE_OUTER = (33, 263)
 
@@ -107,7 +107,7 @@ def build_template(shapes: np.ndarray, frontal_deg: float = 15.0) -> dict:
         "mirror": perm.tolist(),
         "meta": {
             "made_from": "FaceMesh (mediapipe 0.10.14, refine_landmarks) landmarks of real faces; see template.py",
-            "num_faces": int(len(shapes)),
+            "num_faces": len(shapes),
             "num_frontal_faces": int(frontal.sum()),
             "frontal_deg": frontal_deg,
             "scale": "inter-ocular distance (landmarks 33-263) = 1",
