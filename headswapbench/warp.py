@@ -228,7 +228,7 @@ def colour_stats(img: Image, mask: np.ndarray) -> ColourStats:
     sel = mask > 0
     if not sel.any():
         return ColourStats(np.zeros(3), np.ones(3), 0)
-    lab = _to_lab(img[sel][:, None, :])[:, 0].astype(np.float64)
+    lab = _to_lab(img[sel][None])[0].astype(np.float64)  # one long row: cvtColor is slow on [N, 1] images
     return ColourStats(lab.mean(0), lab.std(0), int(sel.sum()))
 
 
@@ -380,6 +380,13 @@ class FaceTransfer:
     ):
         _check_donor(donor, donor_landmarks)
         pts = np.asarray(donor_landmarks, dtype=np.float64)[:478, :2]
+        # Keep only the donor's face region (what the mesh can sample): less to resize, recolour and carry.
+        ext = face_points(pts)
+        margin = 0.05 * face_height(pts) + 2
+        x0, y0 = np.maximum(np.floor(ext.min(axis=0) - margin), 0).astype(int)
+        x1, y1 = np.ceil(ext.max(axis=0) + margin).astype(int) + 1
+        donor = np.ascontiguousarray(donor[y0:y1, x0:x1])
+        pts = pts - (x0, y0)
         # Shrink a donor much larger than the target face first (INTER_AREA): remap alone would alias.
         if target_face_height and face_height(pts) > 1.5 * target_face_height:
             f = 1.5 * target_face_height / face_height(pts)
@@ -453,7 +460,7 @@ def smooth_landmarks(landmarks: np.ndarray, sigma: float) -> np.ndarray:
     return out
 
 
-def clip_colour_stats(frames: np.ndarray, landmarks: np.ndarray, max_frames: int = 16) -> ColourStats | None:
+def clip_colour_stats(frames: np.ndarray, landmarks: np.ndarray, max_frames: int = 8) -> ColourStats | None:
     """Skin statistics of a clip pooled over up to ``max_frames`` face frames spread over the whole clip."""
     valid = np.flatnonzero(np.isfinite(landmarks[:, :478, :2]).all(axis=(1, 2)))
     if not len(valid):
