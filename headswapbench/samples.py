@@ -21,10 +21,9 @@ yaw > 0 turns the nose towards the image's right. ``mouth_open`` in [0, 1] scale
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +104,7 @@ class SamplePhoto:
     source: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def sample_photo(name: str) -> SamplePhoto:
     """One embedded photo with the face engine's landmarks (the t1 faces are located inside their box)."""
     from .face import analyze_image
@@ -137,7 +136,7 @@ def _pad_photo(img: Image, lms: np.ndarray) -> tuple[Image, int]:
     room = min(centre[0], centre[1], w - 1 - centre[0], h - 1 - centre[1])
     if room >= need:
         return img, 0
-    pad = int(math.ceil(need - room))
+    pad = math.ceil(need - room)
     padded = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     inside = np.zeros(padded.shape[:2], np.uint8)
     inside[pad:pad + h, pad:pad + w] = 1
@@ -420,7 +419,7 @@ def parse_name(name: str) -> tuple[str, int]:
     return photo, int(seed)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _yaw_scale(photo: str) -> float:
     """Full yaw motion for photos within 10 degrees of frontal, none beyond 35 degrees of the photo's own yaw."""
     from .face.pose import head_pose
@@ -478,9 +477,8 @@ def make_sample_clip(photo: str, num_frames: int = DEFAULT_FRAMES, size: int = D
                                          shift=traj.shift[t], mouth_open=traj.mouth_open[t],
                                          eye_open=traj.eye_open[t])
     if cache:
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, frames=frames, landmarks=lms)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, frames=frames, landmarks=lms)
     return SampleClip(clip_name(photo, seed), subject_id(photo), photo, seed, Video(frames, fps), traj, lms, source)
 
 

@@ -276,7 +276,7 @@ def blend(
         return bg.copy()
     x1, y1 = x0 + w, y0 + h
     if feather_px is None:
-        feather_px = max(2, int(round(0.05 * max(y1 - y0, x1 - x0))))
+        feather_px = max(2, round(0.05 * max(y1 - y0, x1 - x0)))
     out = bg.copy()
     if mode == "poisson":
         try:
