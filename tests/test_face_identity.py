@@ -150,3 +150,61 @@ def test_tasks_landmarker_fails_clearly_without_its_model_file(tmp_path, monkeyp
     msg = str(exc.value)
     assert "face_landmarker.task" in msg and "storage.googleapis.com" in msg
     assert str(tmp_path / "weights" / "face-landmarker") in msg
+
+
+_STAND_IN_WRAPPER = '''
+import torch
+from transformers import PretrainedConfig, PreTrainedModel
+
+
+class StandInConfig(PretrainedConfig):
+    model_type = "standin_adaface"
+
+
+class StandInModel(PreTrainedModel):
+    config_class = StandInConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        # relative path, as CVLface's wrapper: only works if the loader enters the repo folder
+        self.register_buffer("w", torch.load("pretrained_model/model.pt"), persistent=False)
+        self.post_init()
+
+    def forward(self, x):
+        return x.mean((2, 3)) @ self.w
+'''
+
+
+def test_adaface_remote_code_loading_on_a_stand_in_repo(shared_images, tmp_path, monkeypatch):
+    """Synthetic stand-in Hub repo with CVLface's layout (config.json auto_map → wrapper.py, weights read
+    relative to the repo): checks the trust_remote_code loading, cwd/sys.path restore, alignment and input
+    normalisation against numpy — not AdaFace's accuracy."""
+    import json
+    import os
+    import sys
+
+    import torch
+    from safetensors.torch import save_file
+
+    from headswapbench import weights
+    from headswapbench.face.identity import AdaFaceIdentity
+    from headswapbench.video import read_image
+
+    monkeypatch.setenv("HEADSWAPBENCH_WEIGHTS", str(tmp_path / "w"))
+    repo = weights.target_path(weights.get_spec("adaface-ir101"))
+    (repo / "pretrained_model").mkdir(parents=True)
+    (repo / "wrapper.py").write_text(_STAND_IN_WRAPPER)
+    (repo / "config.json").write_text(json.dumps({"model_type": "standin_adaface", "auto_map": {
+        "AutoConfig": "wrapper.StandInConfig", "AutoModel": "wrapper.StandInModel"}}))
+    w = torch.randn(3, 512, generator=torch.Generator().manual_seed(0))
+    torch.save(w, repo / "pretrained_model" / "model.pt")
+    save_file({}, str(repo / "model.safetensors"))
+    cwd = os.getcwd()
+    model = AdaFaceIdentity()
+    assert os.getcwd() == cwd and str(repo) not in sys.path
+    photo = next(p for p in shared_images if p.name == "lp_d8.jpg")
+    img, lm = read_image(photo), image_analysis(str(photo)).landmarks
+    got = model.embed_faces(img, [lm])[0]
+    crop = ArcFaceIdentity.aligned(img, lm).astype(np.float32)
+    ref = ((crop - 127.5) / 127.5).mean((0, 1)) @ w.numpy()
+    np.testing.assert_allclose(got, ref / np.linalg.norm(ref), atol=1e-4)

@@ -204,13 +204,24 @@ class AdaFaceIdentity(IdentityModel):
         from .. import weights
 
         repo = weights.weight_path(self.weight_name)
+        import os
+        import sys
+
         import torch
         from transformers import AutoModel
 
+        # The CVLface wrapper resolves its files relative to the working directory and imports its own
+        # modules from the repo folder (as in the model card's loader): enter it, then restore both.
+        cwd, sys.path[:0] = os.getcwd(), [str(repo)]
         try:
+            os.chdir(repo)
             self._model = AutoModel.from_pretrained(str(repo), trust_remote_code=True).eval()
         except Exception as exc:  # noqa: BLE001 - remote model code can raise anything; report it in one line
             raise HeadSwapBenchError(f"{repo}: cannot load the AdaFace model ({type(exc).__name__}: {exc})") from None
+        finally:
+            os.chdir(cwd)
+            if str(repo) in sys.path:
+                sys.path.remove(str(repo))
         self._torch = torch
         self.version = "cvlface_adaface_ir101_webface12m"
 
