@@ -209,15 +209,29 @@ def download_split(repo: str, revision: str | None = None, split: str = "test", 
             snapshot_download(repo, repo_type=REPO_TYPE, revision=commit, token=token, endpoint=endpoint,
                               local_dir=dest, allow_patterns=[f"{split}/*", f"{split}/*/*", CHECKSUMS_FILE,
                                                               "README.md"])
-        verify_split(dest, split)
+        _verify_or_discard(dest, split)
         trim_card(dest)
     else:
         layout = "upstream"
-        adapt_upstream(repo, commit, remote, split, dest, token=token, endpoint=endpoint)
-        verify_split(dest, split)
+        try:
+            adapt_upstream(repo, commit, remote, split, dest, token=token, endpoint=endpoint)
+        except HeadSwapBenchError:
+            shutil.rmtree(dest / ".upstream", ignore_errors=True)
+            shutil.rmtree(dest / split, ignore_errors=True)
+            raise
+        _verify_or_discard(dest, split)
     atomic_write_json(dest / SOURCE_FILE, {"repo": repo, "revision": revision or "main", "commit": commit,
                                            "split": split, "layout": layout})
     return dest
+
+
+def _verify_or_discard(root: Path, split: str) -> None:
+    """verify_split; on refusal delete the fetched split so no untrusted file is left to be used by mistake."""
+    try:
+        verify_split(root, split)
+    except HeadSwapBenchError as exc:
+        shutil.rmtree(root / split, ignore_errors=True)
+        raise InvalidSplitError(f"{exc} (the downloaded files of split '{split}' were deleted)") from None
 
 
 def trim_card(root: Path) -> None:

@@ -118,8 +118,9 @@ def test_tampered_media_refused(hub, packaged, tmp_path):
     _publish(hub, packaged)
     other = (packaged / "train" / "driving" / "clip0.mp4").read_bytes()  # a valid mp4, wrong content
     _tamper(hub, "test/driving/clip2.mp4", other)
-    with pytest.raises(InvalidSplitError, match="checksum mismatch for 'test/driving/clip2.mp4'"):
+    with pytest.raises(InvalidSplitError, match="checksum mismatch for 'test/driving/clip2.mp4'.*were deleted"):
         download_split("alice/hsb", split="test", token=False, out_dir=tmp_path / "dl")
+    assert not (tmp_path / "dl" / "test").exists()  # nothing untrusted left behind
 
 
 def test_tampered_metadata_refused(hub, packaged, tmp_path):
