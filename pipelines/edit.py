@@ -217,7 +217,7 @@ class WarpEditor(HeadEditor):
 
     # donors ---------------------------------------------------------------------------------------------
     def _donor_pool(self) -> dict[str, Any]:
-        """donor id → image or path, sorted by id (stable seeded choice when the folder grows at the end)."""
+        """donor id → image or path, sorted by id."""
         if self._pool is None:
             if self.donors is not None:
                 if not self.donors.is_dir():
@@ -255,8 +255,9 @@ class WarpEditor(HeadEditor):
         return self._donor_cache[donor_id]
 
     def donor_for_seed(self, seed: int) -> str:
-        ids = list(self._donor_pool())
-        return ids[random.Random(int(seed)).randrange(len(ids))]
+        """Rendezvous hashing: the donor with the highest sha256(seed:id) wins. Adding a donor photo only
+        reassigns the clips the new donor wins (about 1/(n+1) of them); every other clip keeps its face."""
+        return max(self._donor_pool(), key=lambda d: hashlib.sha256(f"{int(seed)}:{d}".encode()).digest())
 
     # editor API ------------------------------------------------------------------------------------------
     def sample_prompt(self, seed: int) -> tuple[str, dict]:

@@ -130,6 +130,21 @@ def test_warp_editor_moves_a_donor_face_along_the_clip(real_clip, clip_lms, shar
         [p for p in (shared_data / "images").iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"}])
 
 
+def test_warp_donor_choice_is_stable_when_donors_are_added(tmp_path):
+    from headswapbench.pipelines.edit import WarpEditor
+
+    folder = tmp_path / "donors"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"p{i}.png").write_bytes(b"")  # only names matter for the choice
+    before = {s: WarpEditor(donors=folder).donor_for_seed(s) for s in range(400)}
+    assert len(set(before.values())) == 6
+    (folder / "p6.png").write_bytes(b"")
+    after = {s: WarpEditor(donors=folder).donor_for_seed(s) for s in range(400)}
+    moved = [s for s in before if after[s] != before[s]]
+    assert all(after[s] == "p6" for s in moved) and 20 < len(moved) < 100  # ~1/7 move, all to the newcomer
+
+
 def test_warp_editor_bad_donor_folder(tmp_path):
     with pytest.raises(HeadSwapBenchError, match="does not exist"):
         make_editor("warp", donors=str(tmp_path / "nope")).sample_prompt(0)
