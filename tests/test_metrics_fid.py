@@ -192,14 +192,19 @@ def test_fid_equals_pytorch_fid_end_to_end(standin_inception, fid_metric, two_se
     assert fid_metric.compute()[FID] == pytest.approx(ref, rel=1e-4)
 
 
-def test_fid_frame_stride_and_too_few_frames(standin_inception, two_sets):
-    _, path = standin_inception
+def test_fid_frame_stride_and_too_few_frames(fid_metric, two_sets):
     out, tgt = two_sets
-    metric = FIDMetric(fid_weights=path, fid_frame_stride=3)
-    feats = metric.extract(ClipData("c", "s", Video(out, 25.0), target=Video(tgt, 25.0)))
+    fid_metric.frame_stride = 3
+    try:
+        feats = fid_metric.extract(ClipData("c", "s", Video(out, 25.0), target=Video(tgt, 25.0)))
+    finally:
+        fid_metric.frame_stride = 1
     assert feats["output"].shape == (2, 2048)  # frames 0 and 3 of 4
-    metric.add({k: v[:1] if k != "input_size" else v for k, v in feats.items()})
-    assert math.isnan(metric.compute()[FID])  # one frame per side: no covariance, no number
+    fid_metric.reset()
+    fid_metric.add({k: v[:1] if k != "input_size" else v for k, v in feats.items()})
+    assert math.isnan(fid_metric.compute()[FID])  # one frame per side: no covariance, no number
+    with pytest.raises(ValueError, match="fid_frame_stride"):
+        FIDMetric(fid_frame_stride=0)
 
 
 # ---------------------------------------------------------------------------------------------------------
