@@ -243,7 +243,7 @@ def trim_card(root: Path) -> None:
     if not card.is_file():
         return
     text = card.read_text(encoding="utf-8")
-    m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    m = re.match(r"^---\n(.*?)\n---\n", text, re.DOTALL)
     try:
         meta = yaml.safe_load(m.group(1)) if m else None
     except yaml.YAMLError:
