@@ -153,6 +153,7 @@ def test_tasks_landmarker_fails_clearly_without_its_model_file(tmp_path, monkeyp
 
 
 _STAND_IN_WRAPPER = '''
+import numpy as np
 import torch
 from transformers import PretrainedConfig, PreTrainedModel
 
@@ -166,12 +167,13 @@ class StandInModel(PreTrainedModel):
 
     def __init__(self, config):
         super().__init__(config)
-        # relative path, as CVLface's wrapper: only works if the loader enters the repo folder
-        self.register_buffer("w", torch.load("pretrained_model/model.pt"), persistent=False)
+        # relative path, as CVLface's wrapper: only works if the loader enters the repo folder. Kept as a
+        # numpy attribute so transformers' meta-device initialisation leaves it alone.
+        self.w = np.load("pretrained_model/model.npy")
         self.post_init()
 
     def forward(self, x):
-        return x.mean((2, 3)) @ self.w
+        return x.mean((2, 3)) @ torch.from_numpy(self.w)
 '''
 
 
@@ -183,7 +185,6 @@ def test_adaface_remote_code_loading_on_a_stand_in_repo(shared_images, tmp_path,
     import os
     import sys
 
-    import torch
     from safetensors.torch import save_file
 
     from headswapbench import weights
@@ -196,8 +197,8 @@ def test_adaface_remote_code_loading_on_a_stand_in_repo(shared_images, tmp_path,
     (repo / "wrapper.py").write_text(_STAND_IN_WRAPPER)
     (repo / "config.json").write_text(json.dumps({"model_type": "standin_adaface", "auto_map": {
         "AutoConfig": "wrapper.StandInConfig", "AutoModel": "wrapper.StandInModel"}}))
-    w = torch.randn(3, 512, generator=torch.Generator().manual_seed(0))
-    torch.save(w, repo / "pretrained_model" / "model.pt")
+    w = np.random.default_rng(0).normal(size=(3, 512)).astype(np.float32)
+    np.save(repo / "pretrained_model" / "model.npy", w)
     save_file({}, str(repo / "model.safetensors"))
     cwd = os.getcwd()
     model = AdaFaceIdentity()
@@ -206,5 +207,5 @@ def test_adaface_remote_code_loading_on_a_stand_in_repo(shared_images, tmp_path,
     img, lm = read_image(photo), image_analysis(str(photo)).landmarks
     got = model.embed_faces(img, [lm])[0]
     crop = ArcFaceIdentity.aligned(img, lm).astype(np.float32)
-    ref = ((crop - 127.5) / 127.5).mean((0, 1)) @ w.numpy()
+    ref = ((crop - 127.5) / 127.5).mean((0, 1)) @ w
     np.testing.assert_allclose(got, ref / np.linalg.norm(ref), atol=1e-4)
