@@ -61,6 +61,8 @@ def card_yaml(root: Path, info, stats: dict) -> dict:
     return {
         "pretty_name": info.name,
         "license": info.license,
+        **({"license_name": "input-video-licences", "license_details": info.license_note}
+           if info.license == "other" else {}),
         "task_categories": TASK_CATEGORIES,
         "tags": TAGS,
         "size_categories": [size],
@@ -103,7 +105,8 @@ def render_card(root: Path, info, stats: dict) -> str:
               "split = load_split(ROOT, 'test', verify='sha256')   # checks every file against SHA256SUMS",
               "",
               "import datasets",
-              "ds = datasets.load_dataset(ROOT)   # driving/target: Video(decode=False) -> {'path', 'bytes'}",
+              "ds = datasets.load_dataset(ROOT)   # driving/reference/target: Video(decode=False) -> {'path', 'bytes'}",
+              "ds = ds.cast_column('reference', datasets.Image())   # reference as PIL images",
               "```", "",
               f"`{CHECKSUMS_FILE}` lists the sha256 of every media file and metadata.jsonl (`sha256sum -c`).", ""]
     return "\n".join(lines)
