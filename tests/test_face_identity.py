@@ -209,3 +209,31 @@ def test_adaface_remote_code_loading_on_a_stand_in_repo(shared_images, tmp_path,
     crop = ArcFaceIdentity.aligned(img, lm).astype(np.float32)
     ref = ((crop - 127.5) / 127.5).mean((0, 1)) @ w
     np.testing.assert_allclose(got, ref / np.linalg.norm(ref), atol=1e-4)
+
+
+def test_tasks_result_parsing_and_main_subject_choice():
+    """The Tasks backend's conversion of a FaceLandmarker result (synthetic stand-in object with the Tasks
+    result's fields) to pixel landmarks + extras, and the main-face choice among several faces."""
+    from types import SimpleNamespace
+
+    from headswapbench.face.tasks import TasksLandmarks
+
+    def face(cx, cy, half):
+        rng = np.random.default_rng(int(cx * 100))
+        pts = rng.uniform(-half, half, size=(478, 3)) + [cx, cy, 0]
+        return [SimpleNamespace(x=x, y=y, z=z) for x, y, z in pts]
+
+    result = SimpleNamespace(
+        face_landmarks=[face(0.15, 0.15, 0.08), face(0.5, 0.5, 0.1)],
+        face_blendshapes=[[SimpleNamespace(score=0.1 * k) for k in range(52)]] * 2,
+        facial_transformation_matrixes=[np.eye(4) * 2, np.eye(4)])
+    model = object.__new__(TasksLandmarks)  # no model file needed for the conversion code
+    faces = model.faces(result, width=200, height=100)
+    assert len(faces) == 2
+    assert faces[1].landmarks[:, 0].min() >= 80 and faces[1].landmarks[:, 0].max() <= 120  # x * width
+    assert faces[1].landmarks[:, 1].min() >= 40 and faces[1].landmarks[:, 1].max() <= 60  # y * height
+    assert faces[0].extras["blendshapes"].shape == (52,) and faces[0].extras["blendshapes"][3] == pytest.approx(0.3)
+    np.testing.assert_array_equal(faces[0].extras["transform_matrix"], np.eye(4) * 2)
+    from headswapbench.face.tracking import pick_main_face
+
+    assert pick_main_face([f.box for f in faces], (100, 200)) == 1  # the central face, not the corner one
