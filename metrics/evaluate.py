@@ -199,7 +199,7 @@ class ScoreClip:
             from headswapbench.face import analyze_image, analyze_video
 
             t0 = time.perf_counter()
-            kw = dict(landmarks=self.analysis["landmarks"], identity=self.analysis["identity"])
+            kw = {"landmarks": self.analysis["landmarks"], "identity": self.analysis["identity"]}
             vkw = dict(kw, identity_every=self.analysis["identity_every"], progress=False)
             data.output_analysis = analyze_video(output, **vkw)
             backends = dict(getattr(data.output_analysis, "backends", {}) or {})
@@ -222,16 +222,15 @@ class ScoreClip:
                 else:
                     for k, v in m.compute(data).items():
                         scores[k] = float(v)
-            except Exception as exc:  # one metric failing on one clip: its keys are NaN with the reason
+            except Exception as exc:  # noqa: BLE001 - one metric failing on one clip: NaN keys + reason
                 errors[m.name] = f"{type(exc).__name__}: {exc}"
                 if not isinstance(m, SetMetric):
                     scores.update({k: math.nan for k in m.keys})
         timings["metrics_s"] = time.perf_counter() - t0
         if features:
             path = self.features_dir / f"{clip_id}.npz"
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, **features)
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, **features)
         return {"scores": scores, "errors": errors, "fingerprint": p["fingerprint"], "features": bool(features),
                 "backends": backends, "timings": {k: round(v, 4) for k, v in timings.items()}}
 
@@ -513,7 +512,7 @@ def _aggregate(scored: list[dict], metric_objs: list, missing: dict[str, str], f
                     n_feat += 1
             try:
                 values = m.compute() if n_feat else {}
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - recorded as the reason it is unavailable
                 values, why = {}, f"{type(exc).__name__}: {exc}"
             else:
                 failed = [r["errors"][m.name] for r in scored if m.name in r.get("errors", {})]
@@ -529,7 +528,7 @@ def _aggregate(scored: list[dict], metric_objs: list, missing: dict[str, str], f
     for name, why in missing.items():
         try:
             keys = registry.get(name).keys
-        except Exception:
+        except Exception:  # noqa: BLE001 - unknown metric name: keep the name itself
             keys = (name,)
         for k in keys:
             entries[k] = unavailable(why)

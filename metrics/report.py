@@ -111,8 +111,8 @@ def _fmt(v: Any) -> str:
 
 
 def metric_table(results: dict) -> str:
-    out = ['<table class="metrics"><thead><tr><th>metric</th><th></th><th>mean</th><th>95% CI</th><th>n</th>'
-           '<th>unit</th><th>note</th></tr></thead><tbody>']
+    out = [('<table class="metrics"><thead><tr><th>metric</th><th></th><th>mean</th><th>95% CI</th><th>n</th>'
+            '<th>unit</th><th>note</th></tr></thead><tbody>')]
     for name, e in results["metrics"].items():
         hib = e.get("higher_is_better")
         arrow = "&uarr;" if hib else ("&darr;" if hib is False else "&middot;")

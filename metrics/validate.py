@@ -21,7 +21,7 @@ FPS_TOLERANCE = 0.01  # frames per second; containers store rates as rationals (
 class InvalidOutputsError(HeadSwapBenchError):
     """Some outputs cannot be scored; the message lists every problem per clip."""
 
-    def __init__(self, report: "ValidationReport"):
+    def __init__(self, report: ValidationReport):
         self.report = report
         super().__init__(report.format(hint=True))
 
@@ -91,7 +91,7 @@ def check_output(path: str | Path, expected: dict[str, Any]) -> list[str]:
         info = probe(path)
     except VideoError as exc:
         return [f"unreadable: {exc.cause}"]
-    except Exception as exc:  # a container library error we did not anticipate: still a per-clip problem
+    except Exception as exc:  # noqa: BLE001 - unanticipated container error: still a per-clip problem
         return [f"unreadable: {type(exc).__name__}: {exc}"]
     problems = []
     n = info.cfr_num_frames()

@@ -55,7 +55,7 @@ def build_split(root: Path, shared_data: Path, name: str = "test", triplets: lis
         return root
     folder = root / name
     rows = []
-    T, SIZE = frames, size  # noqa: N806 (the module defaults, overridable)
+    T, SIZE = frames, size
     for clip_id, subject, start, ref_frame, drv_subject, drv_start in triplets or TRIPLETS:
         src = shared_data / SUBJECTS[subject]
         target = read_video(src, fps=FPS, start=start, num_frames=T, size=SIZE)

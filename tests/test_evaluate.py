@@ -9,21 +9,22 @@ import json
 import os
 import shutil
 import sys
-from pathlib import Path
 from unittest import mock
 
+import _eval_split
 import numpy as np
 import pytest
-
-from headswapbench.errors import HeadSwapBenchError
+from _eval_split import SIZE, TRIPLETS, T
 from headswapbench.metrics.evaluate import evaluate
 from headswapbench.metrics.validate import InvalidOutputsError
+
+from headswapbench.errors import HeadSwapBenchError
 from headswapbench.results import validate_results
 from headswapbench.split import load_split
 from headswapbench.swappers import Swapper
 from headswapbench.swappers.external import CommandSource, PredictionsSource
 
-from _eval_split import SIZE, T, TRIPLETS, eval_split  # noqa: F401  (session fixture)
+eval_split = _eval_split.eval_split  # session fixture
 
 CHEAP = ["psnr", "ssim", "flicker"]  # no face model: fast runs for the plumbing tests
 CLIPS = [t[0] for t in TRIPLETS]

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import re
 
+import _eval_split
+import browser as browser_helpers
 import pytest
-
-from headswapbench.errors import HeadSwapBenchError
+from browser import js_errors, open_file, save_screenshot
 from headswapbench.metrics.evaluate import evaluate
 from headswapbench.metrics.report import best_and_worst, choose_primary, write_report
 
-from _eval_split import eval_split  # noqa: F401  (session fixture)
-from browser import browser, js_errors, open_file, save_screenshot  # noqa: F401  (browser is a fixture)
+from headswapbench.errors import HeadSwapBenchError
+
+eval_split = _eval_split.eval_split  # session fixture
+browser = browser_helpers.browser  # session fixture: headless Chromium
 
 
 @pytest.fixture(scope="module")

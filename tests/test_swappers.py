@@ -8,18 +8,25 @@ import sys
 import textwrap
 from pathlib import Path
 
+import _eval_split
 import numpy as np
 import pytest
 
 from headswapbench.errors import HeadSwapBenchError, RegistryError
 from headswapbench.swappers import SWAPPERS, SwapContext
 from headswapbench.swappers.external import (
-    ClipFiles, CommandSource, PredictionsSource, SwapFailed, SwapperSource, check_clip_id, make_swapper,
+    ClipFiles,
+    CommandSource,
+    PredictionsSource,
+    SwapFailed,
+    SwapperSource,
+    check_clip_id,
+    make_swapper,
     resolve_source,
 )
 from headswapbench.types import Video
 
-from _eval_split import eval_split  # noqa: F401  (session fixture)
+eval_split = _eval_split.eval_split  # session fixture
 
 
 @pytest.fixture

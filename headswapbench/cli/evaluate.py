@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from .common import emit, format_table
@@ -12,22 +10,22 @@ from .common import emit, format_table
 def evaluate_cmd(
     split: str = typer.Argument(..., help="Split dataset folder (contract layout) or Hub id ORG/NAME."),
     out: str = typer.Option(..., "--out", "-o", help="Run folder: outputs/, results.json, per_clip.csv, log."),
-    swapper: Optional[str] = typer.Option(None, "--swapper", help="Registered swapper (noop, oracle, warp, "
+    swapper: str | None = typer.Option(None, "--swapper", help="Registered swapper (noop, oracle, warp, "
                                           "directswap, an entry-point name) or module:attr."),
-    command: Optional[str] = typer.Option(None, "--command", help="Program run once per clip, e.g. "
+    command: str | None = typer.Option(None, "--command", help="Program run once per clip, e.g. "
                                           "\"python run.py {driving} {reference} {output}\" (no shell)."),
-    predictions: Optional[str] = typer.Option(None, "--predictions", help="Folder of precomputed <clip_id>.mp4."),
+    predictions: str | None = typer.Option(None, "--predictions", help="Folder of precomputed <clip_id>.mp4."),
     split_name: str = typer.Option("test", "--split", help="Split name inside the dataset."),
-    revision: Optional[str] = typer.Option(None, "--revision", help="Hub revision (Hub ids only)."),
-    metrics: Optional[str] = typer.Option(None, "--metrics", help="Comma-separated metric names (default: all)."),
+    revision: str | None = typer.Option(None, "--revision", help="Hub revision (Hub ids only)."),
+    metrics: str | None = typer.Option(None, "--metrics", help="Comma-separated metric names (default: all)."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Score valid outputs and count invalid ones "
                                       "as failures instead of stopping."),
     executor: str = typer.Option("local", "--executor", help="local (in-process) or ray."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: local)."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="Run only shard i/n (aggregate later without it)."),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster address (default: local)."),
+    shard: str | None = typer.Option(None, "--shard", help="Run only shard i/n (aggregate later without it)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda[:N], passed to swappers and metric models."),
     timeout: float = typer.Option(600.0, "--timeout", help="Per-clip timeout in seconds for --command."),
-    name: Optional[str] = typer.Option(None, "--name", help="Method name recorded for --command/--predictions."),
+    name: str | None = typer.Option(None, "--name", help="Method name recorded for --command/--predictions."),
     method_version: str = typer.Option("unspecified", "--method-version", help="Method version recorded in results.json."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),
 ) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from .common import emit
@@ -11,8 +9,8 @@ from .common import emit
 
 def report_cmd(
     run_dir: str = typer.Argument(..., help="Evaluation run folder (holds results.json)."),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="HTML file to write (default DIR/report.html)."),
-    primary: Optional[str] = typer.Option(None, "--primary", help="Metric that picks the best/worst clips "
+    out: str | None = typer.Option(None, "--out", "-o", help="HTML file to write (default DIR/report.html)."),
+    primary: str | None = typer.Option(None, "--primary", help="Metric that picks the best/worst clips "
                                           "(default identity_cosine_target, else the first available)."),
     k: int = typer.Option(3, "--k", min=1, help="Number of best and of worst clips shown."),
     embed: bool = typer.Option(True, "--embed/--no-embed", help="Embed media in the page (default) or copy "

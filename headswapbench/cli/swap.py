@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from .common import emit
@@ -13,10 +11,10 @@ def swap_cmd(
     driving: str = typer.Argument(..., help="Driving clip (the head to replace)."),
     reference: str = typer.Argument(..., help="Reference image (the identity to put in)."),
     out: str = typer.Option(..., "--out", "-o", help="Output video (.mp4)."),
-    swapper: Optional[str] = typer.Option(None, "--swapper", help="Registered swapper name or module:attr."),
-    command: Optional[str] = typer.Option(None, "--command", help="Program template with {driving} {reference} "
+    swapper: str | None = typer.Option(None, "--swapper", help="Registered swapper name or module:attr."),
+    command: str | None = typer.Option(None, "--command", help="Program template with {driving} {reference} "
                                           "{output} (run without a shell)."),
-    target: Optional[str] = typer.Option(None, "--target", help="Genuine target clip (only the 'oracle' reads it)."),
+    target: str | None = typer.Option(None, "--target", help="Genuine target clip (only the 'oracle' reads it)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda[:N]."),
     timeout: float = typer.Option(600.0, "--timeout", help="Timeout in seconds for --command."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),

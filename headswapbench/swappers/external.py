@@ -108,7 +108,7 @@ class SwapperSource(OutputSource):
         self.spec = swapper
         self.device = device
         self._swapper: Swapper | None = swapper if isinstance(swapper, Swapper) else None
-        self.swapper  # resolve now: an unknown name fails before any work starts
+        # resolved now, so an unknown name fails before any work starts
         self.needs_target = bool(self.swapper.needs_target)
 
     @property
@@ -127,8 +127,8 @@ class SwapperSource(OutputSource):
         return self.swapper.describe()
 
     def produce(self, clip: ClipFiles, output: Path) -> None:
-        from ..video import read_image, read_video, write_video
         from ..types import Video
+        from ..video import read_image, read_video, write_video
 
         sw = self.swapper
         target = clip.target if sw.needs_target else None
