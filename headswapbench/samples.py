@@ -74,10 +74,9 @@ def _insightface_image(filename: str) -> Path:
 
 
 def _read_rgb(path: Path) -> Image:
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise HeadSwapBenchError(f"{path}: cannot read the sample photo")
-    return np.ascontiguousarray(img[:, :, ::-1])
+    from .video import read_image  # PIL: immune to the decord/OpenCV zlib clash that breaks cv2.imread of PNG
+
+    return read_image(path)
 
 
 def _photo_source(name: str) -> tuple[Image, str]:

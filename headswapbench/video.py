@@ -184,6 +184,8 @@ def _decode_decord(path: str, indices: np.ndarray) -> np.ndarray:
         batch = np.stack([vr.next().asnumpy() for _ in range(len(uniq))])
     else:
         batch = vr.get_batch(uniq.tolist()).asnumpy()
+    if batch.ndim != 4 or batch.shape[-1] != 3:  # decord mis-strides some very narrow videos
+        raise RuntimeError(f"decord returned frames of shape {batch.shape}")
     return batch[inverse]
 
 

@@ -165,3 +165,13 @@ def test_images_roundtrip_and_bad_image(tmp_path, shared_images):
     (tmp_path / "bad.png").write_bytes(b"garbage")
     with pytest.raises(VideoError, match="unreadable image"):
         read_image(tmp_path / "bad.png")
+
+
+def test_very_narrow_video_keeps_rgb_shape(tmp_path):
+    # decord mis-strides some narrow widths (16, 48 px seen); the reader must notice and fall back to PyAV
+    for w in (16, 48):
+        frames = _synthetic_frames(n=5, h=64, w=w)
+        write_video(tmp_path / f"n{w}.mp4", frames, fps=25)
+        back = read_video(tmp_path / f"n{w}.mp4").frames
+        assert back.shape == frames.shape
+        assert np.abs(back.astype(int) - frames).mean() < 8.0
