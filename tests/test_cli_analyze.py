@@ -72,3 +72,8 @@ def test_identity_command_no_face(tmp_path, shared_data, capsys):
     write_image(blank, np.full((128, 128, 3), 40, np.uint8))
     assert main(["identity", str(blank), str(shared_data / "images" / "lp_d19.jpg")]) == 2
     assert "no face" in capsys.readouterr().err
+
+
+def test_analyze_rejects_bad_identity_stride(cut_clip, tmp_path, capsys):
+    assert main(["analyze", str(cut_clip), "--out", str(tmp_path / "o"), "--identity-every", "-3"]) == 2
+    assert "--identity-every" in capsys.readouterr().err

@@ -11,9 +11,14 @@ def _identity_every(value: str | None):
     if value is None or value == "all":
         return value
     try:
-        return int(value)
+        k = int(value)
     except ValueError:
-        raise typer.BadParameter(f"--identity-every must be an integer or 'all', got {value!r}") from None
+        k = 0
+    if k < 1:
+        from ..errors import HeadSwapBenchError
+
+        raise HeadSwapBenchError(f"--identity-every must be a positive integer or 'all', got {value!r}")
+    return k
 
 
 def register(app: typer.Typer) -> None:
