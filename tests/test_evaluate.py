@@ -271,3 +271,47 @@ def test_hub_id_split(eval_split, tmp_path, monkeypatch):
     assert ds["checksum"] == load_split(eval_split).checksum()  # same content, same checksum as the local split
     with pytest.raises(HeadSwapBenchError, match="no split folder at 'not/a/hub id'"):
         evaluate("not/a/hub id", tmp_path / "x", "noop", metrics=["flicker"], progress=False)
+
+
+@pytest.fixture(scope="module")
+def standin_i3d(tmp_path_factory):
+    """A SYNTHETIC stand-in for i3d_torchscript.pt (the real file cannot be downloaded here): a TorchScript
+    module with the detector's call signature mapping each 16-frame window to fixed random projections."""
+    import torch
+
+    class Detector(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            g = torch.Generator().manual_seed(0)
+            self.proj = torch.nn.Parameter(torch.randn(3 * 16, 400, generator=g), requires_grad=False)
+
+        def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
+                    return_features: bool = False) -> torch.Tensor:
+            return x.mean(dim=(3, 4)).flatten(1) @ self.proj
+
+    path = tmp_path_factory.mktemp("i3d") / "i3d_torchscript.pt"
+    torch.jit.script(Detector()).save(str(path))
+    return path
+
+
+def test_set_level_metric_from_stored_features(eval_split, tmp_path, standin_i3d):
+    """FVD through the runner (features stored per clip, folded at the end) equals the metric fed directly
+    with the decoded clips; a resumed run recomputes it from the stored features alone."""
+    from headswapbench.metrics.base import ClipData
+    from headswapbench.metrics.fvd import FVDMetric
+    from headswapbench.video import read_video
+
+    opts = {"fvd_weights": str(standin_i3d)}
+    run = evaluate(eval_split, tmp_path, "noop", metrics=["fvd"], metric_options=opts, progress=False)
+    direct = FVDMetric(fvd_weights=standin_i3d)
+    split = load_split(eval_split)
+    for r in split.rows:
+        direct.update(ClipData(r.clip_id, r.subject_id, read_video(split.driving_path(r)),
+                               target=read_video(split.target_path(r))))
+    entry = run.results["metrics"]["fvd"]
+    assert entry["available"] and entry["mean"] == pytest.approx(direct.compute()["fvd"], rel=1e-5)
+    assert entry["ci95"] is None and entry["clips"] == 4 and entry["windows"] == 4  # counts recorded beside it
+    assert run.results["settings"]["metrics"]["fvd"]["weights_sha256"]
+    assert len(list((tmp_path / "features").rglob("*.npz"))) == 4
+    again = evaluate(eval_split, tmp_path, "noop", metrics=["fvd"], metric_options=opts, progress=False)
+    assert again.reused["score"] == 4 and again.results["metrics"]["fvd"]["mean"] == entry["mean"]

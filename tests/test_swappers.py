@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from headswapbench.errors import HeadSwapBenchError, RegistryError
-from headswapbench.swappers import SWAPPERS, SwapContext
+from headswapbench.swappers import SWAPPERS, SwapContext, Swapper
 from headswapbench.swappers.external import (
     ClipFiles,
     CommandSource,
@@ -153,3 +153,20 @@ def test_swap_cli(clip, tmp_path, script, capsys):
                  "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["problems"] == [] and info["method"]["source"].startswith("command:")
+
+
+class DeviceSwapper(Swapper):
+    name, version = "device-aware", "1"
+
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+
+    def swap(self, driving, reference, context=None):
+        return driving
+
+
+def test_device_reaches_swappers_that_take_it():
+    assert SwapperSource(DeviceSwapper, device="cuda:1").swapper.device == "cuda:1"  # built lazily with it
+    assert make_swapper("noop", device="cuda").name == "noop"  # swappers without a device argument still build
+    with pytest.raises(HeadSwapBenchError, match="not a headswapbench Swapper"):
+        make_swapper(lambda: object())
