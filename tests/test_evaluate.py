@@ -299,6 +299,7 @@ def test_set_level_metric_from_stored_features(eval_split, tmp_path, standin_i3d
     with the decoded clips; a resumed run recomputes it from the stored features alone."""
     from headswapbench.metrics.base import ClipData
     from headswapbench.metrics.fvd import FVDMetric
+
     from headswapbench.video import read_video
 
     opts = {"fvd_weights": str(standin_i3d)}
