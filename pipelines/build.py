@@ -317,6 +317,7 @@ class Build:
                 "seed": er["seed"], "sync_nme": scores.get("sync_nme"), "expr_error": scores.get("expr_error"),
                 "identity_similarity_to_target": scores.get("identity_similarity_to_target"),
                 "pose_error": scores.get("pose_error"), "jitter_excess": scores.get("jitter_excess"),
+                "identity_threshold": scores.get("identity_threshold"),
                 "attributes": er.get("attributes", {}), "reference_video": ref["video"],
                 "reference_frame": ref["frame"], "crop_window": clip["window"],
             })

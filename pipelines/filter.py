@@ -30,7 +30,9 @@ class FilterSettings:
     max_nme_p95: float = 0.15  # 95th percentile over frames: no stretch of badly desynchronised frames
     max_expr_error: float = 0.5  # mean per-frame expression-descriptor distance
     max_pose_error: float = 8.0  # mean per-frame |Δyaw|,|Δpitch|,|Δroll| (worst axis), degrees
-    max_identity_similarity: float = 0.8  # cosine V_c vs V_a must stay BELOW this (the head changed)
+    # cosine V_c vs V_a must stay BELOW this (the head changed); None = the identity backend's own
+    # same-person threshold (dlib 0.90, ArcFace 0.28 …), so the pair is never "the same person" to it
+    max_identity_similarity: float | None = None
     max_jitter_excess: float = 0.02  # V_c landmark jitter minus V_a's (inter-ocular units per frame)
     min_face_ratio: float = 0.95  # share of frames where V_c still has a trackable face
     identity_samples: int = 8  # faces embedded per clip for the identity check (dlib ≈ 0.1 s each on CPU)
@@ -103,6 +105,9 @@ def sync_scores(target, driving) -> dict[str, float]:
         d = np.abs((pc[both] - pa[both] + 180.0) % 360.0 - 180.0)  # wrap-safe angle difference
         scores["pose_error"] = float(d.mean(0).max())
     scores["identity_similarity_to_target"] = _cos(target.mean_identity(), driving.mean_identity())
+    backend = (getattr(target, "backends", None) or {}).get("identity") or {}
+    if backend.get("threshold") is not None:
+        scores["identity_threshold"] = float(backend["threshold"])
     ja, jc = landmark_jitter(np.where(both[:, None, None], la, np.nan)), landmark_jitter(
         np.where(both[:, None, None], lc, np.nan))
     scores["jitter_target"], scores["jitter_driving"] = ja, jc
@@ -123,9 +128,12 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
 
     if bad("face_ratio", s.min_face_ratio, above=False) or not scores.get("frames_compared"):
         return f"face_lost: edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
-    if bad("identity_similarity_to_target", s.max_identity_similarity):
+    id_limit = s.max_identity_similarity if s.max_identity_similarity is not None else scores.get(
+        "identity_threshold")
+    if id_limit is None or bad("identity_similarity_to_target", id_limit) or \
+            scores["identity_similarity_to_target"] >= id_limit:
         return (f"identity_unchanged: identity similarity to the target "
-                f"{scores.get('identity_similarity_to_target')} >= {s.max_identity_similarity}")
+                f"{scores.get('identity_similarity_to_target')} >= {id_limit}")
     if bad("sync_nme", s.max_nme):
         return f"landmark_desync: NME {scores.get('sync_nme')} > {s.max_nme}"
     if bad("sync_nme_p95", s.max_nme_p95):

@@ -52,7 +52,7 @@ class IngestSettings:
     max_clips_per_video: int = 0  # 0 = all non-overlapping windows
     ref_gap_s: float = 2.0  # a reference from the same video must be at least this far from the clip
     ref_candidates: int = 8  # reference candidates written per video (spread over time)
-    identity_every: int = 10  # identity embedding every N frames (dlib ≈ 0.1 s/face on CPU)
+    identity_every: int = 15  # identity embedding every N frames (dlib ≈ 0.1 s/face on CPU)
     chunk_bytes: int = 192 << 20  # decoded full-resolution bytes read at once
 
     def min_face_px(self) -> float:
@@ -231,14 +231,17 @@ def analyse_stream(path: Path, info, s: IngestSettings, count_every: int = 2) ->
     sx, sy = W / aw, H / ah
     fps = output_fps(info)
     n = info.cfr_num_frames(fps)
-    chunk = max(_chunk_len(W, H, s), 32)
+    chunk = 64  # frames per analysis call (tracking restarts at each call; identity sampled within it)
+    read = _chunk_len(W, H, s)  # full-resolution frames decoded at once before shrinking
     found, boxes, pose, others, ids, id_frames = [], [], [], [], [], []
     counter = _FaceCounter()
     backends: dict = {}
     try:
         for start in range(0, n, chunk):
             m = min(chunk, n - start)
-            clip = read_video(path, fps=fps, start=start, num_frames=m, size=(aw, ah))
+            clip = Video(np.concatenate([
+                read_video(path, fps=fps, start=t, num_frames=min(read, start + m - t), size=(aw, ah)).frames
+                for t in range(start, start + m, read)]), fps)
             a = analyze_video(clip, identity_every=s.identity_every, cache=False, progress=False)
             backends = a.backends
             b = np.asarray(a.boxes, dtype=np.float64) * np.array([sx, sy, sx, sy])

@@ -79,7 +79,7 @@ def test_end_to_end_build_report_and_contract(reference_build):
         for row in sp.rows:
             assert row.num_frames == FRAMES and (row.width, row.height) == (SIZE, SIZE)
             assert row.editor == "warp" and row.prompt.startswith("donor:")
-            assert row.identity_similarity_to_target < 0.8 and row.sync_nme < 0.08
+            assert row.identity_similarity_to_target < row.extra["identity_threshold"] and row.sync_nme < 0.08
             subjects.setdefault(row.subject_id, set()).add(split)
             # the reference comes from another time window: another video, or ≥ ref_gap frames away
             if row.extra["reference_video"] == row.source_video:

@@ -73,8 +73,13 @@ def test_sync_scores_pose_wraps_and_identity_cosine():
 def test_verdict_order_and_thresholds():
     s = FilterSettings()
     good = {"face_ratio": 1.0, "frames_compared": 10, "sync_nme": 0.01, "sync_nme_p95": 0.02, "expr_error": 0.0,
-            "pose_error": 1.0, "identity_similarity_to_target": 0.3, "jitter_excess": 0.0}
+            "pose_error": 1.0, "identity_similarity_to_target": 0.3, "identity_threshold": 0.9, "jitter_excess": 0.0}
     assert verdict(good, s) is None
+    # default identity limit = the backend's same-person threshold; "at or above" is the leak
+    assert verdict({**good, "identity_similarity_to_target": 0.9}, s).startswith("identity_unchanged")
+    assert verdict({**good, "identity_similarity_to_target": 0.89}, s) is None
+    assert verdict({**good, "identity_similarity_to_target": 0.89}, FilterSettings(max_identity_similarity=0.5))
+    assert verdict({k: v for k, v in good.items() if k != "identity_threshold"}, s).startswith("identity_unchanged")
     assert verdict({**good, "face_ratio": 0.5}, s).startswith("face_lost")
     assert verdict({**good, "identity_similarity_to_target": 0.99, "sync_nme": 1.0}, s).startswith(
         "identity_unchanged")  # the leak is reported first

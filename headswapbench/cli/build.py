@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         donors: Optional[Path] = typer.Option(None, "--donors", help="Folder of donor face photos (warp editor)."),
         frames: int = typer.Option(121, "--frames", min=2, help="Frames per clip."),
         size: int = typer.Option(512, "--size", min=32, help="Output side in pixels (square crops)."),
+        ref_gap: float = typer.Option(2.0, "--ref-gap", min=0.0, help="Seconds between a clip and a reference "
+                                      "taken from the same video."),
+        max_clips: int = typer.Option(0, "--max-clips-per-video", min=0, help="Cap on clips per video (0: all)."),
         splits: str = typer.Option("train=0.8,val=0.1,test=0.1", "--splits", help="Split fractions by subject."),
         seed: int = typer.Option(0, "--seed", help="Seed of per-clip editor seeds and of the split assignment."),
         shard: Optional[str] = typer.Option(None, "--shard", help="Run shard i of n ('i/n') of the videos."),
@@ -45,7 +48,8 @@ def register(app: typer.Typer) -> None:
             options["donors"] = str(donors)
         cfg = BuildConfig(
             raw_dir=raw_dir, out_dir=out_dir, subjects_csv=subjects, editor=editor, editor_options=options,
-            ingest=replace(IngestSettings(), frames=frames, size=size), filter=FilterSettings(),
+            ingest=replace(IngestSettings(), frames=frames, size=size, ref_gap_s=ref_gap,
+                           max_clips_per_video=max_clips), filter=FilterSettings(),
             splits=parse_splits(splits), seed=seed, shard=parse_shard(shard), executor=executor,
             ray_address=ray_address, progress=not no_progress)
         report = run_build(cfg, stage or None)
