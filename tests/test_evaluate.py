@@ -255,6 +255,12 @@ def test_cli_evaluate(eval_split, tmp_path, capsys):
     assert "exactly one of --swapper" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "nowhere"), "--out", str(tmp_path / "c"), "--swapper", "noop"]) == 2
     assert "no split folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["evaluate", str(eval_split), "--out", str(tmp_path / "d"), "--predictions", str(tmp_path / "empty"),
+                 "--metrics", "psnr"]) == 2
+    err = capsys.readouterr().err
+    assert "4 of 4 outputs cannot be scored" in err
+    assert all(f"  {c}: missing output {c}.mp4" in err for c in CLIPS)
 
 
 def test_hub_id_split(eval_split, tmp_path, monkeypatch):
