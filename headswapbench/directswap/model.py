@@ -275,7 +275,9 @@ def load_model(weights: str | Path, device: str | torch.device = "cpu",
     try:
         arch = json.loads((folder / ARCHITECTURE_FILE).read_text())
         model = _build_from_architecture(config, arch)
-        state = load_file(str(wfile), device="cpu")
+        # fresh, aligned copies: tensors viewing the file buffer can make CPU kernels round differently,
+        # which would break bit-exact resume
+        state = {k: v.clone() for k, v in load_file(str(wfile), device="cpu").items()}
     except SafetensorError as exc:
         raise HeadSwapBenchError(f"{wfile}: not a valid safetensors file ({exc})") from None
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:

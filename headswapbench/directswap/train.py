@@ -227,8 +227,10 @@ def train(data: str | Path, config: str | Path | DirectSwapConfig = "directswap-
         out.mkdir(parents=True, exist_ok=True)
         config.save(saved_cfg)
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(config.mixed_precision, torch.float32)
-    model.vae.to(device, weight_dtype)
-    model.image_encoder.to(device, weight_dtype)
+    for frozen in (model.vae, model.image_encoder):
+        frozen.to(device)
+        if weight_dtype != torch.float32:
+            frozen.to(dtype=weight_dtype)
     denoiser = model.denoiser
     denoiser.train()
     if config.gradient_checkpointing:
@@ -239,8 +241,8 @@ def train(data: str | Path, config: str | Path | DirectSwapConfig = "directswap-
     if state is not None:
         from safetensors.torch import load_file
 
-        optimizer.load_state_dict(_optimizer_from_safetensors(load_file(str(ck / OPTIMIZER_FILE)),
-                                                              state["optimizer"]))
+        tensors = {k: v.clone() for k, v in load_file(str(ck / OPTIMIZER_FILE)).items()}  # aligned copies
+        optimizer.load_state_dict(_optimizer_from_safetensors(tensors, state["optimizer"]))
     denoiser, optimizer = accelerator.prepare(denoiser, optimizer)
     if state is not None and state.get("grad_scaler") and accelerator.scaler is not None:
         accelerator.scaler.load_state_dict(state["grad_scaler"])
