@@ -172,21 +172,33 @@ def _display(frames: np.ndarray, info: VideoInfo, rotated: bool) -> np.ndarray:
     return frames
 
 
-def _decode_decord(path: str, indices: np.ndarray) -> np.ndarray:
+def _open_decord(path: str):
     import decord  # only ever imported here, after cv2 (see the import at the top)
 
-    vr = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=0)
+    return decord.VideoReader(path, ctx=decord.cpu(0), num_threads=0)
+
+
+def _decode_decord(path: str, indices: np.ndarray, vr=None) -> np.ndarray:
+    """Frames at `indices` (presentation order). Contiguous ascending runs decode sequentially (~2x faster than
+    get_batch) straight into one preallocated array; anything else goes through get_batch."""
+    vr = vr if vr is not None else _open_decord(path)
     if len(vr) < int(indices.max()) + 1:
         raise RuntimeError(f"decord sees {len(vr)} frames, need index {int(indices.max())}")
-    uniq, inverse = np.unique(indices, return_inverse=True)
-    if uniq[-1] - uniq[0] + 1 == len(uniq):  # one contiguous run: sequential decode is ~2x faster
-        vr.seek_accurate(int(uniq[0]))
-        batch = np.stack([vr.next().asnumpy() for _ in range(len(uniq))])
+    if len(indices) > 1 and np.all(np.diff(indices) == 1):
+        vr.seek_accurate(int(indices[0]))
+        first = vr.next().asnumpy()
+        out = np.empty((len(indices), *first.shape), first.dtype)
+        out[0] = first
+        for k in range(1, len(indices)):
+            out[k] = vr.next().asnumpy()
     else:
-        batch = vr.get_batch(uniq.tolist()).asnumpy()
-    if batch.ndim != 4 or batch.shape[-1] != 3:  # decord mis-strides some very narrow videos
-        raise RuntimeError(f"decord returned frames of shape {batch.shape}")
-    return batch[inverse]
+        uniq, inverse = np.unique(indices, return_inverse=True)
+        out = vr.get_batch(uniq.tolist()).asnumpy()
+        if len(uniq) != len(indices) or np.any(uniq != indices):
+            out = out[inverse]
+    if out.ndim != 4 or out.shape[-1] != 3:  # decord mis-strides some very narrow videos
+        raise RuntimeError(f"decord returned frames of shape {out.shape}")
+    return out
 
 
 def _decode_pyav(path: str, indices: np.ndarray) -> np.ndarray:
@@ -220,7 +232,8 @@ def _resize(frames: np.ndarray, size: int | tuple[int, int] | None) -> np.ndarra
     return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
 
 
-def read_frames(path: str | os.PathLike, indices: Sequence[int], info: VideoInfo | None = None) -> np.ndarray:
+def read_frames(path: str | os.PathLike, indices: Sequence[int], info: VideoInfo | None = None,
+                _reader=None) -> np.ndarray:
     """Frame-accurate random access by *source* frame index (presentation order) → uint8 [N, H, W, 3]."""
     info = info or probe(path)
     idx = np.asarray(list(indices), dtype=np.int64)
@@ -229,7 +242,7 @@ def read_frames(path: str | os.PathLike, indices: Sequence[int], info: VideoInfo
     if idx.min() < 0 or idx.max() >= info.num_frames:
         raise VideoError(path, f"frame index out of range 0..{info.num_frames - 1}: {int(idx.min())}..{int(idx.max())}")
     try:
-        frames, rotated = _decode_decord(str(path), idx), True
+        frames, rotated = _decode_decord(str(path), idx, _reader), True
     except Exception as exc:
         log.debug("decord failed on %s (%s); falling back to PyAV", path, exc)
         try:
@@ -264,11 +277,16 @@ def read_video(
 def iter_video(
     path: str | os.PathLike, chunk: int = 64, fps: float | None = None, size: int | tuple[int, int] | None = None
 ) -> Iterator[np.ndarray]:
-    """Stream a long video in chunks of output frames, so memory stays flat whatever its length."""
+    """Stream a long video in chunks of output frames (one open reader), so memory stays flat whatever its
+    length."""
     info = probe(path)
     src = source_indices(info, fps)
+    try:
+        reader = _open_decord(str(path))
+    except Exception:
+        reader = None  # read_frames falls back to PyAV per chunk
     for s in range(0, len(src), chunk):
-        yield _resize(read_frames(path, src[s:s + chunk], info), size)
+        yield _resize(read_frames(path, src[s:s + chunk], info, _reader=reader), size)
 
 
 def _as_frames(video: Video | np.ndarray, fps: float | None) -> tuple[np.ndarray, float]:

@@ -80,6 +80,8 @@ def target_path(spec: WeightSpec) -> Path:
             raise MissingWeightsError(spec.name, spec.filename, spec.url, spec.sha256, f"<package {spec.package}>",
                                       f"package '{spec.package}' is not installed (pip install {spec.package})")
         return Path(list(found.submodule_search_locations)[0]) / spec.filename
+    if spec.kind == "hub-repo":  # a whole snapshot folder; `filename` is a file that proves it is complete
+        return weights_dir() / spec.name
     return weights_dir() / spec.name / spec.filename
 
 
@@ -92,7 +94,8 @@ def verify(name: str) -> dict:
     spec = get_spec(name)
     path = target_path(spec)
     if spec.kind == "hub-repo":
-        return {"name": name, "path": str(path), "present": path.is_dir(), "sha256": None, "ok": path.is_dir()}
+        present = (path / spec.filename).is_file()
+        return {"name": name, "path": str(path), "present": present, "sha256": None, "ok": present}
     if not path.is_file():
         return {"name": name, "path": str(path), "present": False, "sha256": None, "ok": False}
     digest = sha256_file(path)
@@ -131,7 +134,7 @@ def weight_path(name: str, download: bool = True) -> Path:
     """Local path of a model file (or repo folder), downloading it if allowed; else MissingWeightsError."""
     spec = get_spec(name)
     path = target_path(spec)
-    if spec.kind == "hub-repo" and path.is_dir() and any(path.iterdir()):
+    if spec.kind == "hub-repo" and (path / spec.filename).is_file():
         return path
     if spec.kind != "hub-repo" and path.is_file():
         if spec.kind != "bundled" and spec.sha256 and len(spec.sha256) == 64 and path.stat().st_size and \

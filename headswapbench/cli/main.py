@@ -51,23 +51,21 @@ for _name in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from typer._click import exceptions as typer_click  # typer vendors its own copy of click's exceptions
+
     try:
-        rc = app(args=argv, standalone_mode=False)  # click returns Exit codes instead of raising here
+        rc = app(args=argv, standalone_mode=False)  # Exit codes are returned here instead of raised
     except HeadSwapBenchError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         return 2
     except typer.Exit as exc:
         return exc.exit_code
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         return 130
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except typer_click.ClickException as exc:  # usage errors, bad parameters
+        exc.show()
+        return exc.exit_code
     return rc if isinstance(rc, int) else 0
 
 

@@ -27,7 +27,7 @@ def _status(name: str) -> dict:
     spec = get_spec(name)
     try:
         path = target_path(spec)
-        present = path.is_dir() if spec.kind == "hub-repo" else path.is_file()
+        present = (path / spec.filename).is_file() if spec.kind == "hub-repo" else path.is_file()
     except MissingWeightsError:
         path, present = None, False
     return {"name": name, "kind": spec.kind, "file": spec.filename, "size_mb": round((spec.size or 0) / 1e6, 1),
