@@ -35,29 +35,15 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Analyse the main face on every frame: landmarks (478), head pose, expression, identity."""
-        import time
-
         import numpy as np
 
-        from ..face import analyze_video
+        from ..face.export import export_analysis
         from .common import emit
 
-        t0 = time.perf_counter()
-        a = analyze_video(video, landmarks=landmarks, identity=None if identity == "none" else identity,
-                          identity_every=_identity_every(identity_every), cache=cache, progress=True)
-        a.save(out)
-        outputs = {"json": str(out / "analysis.json"), "npz": str(out / "analysis.npz")}
-        if overlay:
-            from ..face.draw import overlay_frames
-            from ..video import read_video, write_video
-
-            frames = read_video(video).frames
-            write_video(out / "overlay.mp4", overlay_frames(frames, a), fps=a.fps)
-            outputs["overlay"] = str(out / "overlay.mp4")
-        summary = {**a.summary(), "outputs": outputs, "wall_s": round(time.perf_counter() - t0, 3)}
-        from ..fileio import atomic_write_json
-
-        atomic_write_json(out / "analysis.json", {**a.summary(), "outputs": outputs})
+        result = export_analysis(video, out, landmarks=landmarks, identity=None if identity == "none" else identity,
+                                 identity_every=_identity_every(identity_every), overlay=overlay, cache=cache)
+        a = result.pop("analysis")
+        summary, outputs = result, result["outputs"]
         ok = a.face_found
         pose = a.pose[ok] if a.pose is not None and ok.any() else np.zeros((0, 3))
         lines = [
