@@ -375,7 +375,7 @@ def evaluate(
         entries = _aggregate(scored, metric_objs, missing, features_dir, resamples, METRICS)
         backends = next((rec["result"].get("backends") for rec in score_records.values()
                          if rec["status"] == DONE and rec["result"].get("backends")), {})
-        settings_out = dict(settings, backends=backends)
+        settings_out = dict(settings, backends=backends, **_protocol_flags(identity, method))
         results = _make_results(method, dataset, settings_out, entries, run, device)
         from headswapbench.results import write_results
 
@@ -533,6 +533,19 @@ def _aggregate(scored: list[dict], metric_objs: list, missing: dict[str, str], f
         for k in keys:
             entries[k] = unavailable(why)
     return entries
+
+
+REFERENCE_IDENTITY = "arcface"  # the published protocol's identity model
+
+
+def _protocol_flags(identity: str, method: dict) -> dict:
+    """What the leaderboard must warn about: non-reference backends, and smoke (tiny/untrained) methods."""
+    flags: dict = {}
+    if identity != REFERENCE_IDENTITY:
+        flags["nonstandard"] = [f"identity: {identity} instead of {REFERENCE_IDENTITY} (offline default)"]
+    if method.get("smoke"):
+        flags["smoke"] = True
+    return flags
 
 
 def _make_results(method, dataset, settings_out, entries, run, device) -> dict:
