@@ -42,7 +42,7 @@ class IngestSettings:
     size: int = 512  # output side (square)
     analysis_size: int = 512  # longest side of the frames the face tracker sees
     min_face_frac: float = 0.25  # face side in source px must be ≥ this × size (≤ 2× upscaling of the crop)
-    min_sharpness: float = 20.0  # median Laplacian variance of the 64×64 grey face crop (measured, see docs)
+    min_sharpness: float = 40.0  # median Laplacian variance of the 64×64 grey face crop (measured, see docs)
     head_scale: float = 2.0  # crop side = head_scale × median face side (face box = landmark extent)
     head_lift: float = 0.2  # crop centre moved up by this × face side (hair above, less neck)
     max_head_motion: float = 1.5  # a window that must grow beyond this × its base side to hold the head: skip
@@ -434,9 +434,13 @@ def _video_error_reason(cause: str) -> str:
 
 # ------------------------------------------------------------------------------- subjects and references
 def cluster_subjects(embeddings: dict[str, np.ndarray], threshold: float) -> dict[str, str]:
-    """Group videos whose mean identity embeddings are alike: average-linkage agglomerative clustering on
-    cosine distance, cut at ``1 - threshold`` (the identity backend's same-person similarity). A subject is
-    named after its first video (sorted), so names do not depend on clustering order."""
+    """Group videos whose mean identity embeddings are alike: single-linkage agglomerative clustering on
+    cosine distance, cut at ``1 - threshold`` (the identity backend's same-person similarity).
+
+    Single linkage errs toward merging (one similar pair joins two groups): two people merged into one subject
+    only cost a subject, while one person split into two subjects could land in train and test and leak
+    identity across splits. A subject is named after its first video (sorted), so names do not depend on
+    clustering order."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     keys = sorted(embeddings)
@@ -447,7 +451,7 @@ def cluster_subjects(embeddings: dict[str, np.ndarray], threshold: float) -> dic
     X = np.stack([_unit(np.asarray(embeddings[k], dtype=np.float64)) for k in keys])
     d = np.clip(1.0 - X @ X.T, 0.0, 2.0)
     iu = np.triu_indices(len(keys), 1)
-    labels = fcluster(linkage(d[iu], method="average"), t=1.0 - threshold, criterion="distance")
+    labels = fcluster(linkage(d[iu], method="single"), t=1.0 - threshold, criterion="distance")
     first: dict[int, str] = {}
     for k, lab in zip(keys, labels):
         first.setdefault(int(lab), k)
