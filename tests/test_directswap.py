@@ -223,6 +223,8 @@ def test_save_load_swap(trained, mini_split, monkeypatch):
     assert viaenv.steps == 1
     short = Video(drv.frames[:3], drv.fps)
     assert viaenv.swap(short, ref).frames.shape == short.frames.shape
+    euler = DirectSwapSwapper(trained["a"] / "model", steps=2, guidance=1.0, scheduler="euler", overlap=0)
+    assert euler.swap(drv, ref).frames.shape == drv.frames.shape  # no-CFG path, Euler, minimal overlap
 
 
 def test_no_weights_is_a_clear_error(monkeypatch, tmp_path):

@@ -175,7 +175,14 @@ def build_model(config: DirectSwapConfig, pretrained: bool = True) -> DirectSwap
         raise HeadSwapBenchError(f"config {config.name}: U-Net in_channels {unet2d.config.in_channels} != VAE "
                                  f"latent_channels {latent_channels}")
     inflate_conv_in(unet2d, latent_channels)  # + driving latents
-    unet = UNetMotionModel.from_unet2d(unet2d, adapter)
+    from diffusers.utils import logging as diffusers_logging
+
+    verbosity = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()  # from_unet2d warns about a no-op dtype cast on every build
+    try:
+        unet = UNetMotionModel.from_unet2d(unet2d, adapter)
+    finally:
+        diffusers_logging.set_verbosity(verbosity)
     del unet2d, adapter
     config.init = init
     denoiser = DirectSwapDenoiser(unet, encoder.config.hidden_size)

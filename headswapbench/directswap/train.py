@@ -209,8 +209,9 @@ def train(data: str | Path, config: str | Path | DirectSwapConfig = "directswap-
         log.warning("directswap: %s is a SMOKE MODEL (tiny, for testing the code); its outputs are meaningless",
                     config.name)
 
-    dataset = TripletWindows(data, split, resolution=config.resolution, num_frames=config.num_frames,
-                             landmarks=bool(config.mear_beta), progress=progress and main)
+    with accelerator.main_process_first():  # the main process fills the landmark cache, the others read it
+        dataset = TripletWindows(data, split, resolution=config.resolution, num_frames=config.num_frames,
+                                 landmarks=bool(config.mear_beta), progress=progress and main)
     start_step, history = 0, []
     if ckpts:
         step0, ck = ckpts[-1]
