@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -10,7 +11,15 @@ import torch.nn.functional as F
 
 from headswapbench.directswap.config import DirectSwapConfig, available_configs
 from headswapbench.directswap.loss import (
-    IRISES, LEFT_EYE, LIPS, RIGHT_EYE, landmark_emphasis, landmark_map, mear_loss, mear_weights, motion_map,
+    IRISES,
+    LEFT_EYE,
+    LIPS,
+    RIGHT_EYE,
+    landmark_emphasis,
+    landmark_map,
+    mear_loss,
+    mear_weights,
+    motion_map,
 )
 from headswapbench.directswap.swapper import temporal_windows
 from headswapbench.errors import HeadSwapBenchError
@@ -111,9 +120,9 @@ def test_temporal_windows_cover_and_crossfade(num, window, overlap):
         assert torch.all(w > 0)
         total[s:e] += w
     assert torch.all(total > 0)
-    for (s0, e0, _), (s1, e1, _) in zip(ws, ws[1:]):
+    for (s0, e0, _), (s1, e1, _) in itertools.pairwise(ws):
         assert s1 > s0 and e0 - s1 >= overlap  # consecutive windows share at least `overlap` frames
-    overlaps = [e0 - s1 for (_, e0, _), (s1, _, _) in zip(ws, ws[1:])]
+    overlaps = [e0 - s1 for (_, e0, _), (s1, _, _) in itertools.pairwise(ws)]
     if overlaps and 2 * max(overlaps) <= window:  # ramps don't collide: an exact linear cross-fade summing to 1
         (s0, e0, w0), (s1, _, w1) = ws[0], ws[1]
         ov = e0 - s1

@@ -13,11 +13,11 @@ train_app = typer.Typer(help="Train a model on a packaged split (DirectSwap base
 
 @train_app.command("directswap")
 def train_directswap(
-    data: Path = typer.Option(..., "--data", help="Split root (folder holding <split>/metadata.jsonl)."),
+    data: str = typer.Option(..., "--data", help="Split root (folder holding <split>/metadata.jsonl)."),
     split: str = typer.Option("train", "--split", help="Split name inside --data."),
     config: str = typer.Option("directswap-tiny", "--config",
                                help="Config name (directswap-tiny, directswap-sd15) or a JSON file."),
-    out: Path = typer.Option(..., "--out", help="Run folder: checkpoints, final model, loss curve."),
+    out: str = typer.Option(..., "--out", help="Run folder: checkpoints, final model, loss curve."),
     resume: bool = typer.Option(False, "--resume", help="Continue exactly from the latest checkpoint in --out."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Override the config's max_steps."),
     no_pretrained: bool = typer.Option(False, "--no-pretrained",
@@ -38,7 +38,7 @@ def train_directswap(
 
         torch.set_num_threads(threads)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    summary = train(data, config, out, split=split, resume=resume, max_steps=max_steps,
+    summary = train(Path(data), config, Path(out), split=split, resume=resume, max_steps=max_steps,
                     pretrained=not no_pretrained, progress=True)
     rows = [{"key": k, "value": v} for k, v in summary.items() if k != "init"]
     rows += [{"key": f"init.{k}", "value": v.get("source", v) if isinstance(v, dict) else v}

@@ -6,8 +6,15 @@ Heavy modules (diffusers, transformers) load only when a model is built, trained
 
 from .config import DirectSwapConfig, available_configs
 
-__all__ = ["DirectSwapConfig", "available_configs", "build_model", "load_model", "save_model", "train",
-           "DirectSwapSwapper"]
+__all__ = [
+    "DirectSwapConfig",
+    "DirectSwapSwapper",
+    "available_configs",
+    "build_model",
+    "load_model",
+    "save_model",
+    "train",
+]
 
 
 def __getattr__(name: str):

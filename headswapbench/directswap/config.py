@@ -86,7 +86,7 @@ class DirectSwapConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict, source: str = "config") -> "DirectSwapConfig":
+    def from_dict(cls, d: dict, source: str = "config") -> DirectSwapConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -102,7 +102,7 @@ class DirectSwapConfig:
         return path
 
     @classmethod
-    def load(cls, name_or_path: str | Path) -> "DirectSwapConfig":
+    def load(cls, name_or_path: str | Path) -> DirectSwapConfig:
         """A shipped config by name (``directswap-tiny``), a JSON file, or a folder holding config.json."""
         p = Path(name_or_path)
         if p.is_dir():

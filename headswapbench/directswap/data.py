@@ -104,12 +104,12 @@ class TripletWindows:
         idx = window_indices(start, n, self.lengths[index])
         if self._cache is not None:
             if index not in self._cache:
-                kw = dict(size=res, num_frames=self.lengths[index])
+                kw = {"size": res, "num_frames": self.lengths[index]}
                 self._cache[index] = (read_video(self.split.driving_path(row), **kw).frames,
                                       read_video(self.split.target_path(row), **kw).frames)
             d, t = self._cache[index]
             return d[idx], t[idx]
-        kw = dict(size=res, start=start, num_frames=min(n, self.lengths[index] - start))
+        kw = {"size": res, "start": start, "num_frames": min(n, self.lengths[index] - start)}
         d = read_video(self.split.driving_path(row), **kw).frames
         t = read_video(self.split.target_path(row), **kw).frames
         local = idx - start

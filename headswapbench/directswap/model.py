@@ -107,7 +107,7 @@ class DirectSwapModel(nn.Module):
         }
 
     def num_parameters(self) -> dict:
-        count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+        count = lambda m: sum(p.numel() for p in m.parameters())
         return {"denoiser": count(self.denoiser), "vae": count(self.vae), "image_encoder": count(self.image_encoder)}
 
 
@@ -120,7 +120,7 @@ def _pretrained_or_config(kind: str, repo_id: str | None, load, build, init: dic
             init[kind] = {"source": "hub", "id": repo_id, **{k: v for k, v in kw.items() if v is not None}}
             log.info("directswap: %s initialised from %s", kind, repo_id)
             return obj
-        except Exception as exc:  # offline, gated, missing safetensors ...
+        except Exception as exc:  # noqa: BLE001 -- offline, gated, no safetensors ...: fall back, recorded
             cause = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
             init[kind] = {"source": "config (random init)", "wanted": repo_id, "cause": cause}
             log.warning("directswap: %s NOT initialised from %s (%s); using a random init from the config",
@@ -251,7 +251,7 @@ def resolve_weights(weights: str | Path) -> Path:
 
     try:
         return Path(snapshot_download(str(weights), allow_patterns=["*.json", "*.safetensors", "*.md"]))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- any Hub failure becomes one clear line
         raise HeadSwapBenchError(
             f"DirectSwap weights '{weights}': cannot fetch from the Hugging Face Hub "
             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). Download the repo on a "
