@@ -262,3 +262,12 @@ def test_pickled_checkpoint_is_refused(trained, tmp_path):
     with pytest.raises(HeadSwapBenchError, match="safetensors"):
         load_model(folder)
     assert not marker.exists()
+
+
+def test_cli_bad_split_is_one_clear_error(tmp_path, capsys):
+    from headswapbench.cli.main import main
+
+    rc = main(["train", "directswap", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "no split 'train'" in err and "Traceback" not in err

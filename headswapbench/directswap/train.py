@@ -192,7 +192,10 @@ def train(data: str | Path, config: str | Path | DirectSwapConfig = "directswap-
     if resume and not ckpts:
         log.warning("--resume: no checkpoint in %s; starting from scratch", out / "checkpoints")
     if ckpts:
+        asked = config.name if isinstance(config, DirectSwapConfig) else str(config)
         config = DirectSwapConfig.load(saved_cfg if saved_cfg.is_file() else ckpts[-1][1])
+        log.info("directswap: --resume uses the run's own config %s (%s); --config %s is ignored",
+                 saved_cfg, config.name, asked)
     elif not isinstance(config, DirectSwapConfig):
         config = DirectSwapConfig.load(config)
     if not resume and list_checkpoints(out):
