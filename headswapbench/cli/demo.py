@@ -6,8 +6,11 @@ videos) → build a small paired split with the offline `warp` head editor → e
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -27,16 +30,37 @@ def _subjects_csv(samples_doc: dict, path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def native_stderr_to(log_path: Path):
+    """Send what native libraries (MediaPipe/TFLite, FFmpeg) print on file descriptor 2 to a log file, while
+    Python's own stderr (progress bars, warnings, errors) keeps going to the terminal."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    old = sys.stderr
+    sys.stderr = open(terminal, "w", buffering=1, closefd=False)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr = old
+        os.dup2(terminal, 2)
+        os.close(terminal)
+
+
 def run_demo(out: Path, frames: int, size: int, clip_frames: int, progress: bool = True) -> dict:
     """Run every step; returns a summary with the paths of what was written."""
     from dataclasses import replace
 
     from ..leaderboard import build_site
     from ..metrics.evaluate import evaluate
+    from ..metrics.report import write_report
     from ..pipelines.build import BuildConfig, run_build
     from ..pipelines.ingest import IngestSettings
     from ..samples import write_samples
-    from .analyze import write_analysis
+    from ..face.export import export_analysis
 
     timings: dict[str, float] = {}
     out.mkdir(parents=True, exist_ok=True)
@@ -52,7 +76,7 @@ def run_demo(out: Path, frames: int, size: int, clip_frames: int, progress: bool
     analyses = {}
     for clip in doc["clips"]:
         name = Path(clip["file_name"]).stem
-        summary = write_analysis(samples_dir / clip["file_name"], out / "analysis" / name, progress=False)
+        summary = export_analysis(samples_dir / clip["file_name"], out / "analysis" / name, progress=False)
         analyses[name] = {"frames_with_face": summary["frames_with_face"], "num_frames": summary["num_frames"]}
     timings["analyze"] = time.perf_counter() - t0
 
@@ -73,6 +97,7 @@ def run_demo(out: Path, frames: int, size: int, clip_frames: int, progress: bool
     for name in DEMO_SWAPPERS:
         run = evaluate(split_dir, out / "runs" / name, name, split_name="test", progress=progress)
         runs[name] = {k: v.get("mean") for k, v in run.results["metrics"].items()}
+        write_report(out / "runs" / name)  # report.html beside results.json; the leaderboard links it
     timings["evaluate"] = time.perf_counter() - t0
 
     typer.secho("5/5 leaderboard", bold=True)
@@ -96,14 +121,19 @@ def register(app: typer.Typer) -> None:
         frames: int = typer.Option(48, "--frames", min=8, help="Frames per synthetic sample clip."),
         size: int = typer.Option(256, "--size", min=64, help="Side of the sample clips and of the split."),
         clip_frames: int = typer.Option(24, "--clip-frames", min=4, help="Frames per clip of the demo split."),
+        online: bool = typer.Option(False, "--online", help="Allow downloading metric weights (LPIPS, FID, FVD); "
+                                    "by default the demo stays offline and reports those metrics unavailable."),
         no_progress: bool = typer.Option(False, "--no-progress", help="Hide progress bars."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Offline end-to-end demo on embedded SYNTHETIC samples: analyze, build, evaluate, leaderboard."""
+        if not online:
+            os.environ["HEADSWAPBENCH_OFFLINE"] = "1"
         from ..metrics.base import METRIC_INFO
         from .common import format_table
 
-        summary = run_demo(out, frames, size, clip_frames, progress=not no_progress)
+        with native_stderr_to(out / "native_stderr.log"):
+            summary = run_demo(out, frames, size, clip_frames, progress=not no_progress)
         if as_json:
             typer.echo(json.dumps(summary, indent=2, default=str))
             return

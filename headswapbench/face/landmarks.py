@@ -10,12 +10,16 @@ Landmarks are pixel coordinates: x, y in pixels of the input frame, z in the sam
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..registry import Registry
 from .tracking import SubjectTracker, box_size, pick_main_face, same_face
+
+# mediapipe 0.10.14 calls a protobuf API that protobuf 4.25 deprecates, once per graph; nothing to act on.
+warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated", category=UserWarning)
 
 NUM_LANDMARKS = 478
 

@@ -18,7 +18,7 @@ class WarpSwapper(Swapper):
     name = "warp"
     version = "1"
 
-    def __init__(self, blend_mode: str = "feather", smooth_sigma: float = 1.0, progress: bool = True):
+    def __init__(self, blend_mode: str = "feather", smooth_sigma: float = 1.0, progress: bool = False):
         self.blend_mode = blend_mode
         self.smooth_sigma = smooth_sigma
         self.progress = progress
