@@ -11,8 +11,8 @@ Figures:
 * ``throughput``: clips per hour of a whole build (ingest → warp edit → filter → package), per-stage wall time,
   and the pipeline's own overhead in the edit stage (decode + encode + runner bookkeeping) as a share of the
   editor's own time.
-* ``memory``: peak RSS (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` of a fresh subprocess) of the same
-  build over 2 videos versus all of them: flat when videos are streamed.
+* ``memory``: peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` reported by a fresh subprocess) of the
+  same build over 2 videos versus all of them: flat when videos are streamed.
 """
 
 from __future__ import annotations
@@ -137,18 +137,13 @@ print(json.dumps({"wall_s": time.perf_counter() - t0, "report": report,
 
 
 def _build_subprocess(raw: Path, out: Path, frames: int, size: int, clips: int) -> dict:
-    """Run a whole build in a fresh interpreter; its peak RSS comes from the child's rusage."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run a whole build in a fresh interpreter; it reports its own peak RSS (getrusage RUSAGE_SELF)."""
     proc = subprocess.run([sys.executable, "-c", _BUILD_SCRIPT, str(raw), str(out), str(frames), str(size),
                            str(clips)], capture_output=True, text=True, cwd=REPO)
     if proc.returncode:
         raise RuntimeError(f"build failed: {proc.stderr[-2000:]}")
     res = json.loads(proc.stdout.strip().splitlines()[-1])
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    res["peak_rss_mb"] = round(max(after, res["self_maxrss_kb"]) / 1024, 1)
-    res["peak_rss_mb_is_upper_bound"] = after == before  # ru_maxrss of children is a running max
+    res["peak_rss_mb"] = round(res["self_maxrss_kb"] / 1024, 1)  # Linux: kilobytes
     return res
 
 
@@ -163,7 +158,7 @@ def build_figures(work: Path, videos_dir: Path = SHARED / "videos", frames: int 
     for p in videos[:2]:
         if not (small / p.name).exists():
             os.symlink(p, small / p.name)
-    two = _build_subprocess(small, work / "out2", frames, size, clips)  # first: RUSAGE_CHILDREN is a running max
+    two = _build_subprocess(small, work / "out2", frames, size, clips)
     full = _build_subprocess(videos_dir, work / "out_all", frames, size, clips)
     rep = full["report"]
     st = rep["stages"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.fileio import atomic_write_json, sha256_json
-from headswapbench.runner import DONE, Manifest, SkipItem, Stage, StageResult, make_executor, run_stage
+from headswapbench.runner import DONE, FAILED, SKIPPED, Manifest, SkipItem, Stage, StageResult, make_executor, run_stage
 
 from .filter import FilterSettings
 from .ingest import IngestSettings
@@ -104,6 +104,7 @@ class IngestStep:
 
 
 _EDITORS: dict[str, Any] = {}
+_MISSING_WEIGHTS: dict[str, Exception] = {}
 
 
 def _editor(name: str, options: dict):
@@ -123,6 +124,11 @@ class EditStep:
         from headswapbench.errors import FaceNotFoundError
         from headswapbench.video import read_video, write_video
 
+        from headswapbench.errors import MissingWeightsError
+
+        key = json.dumps([self.editor, self.options], sort_keys=True, default=str)
+        if key in _MISSING_WEIGHTS:  # fail the rest fast: one download attempt per process, not per clip
+            raise _MISSING_WEIGHTS[key]
         editor = _editor(self.editor, self.options)
         seed = clip_seed(self.seed, clip_id)
         prompt, attributes = editor.sample_prompt(seed)
@@ -133,6 +139,9 @@ class EditStep:
             edited = editor.apply(clip, prompt, seed)
         except FaceNotFoundError as exc:
             raise SkipItem(f"no_face_to_edit: {exc}") from None
+        except MissingWeightsError as exc:
+            _MISSING_WEIGHTS[key] = exc
+            raise
         t2 = time.perf_counter()
         out = self.folder / "clips" / f"{clip_id}.mp4"
         write_video(out, edited)
@@ -222,6 +231,11 @@ class Build:
                         progress=self.cfg.progress)
         self.results[stage.name] = res
         self.timings[stage.name] = round(res.seconds, 3)
+        counts = res.counts()
+        if counts[FAILED] and not counts[DONE] and not counts[SKIPPED]:
+            first = next(r for r in res.records.values() if r["status"] == FAILED)
+            raise HeadSwapBenchError(f"stage '{stage.name}': all {counts[FAILED]} item(s) failed; first "
+                                     f"({first['item_id']}): {first['reason']}")
         return res
 
     def stage_settings(self, stage: str) -> dict:
@@ -358,6 +372,9 @@ class Build:
             if name in self.results:
                 entry["wall_seconds_this_run"] = self.timings[name]
                 entry["reused_this_run"] = self.results[name].reused
+            failures = [f"{k}: {r['reason']}" for k, r in recs.items() if r["status"] == FAILED]
+            if failures:
+                entry["failures"] = failures[:10]  # full tracebacks are in the manifest
             if name == "ingest":
                 clips = [c for r in recs.values() if r["status"] == DONE for c in r["result"]["clips"]]
                 rej: dict[str, int] = {}

@@ -180,3 +180,49 @@ def test_cli_stage_by_stage_and_json(raw, tmp_path):
     cmd, env = _cli(raw, out, tmp_path / "cache_cli", "--splits", "train=0.5,test=0.7")
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert res.returncode == 2 and "sum" in res.stderr
+
+
+class GpuEditor:
+    """A stand-in editor claiming one GPU per worker (what DiffusersEditor does on a CUDA machine)."""
+
+    name, version, num_gpus = "gpu-stub", "0", 1.0
+
+    def describe(self):
+        return {"name": self.name, "version": self.version}
+
+
+def test_edit_stage_asks_the_executor_for_the_editors_gpus(tmp_path, monkeypatch):
+    from headswapbench.pipelines import build as build_mod
+
+    seen = {}
+
+    class Recorder:
+        def map(self, stage, items, on_record):
+            seen["num_gpus"], seen["items"] = stage.num_gpus, [i for i, _ in items]
+
+    monkeypatch.setitem(build_mod._EDITORS, json.dumps(["gpu-stub", {}], sort_keys=True), GpuEditor())
+    (tmp_path / "raw").mkdir()
+    b = build_mod.Build(_cfg(tmp_path / "raw", tmp_path / "out", editor="gpu-stub"))
+    b.executor = Recorder()
+    monkeypatch.setattr(b, "_need", lambda *a: None)
+    monkeypatch.setattr(b, "clips", lambda: {"c1": {"path": "c1.mp4"}, "c2": {"path": "c2.mp4"}})
+    b.run_edit()
+    assert seen == {"num_gpus": 1.0, "items": ["c1", "c2"]}
+
+
+@pytest.mark.slow
+def test_diffusers_editor_runs_through_the_build(raw, tmp_path):
+    """The generative editor's code path end to end on the tiny random pipeline (offline; ≈ 40 s on CPU)."""
+    from headswapbench.pipelines.build import parse_options
+
+    out = tmp_path / "diff"
+    cfg = replace(_cfg(raw, out, editor="diffusers",
+                       editor_options=parse_options(["model_id=tiny", "size=64", "steps=2"])),
+                  ingest=replace(INGEST, max_clips_per_video=1))
+    report = run_build(cfg, ["ingest", "edit"])
+    assert report["stages"]["edit"]["done"] == report["stages"]["ingest"]["clips_cut"] > 0
+    assert report["settings"]["editor"]["options"]["model_id"] == "tiny"
+    from headswapbench.video import read_video
+
+    (clip,) = list((out / ".work").glob("edit-*/clips/*.mp4"))[:1]
+    assert read_video(clip).frames.shape == (FRAMES, SIZE, SIZE, 3)
