@@ -11,9 +11,25 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import HeadSwapBenchError
+
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+def ensure_dir(path: str | Path) -> Path:
+    """Create an output folder (and its parents), or fail with one line naming it, before any long work."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise HeadSwapBenchError(f"{path}: cannot use as an output folder, it or a parent is a file") from None
+    except OSError as exc:  # read-only or virtual file system, no permission
+        raise HeadSwapBenchError(f"{path}: cannot create this output folder ({exc.strerror or exc})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise HeadSwapBenchError(f"{path}: output folder is not writable")
+    return path
 
 
 @contextlib.contextmanager
@@ -22,8 +38,13 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
 
     The temp name keeps the real suffix (writers such as PyAV pick the container from it)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent)
+    if path.is_dir():
+        raise HeadSwapBenchError(f"{path}: cannot write a file here, it is an existing directory")
+    ensure_dir(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent)
+    except OSError as exc:  # read-only or virtual file system, no permission, disk full
+        raise HeadSwapBenchError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

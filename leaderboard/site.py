@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from headswapbench.errors import HeadSwapBenchError
+from headswapbench.fileio import ensure_dir
 
 from .collect import REPORT_NAME, Collection, Loaded, collect
 from .rank import build_boards
@@ -83,8 +84,11 @@ def write_site(doc: dict[str, Any], pairs: list[tuple[dict, Loaded]], out: str |
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "leaderboard.json").exists())):
         raise HeadSwapBenchError(f"{out}: exists and is not a leaderboard site (no leaderboard.json); "
                                  "choose an empty or new folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    ensure_dir(out.parent)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise HeadSwapBenchError(f"{out}: cannot write the site here ({exc.strerror or exc})") from None
     try:
         board_of = {id(r): b["id"] for b in doc["boards"] for r in b["rows"]}
         for row, item in pairs:

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from headswapbench.errors import HeadSwapBenchError, InvalidSplitError
-from headswapbench.fileio import atomic_path, atomic_write_json, atomic_write_text, sha256_json
+from headswapbench.fileio import atomic_path, atomic_write_json, atomic_write_text, ensure_dir, sha256_json
 from headswapbench.runner import DONE, FAILED, Manifest, Stage, make_executor, parse_shard, run_stage
 from headswapbench.swappers.external import ClipFiles, OutputSource, check_clip_id, source_from
 
@@ -265,7 +265,7 @@ def evaluate(
     from . import METRICS, load_metrics
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir)
     handler = _attach_log(out_dir / "evaluate.log")
     try:
         t_start = time.perf_counter()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..fileio import atomic_write_json
+from ..fileio import atomic_write_json, ensure_dir
 from .analysis import analyze_video
 
 
@@ -14,7 +14,7 @@ def export_analysis(video: str | Path, out: str | Path, *, landmarks: str = "fac
                     identity_every: int | str | None = None, overlay: bool = True, cache: bool = True,
                     progress: bool = True) -> dict:
     """Analyse ``video`` and write ``out/analysis.{json,npz}`` (+ ``out/overlay.mp4``); returns the summary."""
-    out = Path(out)
+    out = ensure_dir(out)  # fail before the analysis, not after it
     t0 = time.perf_counter()
     a = analyze_video(video, landmarks=landmarks, identity=identity, identity_every=identity_every, cache=cache,
                       progress=progress)
