@@ -71,7 +71,8 @@ def test_identity_command_no_face(tmp_path, shared_data, capsys):
     blank = tmp_path / "blank.png"
     write_image(blank, np.full((128, 128, 3), 40, np.uint8))
     assert main(["identity", str(blank), str(shared_data / "images" / "lp_d19.jpg")]) == 2
-    assert "no face" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no face" in err and "blank.png" in err  # names the file at fault
 
 
 def test_analyze_rejects_bad_identity_stride(cut_clip, tmp_path, capsys):

@@ -16,7 +16,10 @@ def embed_file(path: Path, backend: str, progress: bool = True):
     from ..video import read_image
 
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return analyze_image(read_image(path), identity=backend).identity
+        try:
+            return analyze_image(read_image(path), identity=backend).identity
+        except FaceNotFoundError as exc:  # the analysis sees pixels only: name the file here
+            raise FaceNotFoundError(f"{path}: {exc}") from None
     a = analyze_video(path, identity=backend, progress=progress)
     emb = a.mean_identity()
     if emb is None:
