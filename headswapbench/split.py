@@ -55,6 +55,10 @@ class TripletRow:
         missing = [k for k in ("clip_id", "subject_id", *FILE_COLUMNS) if k not in d]
         if missing:
             raise InvalidSplitError(f"metadata row {d.get('clip_id', '?')!r} lacks column(s) {missing}")
+        bad = [k for k in ("clip_id", "subject_id", *FILE_COLUMNS) if not isinstance(d[k], str) or not d[k]]
+        if bad:
+            raise InvalidSplitError(f"metadata row {d.get('clip_id', '?')!r}: column(s) {bad} must be non-empty "
+                                    f"strings, got {[d[k] for k in bad]}")
         kwargs = {k: d[k] for k in known if k in d}
         kwargs.setdefault("source_video", "")
         kwargs.setdefault("start_frame", 0)
@@ -168,7 +172,12 @@ def load_split(root: str | Path, name: str = "test", verify: str = "exists") -> 
             raise InvalidSplitError(f"{meta}:{n}: invalid JSON ({exc.msg})") from None
         if not isinstance(d, dict):
             raise InvalidSplitError(f"{meta}:{n}: a row must be a JSON object")
-        row = TripletRow.from_dict(d)
+        try:
+            row = TripletRow.from_dict(d)
+            for column in FILE_COLUMNS:
+                safe_relpath(split_dir, getattr(row, column), column)
+        except InvalidSplitError as exc:  # the row alone does not know where it came from
+            raise InvalidSplitError(f"{meta}:{n}: {exc}") from None
         if row.clip_id in seen:
             raise InvalidSplitError(f"{meta}:{n}: duplicate clip_id '{row.clip_id}'")
         seen.add(row.clip_id)

@@ -88,7 +88,7 @@ class EvaluationRun:
 # Split resolution
 # ----------------------------------------------------------------------------------------------------------
 def resolve_split(split: str | Path, name: str = "test", revision: str | None = None, token: str | None = None,
-                  verify: str = "exists"):
+                  verify: str = "sha256"):
     """(Split, dataset dict) from a local split folder or a Hub id ``ORG/NAME``."""
     from headswapbench.split import load_split
 
@@ -257,7 +257,7 @@ def evaluate(
     identity_every: int | str | None = None,
     batch_size: int = 16,
     metric_options: dict | None = None,
-    verify: str = "exists",
+    verify: str = "sha256",
     resamples: int = 2000,
     progress: bool = True,
 ) -> EvaluationRun:

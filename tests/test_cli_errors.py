@@ -72,3 +72,47 @@ def test_fileio_ensure_dir_and_atomic_path_refuse_unwritable(a_file, tmp_path):
         atomic_write_text(a_file / "x" / "y.txt", "hi")
     with pytest.raises(HeadSwapBenchError, match="directory"):
         atomic_write_text(tmp_path / "a", "hi")
+
+
+def _fake_split(root: Path, rows: list[dict] | None = None) -> Path:
+    """A split folder whose media are placeholder bytes (every check here fails before media are decoded)."""
+    import json
+
+    from headswapbench.fileio import sha256_file
+
+    rows = rows or [{"clip_id": "c0", "subject_id": "s0", "driving_file_name": "driving/c0.mp4",
+                     "reference_file_name": "reference/c0.png", "target_file_name": "target/c0.mp4"}]
+    folder = root / "test"
+    for sub, suffix in (("driving", "mp4"), ("reference", "png"), ("target", "mp4")):
+        (folder / sub).mkdir(parents=True)
+        (folder / sub / f"c0.{suffix}").write_bytes(b"placeholder " + sub.encode())
+    (folder / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "SHA256SUMS").write_text("".join(f"{sha256_file(p)}  {p.relative_to(root).as_posix()}\n"
+                                             for p in sorted(folder.rglob("*")) if p.is_file()))
+    return root
+
+
+def test_evaluate_refuses_a_file_that_differs_from_the_manifest(tmp_path, capsys):
+    """A changed/corrupt local file used to be scored under the manifest's (official) dataset checksum."""
+    root = _fake_split(tmp_path / "split")
+    (root / "test" / "target" / "c0.mp4").write_bytes(b"edited after packaging")
+    assert main(["evaluate", str(root), "--swapper", "noop", "--out", str(tmp_path / "run")]) == 2
+    _one_error_line(capsys, "test/target/c0.mp4", "checksum mismatch")
+
+
+@pytest.mark.parametrize("column,value", [("target_file_name", None), ("clip_id", 5), ("subject_id", "")])
+def test_evaluate_malformed_metadata_row_names_file_and_line(tmp_path, capsys, column, value):
+    """A null/non-string file name used to crash deep in pathlib with a TypeError traceback."""
+    row = {"clip_id": "c0", "subject_id": "s0", "driving_file_name": "driving/c0.mp4",
+           "reference_file_name": "reference/c0.png", "target_file_name": "target/c0.mp4", column: value}
+    root = _fake_split(tmp_path / "split", [row])
+    assert main(["evaluate", str(root), "--swapper", "noop", "--out", str(tmp_path / "run")]) == 2
+    _one_error_line(capsys, "metadata.jsonl:1", column)
+
+
+def test_evaluate_unsafe_file_name_names_the_metadata_line(tmp_path, capsys):
+    row = {"clip_id": "c0", "subject_id": "s0", "driving_file_name": "../../../etc/passwd.mp4",
+           "reference_file_name": "reference/c0.png", "target_file_name": "target/c0.mp4"}
+    root = _fake_split(tmp_path / "split", [row])
+    assert main(["evaluate", str(root), "--swapper", "noop", "--out", str(tmp_path / "run")]) == 2
+    _one_error_line(capsys, "metadata.jsonl:1", "not a safe relative path")
