@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import ChecksumError, HeadSwapBenchError, InvalidSplitError
-from .fileio import atomic_write_json, sha256_file
+from .fileio import atomic_write_json, ensure_dir, sha256_file
 from .fileio import cache_dir as toolkit_cache_dir
 from .split import (
     CHECKSUMS_FILE,
@@ -196,6 +196,10 @@ def download_split(repo: str, revision: str | None = None, split: str = "test", 
     base = Path(cache_dir) if cache_dir else toolkit_cache_dir() / "hub"
     dest = Path(out_dir) if out_dir else base / repo.replace("/", "--") / commit
     paths = sorted(remote)
+    splits = sorted(p.split("/")[0] for p in paths if p.count("/") == 1 and p.endswith(f"/{METADATA_FILE}"))
+    if CHECKSUMS_FILE in paths and splits and split not in splits:  # a contract repo without that split
+        raise InvalidSplitError(f"{repo}@{commit[:8]}: no split '{split}'; splits found: {splits}")
+    ensure_dir(dest)  # before any download: an unusable --out fails now, in one line
     if f"{split}/{METADATA_FILE}" in paths and CHECKSUMS_FILE not in paths:
         raise InvalidSplitError(f"{repo}@{commit[:8]}: {split}/{METADATA_FILE} is there but {CHECKSUMS_FILE} is "
                                 "missing, so the split cannot be verified; refusing it")

@@ -259,3 +259,26 @@ def test_missing_manifest_or_manifest_line_refused(hub, packaged, tmp_path):
     hub._commit(repo, "main", {}, "drop manifest", "", deleted=["SHA256SUMS"])
     with pytest.raises(InvalidSplitError, match="SHA256SUMS is missing"):
         download_split("alice/hsb", split="test", token=False, out_dir=tmp_path / "b")
+
+
+def test_download_unknown_split_of_a_contract_repo_is_refused(hub, packaged, tmp_path, capsys):
+    """Used to fall through to the upstream adapter and repackage the repo's test+train clips as the asked
+    split (exit 0, wrong data)."""
+    from headswapbench.cli.main import main
+
+    _publish(hub, packaged, "alice/splits")
+    assert main(["download", "--repo", "alice/splits", "--split", "nosuch", "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert "no split 'nosuch'" in err and "['test', 'train']" in err and "Traceback" not in err
+    assert not (tmp_path / "d" / "nosuch").exists()
+
+
+def test_download_into_an_unusable_folder_is_one_line(hub, packaged, tmp_path, capsys):
+    from headswapbench.cli.main import main
+
+    _publish(hub, packaged, "alice/out")
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    assert main(["download", "--repo", "alice/out", "--out", str(blocker / "d")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(blocker) in err and "Traceback" not in err
