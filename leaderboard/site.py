@@ -34,6 +34,9 @@ def build_document(col: Collection, title: str = "HeadSwapBench leaderboard",
     from headswapbench import __version__
 
     boards = build_boards(col.accepted, sort_by=sort_by)
+    if sort_by and boards and not any(b["primary_metric"] == sort_by for b in boards):
+        ranked = sorted({m["name"] for b in boards for m in b["metrics"] if m["higher_is_better"] is not None})
+        raise HeadSwapBenchError(f"--sort-by {sort_by}: not a ranked metric of these results; choose one of {ranked}")
     by_path = {str(i.path): i for i in col.accepted}
     pairs = [(r, by_path[r["source_file"]]) for b in boards for r in b["rows"]]
     doc = {

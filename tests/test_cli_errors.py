@@ -116,3 +116,14 @@ def test_evaluate_unsafe_file_name_names_the_metadata_line(tmp_path, capsys):
     root = _fake_split(tmp_path / "split", [row])
     assert main(["evaluate", str(root), "--swapper", "noop", "--out", str(tmp_path / "run")]) == 2
     _one_error_line(capsys, "metadata.jsonl:1", "not a safe relative path")
+
+
+def test_leaderboard_unknown_sort_metric_is_refused(tmp_path, capsys):
+    """An unknown --sort-by used to be ignored silently (the board ranked by another metric)."""
+    from leaderboard_fixtures import results_for, write_run
+
+    path = write_run(tmp_path / "runs", "noop", results_for("noop"))
+    assert main(["leaderboard", "build", str(path), "--out", str(tmp_path / "site"), "--sort-by", "nosuch"]) == 2
+    _one_error_line(capsys, "--sort-by nosuch", "keypoint_nme")
+    assert not (tmp_path / "site").exists()
+    assert main(["leaderboard", "build", str(path), "--out", str(tmp_path / "site"), "--sort-by", "psnr"]) == 0
