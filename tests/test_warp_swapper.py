@@ -37,3 +37,14 @@ def test_warp_swapper_needs_a_face_in_the_reference(tmp_path):
     ctx = SwapContext(clip_id="c1", reference_path=tmp_path / "ref.png")
     with pytest.raises(FaceNotFoundError, match="warp swapper: no face.*ref.png"):
         SWAPPERS.get("warp")().swap(driving, blank, ctx)
+
+
+def test_warp_swapper_refuses_a_driving_clip_without_any_face(shared_data, tmp_path):
+    """Used to return the driving clip unchanged (exit 0 from `swap`) when no frame had a face."""
+    from headswapbench.video import read_image
+
+    reference = read_image(shared_data / "images" / "lp_d9.jpg")
+    driving = Video(np.full((4, 96, 96, 3), 90, np.uint8), 25.0)
+    ctx = SwapContext(clip_id="c1", driving_path=tmp_path / "blank.mp4", reference_path=tmp_path / "ref.png")
+    with pytest.raises(FaceNotFoundError, match="no face found on any of the 4 driving frames.*blank.mp4"):
+        SWAPPERS.get("warp")().swap(driving, reference, ctx)

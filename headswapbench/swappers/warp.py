@@ -34,6 +34,10 @@ class WarpSwapper(Swapper):
             raise FaceNotFoundError(f"warp swapper: no face found in the reference image{where}") from None
         # Landmarks only: identity embeddings of the driving clip are not needed to swap.
         analysis = analyze_video(driving, identity=None, progress=self.progress)
+        if not analysis.face_found.any():  # nothing to follow: the "swap" would be the driving clip unchanged
+            drv = f" ({context.driving_path})" if context is not None and context.driving_path else ""
+            raise FaceNotFoundError(f"warp swapper: no face found on any of the {analysis.num_frames} driving "
+                                    f"frames{drv}")
         return face_onto_video(driving, analysis.landmarks, np.ascontiguousarray(reference), ref.landmarks,
                                progress=self.progress, smooth_sigma=self.smooth_sigma, blend_mode=self.blend_mode)
 
