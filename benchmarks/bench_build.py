@@ -8,7 +8,7 @@ Figures:
   CRF 35, against its warp edit, against itself lagged by 1/2/4 frames and shifted by 3 % of the frame, plus
   identity similarities of same-person (two windows of one video) and different-person clip pairs. The
   thresholds in ``FilterSettings`` sit between the clean conditions and the broken ones.
-* ``throughput``: clips per hour of a whole build (ingest → warp edit → filter → package), per-stage wall time,
+* ``throughput``: clips per hour of a whole build (ingest → warp edit → filter → package), stage wall time,
   and the pipeline's own overhead in the edit stage (decode + encode + runner bookkeeping) as a share of the
   editor's own time.
 * ``memory``: peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` reported by a fresh subprocess) of the
@@ -48,26 +48,39 @@ class _Slice:
 
 
 def _summary(rows: list[dict]) -> dict:
-    keys = ["sync_nme", "sync_nme_p95", "expr_error", "expr_error_raw", "pose_error", "jitter_excess",
-            "identity_similarity_to_target", "face_ratio"]
+    keys = [
+        "sync_nme",
+        "sync_nme_p95",
+        "expr_error",
+        "expr_error_raw",
+        "pose_error",
+        "jitter_excess",
+        "identity_similarity_to_target",
+        "face_ratio",
+    ]
     out = {"n": len(rows)}
     for k in keys:
         v = np.array([r[k] for r in rows if r.get(k) is not None], dtype=np.float64)
         if v.size:
-            out[k] = {"median": round(float(np.median(v)), 4), "min": round(float(v.min()), 4),
-                      "max": round(float(v.max()), 4)}
+            out[k] = {
+                "median": round(float(np.median(v)), 4),
+                "min": round(float(v.min()), 4),
+                "max": round(float(v.max()), 4),
+            }
     return out
 
 
-def calibrate_filter(work: Path, videos_dir: Path = SHARED / "videos", frames: int = 48, size: int = 256) -> dict:
+def calibrate_filter(
+    work: Path, videos_dir: Path = SHARED / "videos", frames: int = 48, size: int = 256
+) -> dict:
     """Filter scores under clean and broken conditions on real clips (see module docstring)."""
     import cv2
-
-    from headswapbench.face import analyze_video
     from headswapbench.pipelines.build import clip_seed
     from headswapbench.pipelines.edit import make_editor
     from headswapbench.pipelines.filter import sync_scores
     from headswapbench.pipelines.ingest import IngestSettings, ingest_video
+
+    from headswapbench.face import analyze_video
     from headswapbench.runner import SkipItem
     from headswapbench.video import read_video, write_video
 
@@ -91,13 +104,19 @@ def calibrate_filter(work: Path, videos_dir: Path = SHARED / "videos", frames: i
             cond.setdefault("reencode_crf35", []).append(sync_scores(A, R))
             seed = clip_seed(0, cid)
             prompt, _ = editor.sample_prompt(seed)
-            E = analyze_video(write_video(work / "warp" / f"{cid}.mp4", editor.apply(v, prompt, seed)), progress=False)
+            E = analyze_video(
+                write_video(work / "warp" / f"{cid}.mp4", editor.apply(v, prompt, seed)), progress=False
+            )
             cond.setdefault("warp_edit", []).append(sync_scores(A, E))
             for k in (1, 2, 4):
-                cond.setdefault(f"lag_{k}_frames", []).append(sync_scores(_Slice(A, k, None), _Slice(A, 0, -k)))
+                cond.setdefault(f"lag_{k}_frames", []).append(
+                    sync_scores(_Slice(A, k, None), _Slice(A, 0, -k))
+                )
             d = 0.03 * size
             m = np.float32([[1, 0, d], [0, 1, d]])
-            shifted = np.stack([cv2.warpAffine(f, m, (size, size), borderMode=cv2.BORDER_REPLICATE) for f in v.frames])
+            shifted = np.stack(
+                [cv2.warpAffine(f, m, (size, size), borderMode=cv2.BORDER_REPLICATE) for f in v.frames]
+            )
             S = analyze_video(write_video(work / "shift" / f"{cid}.mp4", shifted, fps=v.fps), progress=False)
             cond.setdefault("shift_3pct", []).append(sync_scores(A, S))
         print(f"  {path.stem}: {len(rec['clips'])} clip(s)", flush=True)
@@ -107,18 +126,31 @@ def calibrate_filter(work: Path, videos_dir: Path = SHARED / "videos", frames: i
         embs = [e for e in clip_ids[a] if e is not None]
         if len(embs) >= 2:
             same.append(float(embs[0] @ embs[1]))
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             if embs and clip_ids[b] and clip_ids[b][0] is not None:
                 diff.append(float(embs[0] @ clip_ids[b][0]))
 
     def stats(v):
         v = np.asarray(v)
-        return {"n": int(v.size), **({"median": round(float(np.median(v)), 4), "min": round(float(v.min()), 4),
-                                      "max": round(float(v.max()), 4)} if v.size else {})}
+        return {
+            "n": int(v.size),
+            **(
+                {
+                    "median": round(float(np.median(v)), 4),
+                    "min": round(float(v.min()), 4),
+                    "max": round(float(v.max()), 4),
+                }
+                if v.size
+                else {}
+            ),
+        }
 
-    return {"settings": {"frames": frames, "size": size, "videos": len(names)},
-            "conditions": {k: _summary(v) for k, v in cond.items()},
-            "identity_same_person": stats(same), "identity_different_people": stats(diff)}
+    return {
+        "settings": {"frames": frames, "size": size, "videos": len(names)},
+        "conditions": {k: _summary(v) for k, v in cond.items()},
+        "identity_same_person": stats(same),
+        "identity_different_people": stats(diff),
+    }
 
 
 _BUILD_SCRIPT = """
@@ -138,8 +170,12 @@ print(json.dumps({"wall_s": time.perf_counter() - t0, "report": report,
 
 def _build_subprocess(raw: Path, out: Path, frames: int, size: int, clips: int) -> dict:
     """Run a whole build in a fresh interpreter; it reports its own peak RSS (getrusage RUSAGE_SELF)."""
-    proc = subprocess.run([sys.executable, "-c", _BUILD_SCRIPT, str(raw), str(out), str(frames), str(size),
-                           str(clips)], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-c", _BUILD_SCRIPT, str(raw), str(out), str(frames), str(size), str(clips)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     if proc.returncode:
         raise RuntimeError(f"build failed: {proc.stderr[-2000:]}")
     res = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -147,15 +183,21 @@ def _build_subprocess(raw: Path, out: Path, frames: int, size: int, clips: int) 
     return res
 
 
-def build_figures(work: Path, videos_dir: Path = SHARED / "videos", frames: int = 48, size: int = 256,
-                  clips: int = 2) -> dict:
+def build_figures(
+    work: Path, videos_dir: Path = SHARED / "videos", frames: int = 48, size: int = 256, clips: int = 2
+) -> dict:
     """Throughput/overhead of a build over every shared video, and peak memory for 2 versus all videos."""
     import os
 
+    from headswapbench.video import probe
+
     videos = sorted(videos_dir.glob("*.mp4"))
+    # the 2-video run takes the two largest frames: peak memory per video follows the resolution, so only
+    # this comparison isolates growth with the *number* of videos
+    largest = sorted(videos, key=lambda p: -probe(p).display_width * probe(p).display_height)[:2]
     small = work / "raw2"
     small.mkdir(parents=True, exist_ok=True)
-    for p in videos[:2]:
+    for p in largest:
         if not (small / p.name).exists():
             os.symlink(p, small / p.name)
     two = _build_subprocess(small, work / "out2", frames, size, clips)
@@ -166,17 +208,30 @@ def build_figures(work: Path, videos_dir: Path = SHARED / "videos", frames: int 
     editor_s = st["edit"]["editor_seconds_total"]
     edit_wall = st["edit"]["wall_seconds_this_run"]
     return {
-        "settings": {"frames": frames, "size": size, "max_clips_per_video": clips, "videos": len(videos),
-                     "editor": "warp (CPU)"},
-        "clips_cut": st["ingest"]["clips_cut"], "clips_kept": kept,
+        "settings": {
+            "frames": frames,
+            "size": size,
+            "max_clips_per_video": clips,
+            "videos": len(videos),
+            "editor": "warp (CPU)",
+        },
+        "clips_cut": st["ingest"]["clips_cut"],
+        "clips_kept": kept,
         "wall_seconds": round(full["wall_s"], 1),
         "clips_per_hour": round(kept / full["wall_s"] * 3600, 1),
         "stage_wall_seconds": {k: v.get("wall_seconds_this_run") for k, v in st.items()},
-        "edit_stage": {"editor_seconds": editor_s, "stage_wall_seconds": edit_wall,
-                       "io_seconds": st["edit"]["io_seconds_total"],
-                       "pipeline_overhead_share_of_editor": round((edit_wall - editor_s) / max(editor_s, 1e-9), 4),
-                       "overhead_seconds_per_clip": round((edit_wall - editor_s) / max(st["edit"]["done"], 1), 4)},
-        "peak_rss_mb": {"2_videos": two["peak_rss_mb"], f"{len(videos)}_videos": full["peak_rss_mb"]},
+        "edit_stage": {
+            "editor_seconds": editor_s,
+            "stage_wall_seconds": edit_wall,
+            "io_seconds": st["edit"]["io_seconds_total"],
+            "pipeline_overhead_share_of_editor": round((edit_wall - editor_s) / max(editor_s, 1e-9), 4),
+            "overhead_seconds_per_clip": round((edit_wall - editor_s) / max(st["edit"]["done"], 1), 4),
+        },
+        "peak_rss_mb": {
+            "2_largest_videos": two["peak_rss_mb"],
+            f"all_{len(videos)}_videos": full["peak_rss_mb"],
+        },
+        "two_video_set": [p.name for p in largest],
         "filter_rejections": st["filter"]["rejected_by_reason"],
     }
 

@@ -25,7 +25,17 @@ from typing import Any
 
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.fileio import atomic_write_json, sha256_json
-from headswapbench.runner import DONE, FAILED, SKIPPED, Manifest, SkipItem, Stage, StageResult, make_executor, run_stage
+from headswapbench.runner import (
+    DONE,
+    FAILED,
+    SKIPPED,
+    Manifest,
+    SkipItem,
+    Stage,
+    StageResult,
+    make_executor,
+    run_stage,
+)
 
 from .filter import FilterSettings
 from .ingest import IngestSettings
@@ -66,7 +76,9 @@ def parse_splits(spec: str) -> dict[str, float]:
             name, _, frac = part.partition("=")
             out[name.strip()] = float(frac)
     except ValueError:
-        raise HeadSwapBenchError(f"--splits must look like train=0.8,val=0.1,test=0.1, got '{spec}'") from None
+        raise HeadSwapBenchError(
+            f"--splits must look like train=0.8,val=0.1,test=0.1, got '{spec}'"
+        ) from None
     if not out or any(not k or v <= 0 for k, v in out.items()) or abs(sum(out.values()) - 1) > 1e-6:
         raise HeadSwapBenchError(f"--splits '{spec}': names must be non-empty, fractions > 0 summing to 1")
     return out
@@ -121,10 +133,8 @@ class EditStep:
         self.folder, self.editor, self.options, self.seed = Path(folder), editor, dict(options), seed
 
     def __call__(self, clip_id: str, clip_path: str) -> dict:
-        from headswapbench.errors import FaceNotFoundError
+        from headswapbench.errors import FaceNotFoundError, MissingWeightsError
         from headswapbench.video import read_video, write_video
-
-        from headswapbench.errors import MissingWeightsError
 
         key = json.dumps([self.editor, self.options], sort_keys=True, default=str)
         if key in _MISSING_WEIGHTS:  # fail the rest fast: one download attempt per process, not per clip
@@ -146,9 +156,16 @@ class EditStep:
         out = self.folder / "clips" / f"{clip_id}.mp4"
         write_video(out, edited)
         t3 = time.perf_counter()
-        return {"file": f"clips/{clip_id}.mp4", "prompt": prompt, "attributes": attributes, "seed": seed,
-                "editor": editor.name, "editor_version": editor.version,
-                "editor_seconds": round(t2 - t1, 4), "io_seconds": round((t1 - t0) + (t3 - t2), 4)}
+        return {
+            "file": f"clips/{clip_id}.mp4",
+            "prompt": prompt,
+            "attributes": attributes,
+            "seed": seed,
+            "editor": editor.name,
+            "editor_version": editor.version,
+            "editor_seconds": round(t2 - t1, 4),
+            "io_seconds": round((t1 - t0) + (t3 - t2), 4),
+        }
 
 
 class FilterStep:
@@ -178,7 +195,7 @@ class Build:
 
     @property
     def editor_desc(self) -> dict:
-        """The editor's name, version and options (instantiated on first use: ingest alone needs no editor)."""
+        """The editor's name, version and options (made on first use: ingest alone needs no editor)."""
         if self._editor_desc is None:
             self._editor_desc = _editor(self.cfg.editor, self.cfg.editor_options).describe()
         return self._editor_desc
@@ -194,7 +211,9 @@ class Build:
     def stage_hash(self, stage: str) -> str:
         h = self.hashes
         if stage == "edit" and "edit" not in h:
-            h["edit"] = sha256_json({"up": h["ingest"], "editor": self.editor_desc, "seed": self.cfg.seed})[:12]
+            h["edit"] = sha256_json({"up": h["ingest"], "editor": self.editor_desc, "seed": self.cfg.seed})[
+                :12
+            ]
         if stage == "filter" and "filter" not in h:
             h["filter"] = sha256_json({"up": self.stage_hash("edit"), "filter": asdict(self.cfg.filter)})[:12]
         return h[stage]
@@ -227,15 +246,23 @@ class Build:
     def _run(self, stage: Stage, items: list[tuple[str, Any]], shard: tuple[int, int]) -> StageResult:
         self._remove_stale_temps(self.folder(stage.name))
         atomic_write_json(self.folder(stage.name) / "settings.json", self.stage_settings(stage.name))
-        res = run_stage(stage, items, self.manifest_path(stage.name), executor=self.executor, shard=shard,
-                        progress=self.cfg.progress)
+        res = run_stage(
+            stage,
+            items,
+            self.manifest_path(stage.name),
+            executor=self.executor,
+            shard=shard,
+            progress=self.cfg.progress,
+        )
         self.results[stage.name] = res
         self.timings[stage.name] = round(res.seconds, 3)
         counts = res.counts()
         if counts[FAILED] and not counts[DONE] and not counts[SKIPPED]:
             first = next(r for r in res.records.values() if r["status"] == FAILED)
-            raise HeadSwapBenchError(f"stage '{stage.name}': all {counts[FAILED]} item(s) failed; first "
-                                     f"({first['item_id']}): {first['reason']}")
+            raise HeadSwapBenchError(
+                f"stage '{stage.name}': all {counts[FAILED]} item(s) failed; first "
+                f"({first['item_id']}): {first['reason']}"
+            )
         return res
 
     def stage_settings(self, stage: str) -> dict:
@@ -267,27 +294,39 @@ class Build:
             if rec["status"] != DONE or (shard_only and not in_shard(key, self.cfg.shard)):
                 continue
             for clip in rec["result"]["clips"]:
-                out[clip["clip_id"]] = {**clip, "video": key, "path": str(self.folder("ingest") / clip["file"])}
+                out[clip["clip_id"]] = {
+                    **clip,
+                    "video": key,
+                    "path": str(self.folder("ingest") / clip["file"]),
+                }
         return out
 
     def _need(self, stage: str, upstream: str) -> None:
         if not self.records(upstream):
-            raise HeadSwapBenchError(f"--stage {stage}: the {upstream} stage has not run for these settings "
-                                     f"(no manifest in {self.folder(upstream)}); run it first")
+            raise HeadSwapBenchError(
+                f"--stage {stage}: the {upstream} stage has not run for these settings "
+                f"(no manifest in {self.folder(upstream)}); run it first"
+            )
 
     def run_edit(self) -> StageResult:
         self._need("edit", "ingest")
         editor = _editor(self.cfg.editor, self.cfg.editor_options)
-        stage = Stage("edit", EditStep(self.folder("edit"), self.cfg.editor, self.cfg.editor_options, self.cfg.seed),
-                      num_gpus=float(getattr(editor, "num_gpus", 0.0) or 0.0))
+        stage = Stage(
+            "edit",
+            EditStep(self.folder("edit"), self.cfg.editor, self.cfg.editor_options, self.cfg.seed),
+            num_gpus=float(getattr(editor, "num_gpus", 0.0) or 0.0),
+        )
         items = [(cid, c["path"]) for cid, c in self.clips().items()]
         return self._run(stage, items, (0, 1))  # already sharded by video
 
     def run_filter(self) -> StageResult:
         self._need("filter", "edit")
         edited = self.records("edit")
-        items = [(cid, {"target": c["path"], "driving": str(self.folder("edit") / edited[cid]["result"]["file"])})
-                 for cid, c in self.clips().items() if cid in edited and edited[cid]["status"] == DONE]
+        items = [
+            (cid, {"target": c["path"], "driving": str(self.folder("edit") / edited[cid]["result"]["file"])})
+            for cid, c in self.clips().items()
+            if cid in edited and edited[cid]["status"] == DONE
+        ]
         return self._run(Stage("filter", FilterStep(self.cfg.filter)), items, (0, 1))
 
     def run_package(self) -> dict:
@@ -300,15 +339,26 @@ class Build:
         ingested = self.records("ingest")
         missing = [k for k, _ in videos if k not in ingested]
         if missing:
-            raise HeadSwapBenchError(f"--stage package: {len(missing)} video(s) not ingested yet (other shards "
-                                     f"still running?), e.g. {missing[:3]}")
+            raise HeadSwapBenchError(
+                f"--stage package: {len(missing)} video(s) not ingested yet (other shards "
+                f"still running?), e.g. {missing[:3]}"
+            )
         t0 = time.perf_counter()
         done = {k: r["result"] for k, r in ingested.items() if r["status"] == DONE}
-        mapping = read_subjects_csv(self.cfg.subjects_csv, self.cfg.raw_dir) if self.cfg.subjects_csv else None
-        subjects, refs, no_ref = assign_subjects_and_references(done, self.cfg.ingest, mapping,
-                                                                identity_threshold())
-        atomic_write_json(self.work / "subjects.json", {"subjects": subjects, "method": "csv" if mapping else
-                                                        "identity-clustering", "threshold": identity_threshold()})
+        mapping = (
+            read_subjects_csv(self.cfg.subjects_csv, self.cfg.raw_dir) if self.cfg.subjects_csv else None
+        )
+        subjects, refs, no_ref = assign_subjects_and_references(
+            done, self.cfg.ingest, mapping, identity_threshold()
+        )
+        atomic_write_json(
+            self.work / "subjects.json",
+            {
+                "subjects": subjects,
+                "method": "csv" if mapping else "identity-clustering",
+                "threshold": identity_threshold(),
+            },
+        )
         edited, filtered = self.records("edit"), self.records("filter")
         clips = self.clips(shard_only=False)
         rows, files, dropped = [], {}, {}
@@ -321,34 +371,59 @@ class Build:
                 continue
             ref, er, scores = refs[cid], e["result"], f["result"]
             subject = subjects[clip["video"]]
-            rows.append({
-                "clip_id": cid, "subject_id": subject, "source_video": clip["video"],
-                "start_frame": clip["start_frame"], "num_frames": clip["num_frames"], "fps": clip["fps"],
-                "width": self.cfg.ingest.size, "height": self.cfg.ingest.size,
-                "driving_file_name": f"driving/{cid}.mp4", "reference_file_name": f"reference/{cid}.png",
-                "target_file_name": f"target/{cid}.mp4",
-                "editor": er["editor"], "editor_version": er["editor_version"], "prompt": er["prompt"],
-                "seed": er["seed"], "sync_nme": scores.get("sync_nme"), "expr_error": scores.get("expr_error"),
-                "identity_similarity_to_target": scores.get("identity_similarity_to_target"),
-                "pose_error": scores.get("pose_error"), "jitter_excess": scores.get("jitter_excess"),
-                "identity_threshold": scores.get("identity_threshold"),
-                "attributes": er.get("attributes", {}), "reference_video": ref["video"],
-                "reference_frame": ref["frame"], "crop_window": clip["window"],
-            })
-            files[cid] = {"driving": self.folder("edit") / er["file"], "reference": self.folder("ingest") / ref["file"],
-                          "target": clip["path"]}
+            rows.append(
+                {
+                    "clip_id": cid,
+                    "subject_id": subject,
+                    "source_video": clip["video"],
+                    "start_frame": clip["start_frame"],
+                    "num_frames": clip["num_frames"],
+                    "fps": clip["fps"],
+                    "width": self.cfg.ingest.size,
+                    "height": self.cfg.ingest.size,
+                    "driving_file_name": f"driving/{cid}.mp4",
+                    "reference_file_name": f"reference/{cid}.png",
+                    "target_file_name": f"target/{cid}.mp4",
+                    "editor": er["editor"],
+                    "editor_version": er["editor_version"],
+                    "prompt": er["prompt"],
+                    "seed": er["seed"],
+                    "sync_nme": scores.get("sync_nme"),
+                    "expr_error": scores.get("expr_error"),
+                    "identity_similarity_to_target": scores.get("identity_similarity_to_target"),
+                    "pose_error": scores.get("pose_error"),
+                    "jitter_excess": scores.get("jitter_excess"),
+                    "identity_threshold": scores.get("identity_threshold"),
+                    "attributes": er.get("attributes", {}),
+                    "reference_video": ref["video"],
+                    "reference_frame": ref["frame"],
+                    "crop_window": clip["window"],
+                }
+            )
+            files[cid] = {
+                "driving": self.folder("edit") / er["file"],
+                "reference": self.folder("ingest") / ref["file"],
+                "target": clip["path"],
+            }
         if not rows:
             raise HeadSwapBenchError("nothing to package: no clip passed every stage (see build_report.json)")
         from headswapbench.split import TripletRow
 
-        assignment = pkg.assign_splits(sorted({r["subject_id"] for r in rows}), self.cfg.splits, self.cfg.seed)
+        assignment = pkg.assign_splits(
+            sorted({r["subject_id"] for r in rows}), self.cfg.splits, self.cfg.seed
+        )
         by_split: dict[str, list] = {name: [] for name in self.cfg.splits}
         for r in rows:
             by_split[assignment[r["subject_id"]]].append(TripletRow.from_dict(r))
-        info = pkg.DatasetInfo(editor=self.editor_desc, filter=asdict(self.cfg.filter),
-                               ingest=asdict(self.cfg.ingest), split_seed=self.cfg.seed,
-                               split_ratios=dict(self.cfg.splits), sources=str(self.cfg.raw_dir.name),
-                               toolkit_version=_version("headswapbench") or "")
+        info = pkg.DatasetInfo(
+            editor=self.editor_desc,
+            filter=asdict(self.cfg.filter),
+            ingest=asdict(self.cfg.ingest),
+            split_seed=self.cfg.seed,
+            split_ratios=dict(self.cfg.splits),
+            sources=str(self.cfg.raw_dir.name),
+            toolkit_version=_version("headswapbench") or "",
+        )
         for split in self.cfg.splits:
             self._remove_stale_temps(self.cfg.out_dir / split)
         summary = pkg.package_dataset(self.cfg.out_dir, {k: v for k, v in by_split.items() if v}, files, info)
@@ -366,9 +441,13 @@ class Build:
                 continue
             res = StageResult(stage=name, records=recs)
             work_s = sum(r.get("seconds", 0.0) for r in recs.values())
-            entry = {"items": len(recs), **res.counts(), "rejected_by_reason": res.reasons(),
-                     "item_seconds_total": round(work_s, 3), "folder": str(self.folder(name).relative_to(
-                         self.cfg.out_dir))}
+            entry = {
+                "items": len(recs),
+                **res.counts(),
+                "rejected_by_reason": res.reasons(),
+                "item_seconds_total": round(work_s, 3),
+                "folder": str(self.folder(name).relative_to(self.cfg.out_dir)),
+            }
             if name in self.results:
                 entry["wall_seconds_this_run"] = self.timings[name]
                 entry["reused_this_run"] = self.results[name].reused
@@ -395,41 +474,52 @@ class Build:
             for reason in package["dropped"].values():
                 k = reason.split(":")[0]
                 dropped[k] = dropped.get(k, 0) + 1
-            stages["package"] = {"rows": package["rows"], "rejected_by_reason": dropped,
-                                 "wall_seconds_this_run": self.timings.get("package"),
-                                 "splits": package.get("summary")}
+            stages["package"] = {
+                "rows": package["rows"],
+                "rejected_by_reason": dropped,
+                "wall_seconds_this_run": self.timings.get("package"),
+                "splits": package.get("summary"),
+            }
         return {
             "toolkit_version": _version("headswapbench"),
             "stages_run": stages_run,
             "shard": list(self.cfg.shard),
             "executor": self.cfg.executor,
-            "settings": {"ingest": asdict(self.cfg.ingest), "filter": asdict(self.cfg.filter),
-                         "editor": self._editor_desc, "splits": self.cfg.splits, "seed": self.cfg.seed,
-                         "subjects_csv": str(self.cfg.subjects_csv) if self.cfg.subjects_csv else None,
-                         "identity_threshold": identity_threshold()},
+            "settings": {
+                "ingest": asdict(self.cfg.ingest),
+                "filter": asdict(self.cfg.filter),
+                "editor": self._editor_desc,
+                "splits": self.cfg.splits,
+                "seed": self.cfg.seed,
+                "subjects_csv": str(self.cfg.subjects_csv) if self.cfg.subjects_csv else None,
+                "identity_threshold": identity_threshold(),
+            },
             "settings_hashes": self.hashes,
             "stages": stages,
             "timings_seconds": self.timings,
-            "versions": {p: _version(p) for p in ("numpy", "mediapipe", "av", "opencv-python", "dlib-bin",
-                                                  "torch", "diffusers", "ray")} | {"python": platform.python_version()},
+            "versions": {
+                p: _version(p)
+                for p in (
+                    "numpy",
+                    "mediapipe",
+                    "av",
+                    "opencv-python",
+                    "dlib-bin",
+                    "torch",
+                    "diffusers",
+                    "ray",
+                )
+            }
+            | {"python": platform.python_version()},
         }
 
 
 def identity_threshold() -> float:
-    """Same-person cosine similarity of the identity backend (subject clustering, reference sanity check).
+    """Same-person cosine similarity of the identity backend ingest embeds with (subject clustering and the
+    reference sanity check): the face module's measured value (dlib: ``DlibIdentity.threshold``)."""
+    from headswapbench.face import get_identity_model
 
-    dlib's documented threshold is L2 0.6 on its descriptors; on L2-normalised vectors that is cosine
-    1 - 0.6²/2 = 0.82. The face module's own value wins when it publishes one."""
-    try:
-        from headswapbench.face import get_identity_model
-
-        model = get_identity_model("dlib")
-        for attr in ("same_person_threshold", "threshold"):
-            if hasattr(model, attr):
-                return float(getattr(model, attr))
-    except Exception:
-        pass
-    return 0.82
+    return float(get_identity_model("dlib").threshold)
 
 
 def _version(dist: str) -> str | None:
@@ -464,8 +554,9 @@ def run_build(cfg: BuildConfig, stages: list[str] | None = None) -> dict:
         error = exc
     report = build.report(package, ran)
     if sharded and "package" not in ran:
-        report["note"] = ("sharded run: run `headswapbench build RAW OUT --stage package` once every shard has "
-                          "finished")
+        report["note"] = (
+            "sharded run: run `headswapbench build RAW OUT --stage package` once every shard has finished"
+        )
     if error is not None:
         report["error"] = str(error)
     atomic_write_json(cfg.out_dir / REPORT_FILE, report)

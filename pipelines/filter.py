@@ -101,7 +101,7 @@ def sync_scores(target, driving) -> dict[str, float]:
         # dynamic expression: each clip's own mean removed, so a new identity's resting mouth width or eye
         # size is not counted as an expression error; the raw difference is kept as information
         d = (ec - ec.mean(0)) - (ea - ea.mean(0))
-        scores["expr_error"] = float(np.mean(np.sqrt(np.mean(d ** 2, axis=-1))))
+        scores["expr_error"] = float(np.mean(np.sqrt(np.mean(d**2, axis=-1))))
         scores["expr_error_raw"] = float(np.mean(np.sqrt(np.mean((ec - ea) ** 2, axis=-1))))
     if target.pose is not None and driving.pose is not None and both.any():
         pa, pc = np.asarray(target.pose[:n], np.float64), np.asarray(driving.pose[:n], np.float64)
@@ -111,12 +111,22 @@ def sync_scores(target, driving) -> dict[str, float]:
     backend = (getattr(target, "backends", None) or {}).get("identity") or {}
     if backend.get("threshold") is not None:
         scores["identity_threshold"] = float(backend["threshold"])
-    ja, jc = landmark_jitter(np.where(both[:, None, None], la, np.nan)), landmark_jitter(
-        np.where(both[:, None, None], lc, np.nan))
+    ja, jc = (
+        landmark_jitter(np.where(both[:, None, None], la, np.nan)),
+        landmark_jitter(np.where(both[:, None, None], lc, np.nan)),
+    )
     scores["jitter_target"], scores["jitter_driving"] = ja, jc
     scores["jitter_excess"] = jc - ja
-    return {k: (None if isinstance(v, float) and not np.isfinite(v) else round(v, 6) if isinstance(v, float) else v)
-            for k, v in scores.items()}
+    return {
+        k: (
+            None
+            if isinstance(v, float) and not np.isfinite(v)
+            else round(v, 6)
+            if isinstance(v, float)
+            else v
+        )
+        for k, v in scores.items()
+    }
 
 
 def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
@@ -131,12 +141,20 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
 
     if bad("face_ratio", s.min_face_ratio, above=False) or not scores.get("frames_compared"):
         return f"face_lost: edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
-    id_limit = s.max_identity_similarity if s.max_identity_similarity is not None else scores.get(
-        "identity_threshold")
-    if id_limit is None or bad("identity_similarity_to_target", id_limit) or \
-            scores["identity_similarity_to_target"] >= id_limit:
-        return (f"identity_unchanged: identity similarity to the target "
-                f"{scores.get('identity_similarity_to_target')} >= {id_limit}")
+    id_limit = (
+        s.max_identity_similarity
+        if s.max_identity_similarity is not None
+        else scores.get("identity_threshold")
+    )
+    if (
+        id_limit is None
+        or bad("identity_similarity_to_target", id_limit)
+        or scores["identity_similarity_to_target"] >= id_limit
+    ):
+        return (
+            f"identity_unchanged: identity similarity to the target "
+            f"{scores.get('identity_similarity_to_target')} >= {id_limit}"
+        )
     if bad("sync_nme", s.max_nme):
         return f"landmark_desync: NME {scores.get('sync_nme')} > {s.max_nme}"
     if bad("sync_nme_p95", s.max_nme_p95):
@@ -146,14 +164,15 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
     if bad("pose_error", s.max_pose_error):
         return f"pose_desync: pose error {scores.get('pose_error')} deg > {s.max_pose_error}"
     if bad("jitter_excess", s.max_jitter_excess):
-        return f"temporal_jitter: landmark jitter excess {scores.get('jitter_excess')} > {s.max_jitter_excess}"
+        return (
+            f"temporal_jitter: landmark jitter excess {scores.get('jitter_excess')} > {s.max_jitter_excess}"
+        )
     return None
 
 
 def filter_pair(target_path, driving_path, s: FilterSettings) -> dict[str, Any]:
     """Analyse V_a and V_c and return their scores, or raise SkipItem(reason, **scores)."""
     from headswapbench.face import analyze_video
-
     from headswapbench.video import probe
 
     every = max(1, -(-probe(target_path).num_frames // max(s.identity_samples, 1)))

@@ -85,13 +85,16 @@ def scan_videos(raw_dir: str | Path) -> list[tuple[str, Path]]:
     """(video key, path) for every file in RAW_DIR (recursively) with a video suffix, sorted; other files
     are ignored here (an audio-only .mp4 is caught by probe, a .txt is simply not a video)."""
     raw_dir = Path(raw_dir)
-    files = sorted(p for p in raw_dir.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
-                   and not p.name.startswith("."))
+    files = sorted(
+        p
+        for p in raw_dir.rglob("*")
+        if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
+    )
     return [(video_key(raw_dir, p), p) for p in files]
 
 
 def read_subjects_csv(path: str | Path, raw_dir: str | Path) -> dict[str, str]:
-    """CSV with columns ``video`` (path relative to RAW_DIR, or file name) and ``subject`` → {video key: subject}."""
+    """CSV with columns ``video`` (path relative to RAW_DIR) and ``subject`` → {video key: subject}."""
     from headswapbench.errors import HeadSwapBenchError
 
     raw_dir = Path(raw_dir)
@@ -99,8 +102,9 @@ def read_subjects_csv(path: str | Path, raw_dir: str | Path) -> dict[str, str]:
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or not {"video", "subject"} <= set(reader.fieldnames):
-            raise HeadSwapBenchError(f"{path}: subjects CSV needs the columns 'video' and 'subject', "
-                                     f"got {reader.fieldnames}")
+            raise HeadSwapBenchError(
+                f"{path}: subjects CSV needs the columns 'video' and 'subject', got {reader.fieldnames}"
+            )
         for n, row in enumerate(reader, 2):
             video, subject = (row["video"] or "").strip(), (row["subject"] or "").strip()
             if not video or not subject:
@@ -130,16 +134,24 @@ def head_window(boxes: np.ndarray, frame_wh: tuple[int, int], s: IngestSettings)
     need_y = np.max(np.abs(np.concatenate([boxes[:, 1] - 0.35 * fs, boxes[:, 3]]) - cy))
     side = max(base, 2 * need_x * 1.05, 2 * need_y * 1.05)
     if side > s.max_head_motion * base:
-        raise SkipItem("head_motion: head moves too much for one fixed crop window",
-                       window_growth=round(side / base, 3))
+        raise SkipItem(
+            "head_motion: head moves too much for one fixed crop window", window_growth=round(side / base, 3)
+        )
     side = min(side, float(min(w, h)))
     if side < 2 * max(need_x, need_y) or side < 1.3 * face:
-        raise SkipItem("head_cut_off: the head does not fit in the frame with a margin",
-                       face_px=round(face, 1), frame=[w, h])
+        raise SkipItem(
+            "head_cut_off: the head does not fit in the frame with a margin",
+            face_px=round(face, 1),
+            frame=[w, h],
+        )
     x0 = min(max(cx - side / 2, 0.0), w - side)
     y0 = min(max(cy - side / 2, 0.0), h - side)
-    if (boxes[:, 0].min() < x0 or boxes[:, 2].max() > x0 + side or boxes[:, 1].min() < y0
-            or boxes[:, 3].max() > y0 + side):
+    if (
+        boxes[:, 0].min() < x0
+        or boxes[:, 2].max() > x0 + side
+        or boxes[:, 1].min() < y0
+        or boxes[:, 3].max() > y0 + side
+    ):
         raise SkipItem("head_cut_off: the face leaves the crop window once it is moved inside the frame")
     side_i = int(round(side))
     return int(round(x0)), int(round(y0)), min(side_i, w - int(round(x0)), h - int(round(y0)))
@@ -150,8 +162,14 @@ def crop_resize(frames: np.ndarray, window: tuple[int, int, int], size: int) -> 
 
     x0, y0, side = window
     interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
-    return np.stack([cv2.resize(np.ascontiguousarray(f[y0:y0 + side, x0:x0 + side]), (size, size),
-                                interpolation=interp) for f in frames])
+    return np.stack(
+        [
+            cv2.resize(
+                np.ascontiguousarray(f[y0 : y0 + side, x0 : x0 + side]), (size, size), interpolation=interp
+            )
+            for f in frames
+        ]
+    )
 
 
 def sharpness(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -184,8 +202,11 @@ class _FaceCounter:
     def others(self, frame: np.ndarray, main_box: np.ndarray | None, min_frac: float) -> int:
         res = self._det.process(np.ascontiguousarray(frame))
         h, w = frame.shape[:2]
-        main = float(np.sqrt(max((main_box[2] - main_box[0]) * (main_box[3] - main_box[1]), 1.0))) \
-            if main_box is not None and np.isfinite(main_box).all() else 0.0
+        main = (
+            float(np.sqrt(max((main_box[2] - main_box[0]) * (main_box[3] - main_box[1]), 1.0)))
+            if main_box is not None and np.isfinite(main_box).all()
+            else 0.0
+        )
         n = 0
         for det in res.detections or []:
             rb = det.location_data.relative_bounding_box
@@ -239,20 +260,33 @@ def analyse_stream(path: Path, info, s: IngestSettings, count_every: int = 2) ->
     try:
         for start in range(0, n, chunk):
             m = min(chunk, n - start)
-            clip = Video(np.concatenate([
-                read_video(path, fps=fps, start=t, num_frames=min(read, start + m - t), size=(aw, ah)).frames
-                for t in range(start, start + m, read)]), fps)
+            clip = Video(
+                np.concatenate(
+                    [
+                        read_video(
+                            path, fps=fps, start=t, num_frames=min(read, start + m - t), size=(aw, ah)
+                        ).frames
+                        for t in range(start, start + m, read)
+                    ]
+                ),
+                fps,
+            )
             a = analyze_video(clip, identity_every=s.identity_every, cache=False, progress=False)
             backends = a.backends
             b = np.asarray(a.boxes, dtype=np.float64) * np.array([sx, sy, sx, sy])
             found.append(np.asarray(a.face_found, bool))
             boxes.append(b)
-            pose.append(np.asarray(a.pose, dtype=np.float64) if a.pose is not None else np.full((m, 3), np.nan))
+            pose.append(
+                np.asarray(a.pose, dtype=np.float64) if a.pose is not None else np.full((m, 3), np.nan)
+            )
             cnt = np.zeros(m, dtype=np.int64)
-            for t in range(0, m, count_every):  # every 2nd frame: a second face rarely flickers in for 1 frame
-                c = counter.others(clip.frames[t], np.asarray(a.boxes[t]) if a.face_found[t] else None,
-                                   s.second_face_frac)
-                cnt[t:t + count_every] = c
+            for t in range(
+                0, m, count_every
+            ):  # every 2nd frame: a second face rarely flickers in for 1 frame
+                c = counter.others(
+                    clip.frames[t], np.asarray(a.boxes[t]) if a.face_found[t] else None, s.second_face_frac
+                )
+                cnt[t : t + count_every] = c
             others.append(cnt)
             if a.identity is not None and len(a.identity):
                 ids.append(np.asarray(a.identity, dtype=np.float64))
@@ -262,16 +296,21 @@ def analyse_stream(path: Path, info, s: IngestSettings, count_every: int = 2) ->
         counter.close()
     E = ids[0].shape[1] if ids else 0
     return FrameTrack(
-        found=np.concatenate(found), boxes=np.concatenate(boxes), pose=np.concatenate(pose),
-        others=np.concatenate(others), identity=np.concatenate(ids) if ids else np.zeros((0, E)),
-        identity_frames=np.concatenate(id_frames) if id_frames else np.zeros(0, np.int64), backends=backends)
+        found=np.concatenate(found),
+        boxes=np.concatenate(boxes),
+        pose=np.concatenate(pose),
+        others=np.concatenate(others),
+        identity=np.concatenate(ids) if ids else np.zeros((0, E)),
+        identity_frames=np.concatenate(id_frames) if id_frames else np.zeros(0, np.int64),
+        backends=backends,
+    )
 
 
 def usable_windows(ok: np.ndarray, frames: int, max_clips: int = 0) -> list[int]:
-    """Start frames of non-overlapping runs of ``frames`` consecutive usable frames (greedy, left to right)."""
+    """Start frames of non-overlapping runs of ``frames`` consecutive usable frames (greedy)."""
     starts, t, n = [], 0, len(ok)
     while t + frames <= n:
-        bad = np.flatnonzero(~ok[t:t + frames])
+        bad = np.flatnonzero(~ok[t : t + frames])
         if bad.size:
             t += int(bad[-1]) + 1
             continue
@@ -284,7 +323,6 @@ def usable_windows(ok: np.ndarray, frames: int, max_clips: int = 0) -> list[int]
 
 def _why_unusable(track: FrameTrack, big: np.ndarray, frames: int) -> tuple[str, dict]:
     """The dominant reason a video gave no clip, with the per-criterion frame shares as scores."""
-    n = len(track.found)
     shares = {
         "no_face": float(np.mean(~track.found)),
         "multiple_faces": float(np.mean(track.others > 0)),
@@ -294,8 +332,11 @@ def _why_unusable(track: FrameTrack, big: np.ndarray, frames: int) -> tuple[str,
     worst = max(shares, key=shares.get)
     if shares[worst] == 0:
         return "no_clean_window: no run of usable frames is long enough", scores
-    text = {"no_face": "no face found in {:.0%} of frames", "multiple_faces": "another face in {:.0%} of frames",
-            "face_too_small": "face smaller than the minimum in {:.0%} of frames"}[worst]
+    text = {
+        "no_face": "no face found in {:.0%} of frames",
+        "multiple_faces": "another face in {:.0%} of frames",
+        "face_too_small": "face smaller than the minimum in {:.0%} of frames",
+    }[worst]
     return f"{worst}: " + text.format(shares[worst]) + f" (no {frames}-frame window left)", scores
 
 
@@ -311,9 +352,10 @@ def _round(a, nd: int = 5) -> list:
 def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings) -> dict:
     """Cut one raw video into head clips + reference candidates under ``folder`` (file names in the record are
     relative to it, so a build folder can move); SkipItem with a reason if the video gives no clip."""
-    clips_dir, refs_dir = folder / "clips", folder / "refs"
     from headswapbench.errors import VideoError
-    from headswapbench.video import probe, read_frames, read_video, source_indices, write_image, write_video
+    from headswapbench.video import probe, read_video, write_video
+
+    clips_dir = folder / "clips"
 
     try:
         info = probe(path)
@@ -334,8 +376,11 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings) -> dict:
     except VideoError as exc:
         raise SkipItem(_video_error_reason(exc.cause), **facts) from None
 
-    fs = np.where(track.found, np.maximum(track.boxes[:, 2] - track.boxes[:, 0],
-                                          track.boxes[:, 3] - track.boxes[:, 1]), 0.0)
+    fs = np.where(
+        track.found,
+        np.maximum(track.boxes[:, 2] - track.boxes[:, 0], track.boxes[:, 3] - track.boxes[:, 1]),
+        0.0,
+    )
     big = fs >= s.min_face_px()
     ok = track.found & (track.others == 0) & big
     starts = usable_windows(ok, s.frames, s.max_clips_per_video)
@@ -343,52 +388,87 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings) -> dict:
         reason, scores = _why_unusable(track, big, s.frames)
         raise SkipItem(reason, **facts, **scores)
 
-    src = source_indices(info, fps)
     chunk = _chunk_len(W, H, s)
     clips, rejected = [], []
     for start in starts:
         cid = f"{key}_{start:06d}"
-        b = track.boxes[start:start + s.frames]
+        b = track.boxes[start : start + s.frames]
         try:
             window = head_window(b, (W, H), s)
         except SkipItem as skip:
             rejected.append({"clip_id": cid, "reason": skip.reason, **skip.scores})
             continue
         x0, y0, side = window
-        parts = [crop_resize(read_video(path, fps=fps, start=t, num_frames=min(chunk, start + s.frames - t)).frames,
-                             window, s.size) for t in range(start, start + s.frames, chunk)]
+        parts = [
+            crop_resize(
+                read_video(path, fps=fps, start=t, num_frames=min(chunk, start + s.frames - t)).frames,
+                window,
+                s.size,
+            )
+            for t in range(start, start + s.frames, chunk)
+        ]
         frames = np.concatenate(parts)
         k = s.size / side
         fb = (b - np.array([x0, y0, x0, y0])) * k
         sharp = float(np.median(sharpness(frames[::4], fb[::4])))
         if sharp < s.min_sharpness:
-            rejected.append({"clip_id": cid, "reason": f"blurry: face sharpness {sharp:.1f} < {s.min_sharpness}",
-                             "sharpness": round(sharp, 2)})
+            rejected.append(
+                {
+                    "clip_id": cid,
+                    "reason": f"blurry: face sharpness {sharp:.1f} < {s.min_sharpness}",
+                    "sharpness": round(sharp, 2),
+                }
+            )
             continue
         emb_rows = (track.identity_frames >= start) & (track.identity_frames < start + s.frames)
         emb = _unit(track.identity[emb_rows].mean(0)) if emb_rows.any() else None
         out = clips_dir / f"{cid}.mp4"
         write_video(out, frames, fps=fps)
-        clips.append({
-            "clip_id": cid, "file": f"clips/{cid}.mp4", "start_frame": int(start), "num_frames": s.frames, "fps": fps,
-            "window": [x0, y0, side], "face_px": round(float(np.median(fs[start:start + s.frames])), 1),
-            "sharpness": round(sharp, 2), "identity": _round(emb) if emb is not None else None,
-        })
+        clips.append(
+            {
+                "clip_id": cid,
+                "file": f"clips/{cid}.mp4",
+                "start_frame": int(start),
+                "num_frames": s.frames,
+                "fps": fps,
+                "window": [x0, y0, side],
+                "face_px": round(float(np.median(fs[start : start + s.frames])), 1),
+                "sharpness": round(sharp, 2),
+                "identity": _round(emb) if emb is not None else None,
+            }
+        )
     if not clips:
         first = rejected[0]["reason"] if rejected else "no_clean_window"
         raise SkipItem(first, **facts, rejected_clips=rejected)
 
-    refs = write_reference_candidates(key, path, info, src, track, ok, refs_dir, s, read_frames, write_image)
+    refs = write_reference_candidates(key, path, info, fps, track, ok, folder / "refs", s)
     all_ids = track.identity[np.isin(track.identity_frames, np.flatnonzero(ok))]
     return {
-        **facts, "num_frames_cfr": n, "clips": clips, "rejected_clips": rejected, "references": refs,
+        **facts,
+        "num_frames_cfr": n,
+        "clips": clips,
+        "rejected_clips": rejected,
+        "references": refs,
         "identity": _round(_unit(all_ids.mean(0))) if len(all_ids) else None,
-        "usable_share": round(float(ok.mean()), 4), "backends": track.backends,
+        "usable_share": round(float(ok.mean()), 4),
+        "backends": track.backends,
     }
 
 
-def write_reference_candidates(key, path, info, src, track, ok, refs_dir, s, read_frames, write_image) -> list:
+def write_reference_candidates(
+    key: str,
+    path: Path,
+    info,
+    fps: float,
+    track: FrameTrack,
+    ok: np.ndarray,
+    refs_dir: Path,
+    s: IngestSettings,
+) -> list[dict]:
     """A few frontal, sharp head crops spread over the video (one per time segment), written as PNG."""
+    from headswapbench.video import read_frames, source_indices, write_image
+
+    src = source_indices(info, fps)
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         return []
@@ -413,9 +493,16 @@ def write_reference_candidates(key, path, info, src, track, ok, refs_dir, s, rea
         emb = track.identity[int(np.argmin(rows))] if len(rows) else None
         p = refs_dir / key / f"{t:06d}.png"
         write_image(p, img)
-        out.append({"frame": t, "file": f"refs/{key}/{t:06d}.png", "yaw": round(float(track.pose[t, 0]), 2),
-                    "pitch": round(float(track.pose[t, 1]), 2), "sharpness": round(sharp, 2),
-                    "identity": _round(emb) if emb is not None else None})
+        out.append(
+            {
+                "frame": t,
+                "file": f"refs/{key}/{t:06d}.png",
+                "yaw": round(float(track.pose[t, 0]), 2),
+                "pitch": round(float(track.pose[t, 1]), 2),
+                "sharpness": round(sharp, 2),
+                "identity": _round(emb) if emb is not None else None,
+            }
+        )
     return out
 
 
@@ -429,7 +516,7 @@ def _video_error_reason(cause: str) -> str:
         tag = "truncated"
     else:
         tag = "unreadable"
-    return f"{tag}: {cause[len(tag) + 2:] if cause.lower().startswith(tag + ': ') else cause}"
+    return f"{tag}: {cause[len(tag) + 2 :] if cause.lower().startswith(tag + ': ') else cause}"
 
 
 # ------------------------------------------------------------------------------- subjects and references
@@ -458,8 +545,9 @@ def cluster_subjects(embeddings: dict[str, np.ndarray], threshold: float) -> dic
     return {k: f"subj-{first[int(lab)]}" for k, lab in zip(keys, labels)}
 
 
-def pick_reference(clip: dict, video: str, subject_videos: dict[str, dict], gap_frames: dict[str, int],
-                   min_similarity: float) -> dict | None:
+def pick_reference(
+    clip: dict, video: str, subject_videos: dict[str, dict], gap_frames: dict[str, int], min_similarity: float
+) -> dict | None:
     """The most frontal (then sharpest) candidate of the same subject outside the clip's time window
     (± ``ref_gap_s``) and similar enough in identity (guards against a mis-grouped video)."""
     emb = np.asarray(clip["identity"]) if clip.get("identity") is not None else None
@@ -471,17 +559,21 @@ def pick_reference(clip: dict, video: str, subject_videos: dict[str, dict], gap_
                 hi = clip["start_frame"] + clip["num_frames"] + gap_frames[v]
                 if lo <= ref["frame"] < hi:
                     continue
-            if emb is not None and ref.get("identity") is not None:
-                if float(emb @ _unit(np.asarray(ref["identity"]))) < min_similarity:
-                    continue
+            if (
+                emb is not None
+                and ref.get("identity") is not None
+                and float(emb @ _unit(np.asarray(ref["identity"]))) < min_similarity
+            ):
+                continue
             key = (abs(ref["yaw"]) + abs(ref["pitch"]), -ref["sharpness"], v, ref["frame"])
             if best_key is None or key < best_key:
                 best, best_key = {**ref, "video": v}, key
     return best
 
 
-def assign_subjects_and_references(videos: dict[str, dict], s: IngestSettings, mapping: dict[str, str] | None,
-                                   same_threshold: float) -> tuple[dict[str, str], dict[str, dict], dict[str, str]]:
+def assign_subjects_and_references(
+    videos: dict[str, dict], s: IngestSettings, mapping: dict[str, str] | None, same_threshold: float
+) -> tuple[dict[str, str], dict[str, dict], dict[str, str]]:
     """→ (video → subject, clip_id → reference candidate, clip_id → reason for clips left without one)."""
     if mapping:
         subjects = {v: mapping.get(v, f"subj-{v}") for v in videos}
@@ -498,8 +590,10 @@ def assign_subjects_and_references(videos: dict[str, dict], s: IngestSettings, m
         for clip in rec["clips"]:
             ref = pick_reference(clip, v, by_subject[subjects[v]], gap, same_threshold)
             if ref is None:
-                missing[clip["clip_id"]] = (f"no_reference: no frontal, sharp frame of subject {subjects[v]} "
-                                            f"at least {s.ref_gap_s:g}s away from the clip")
+                missing[clip["clip_id"]] = (
+                    f"no_reference: no frontal, sharp frame of subject {subjects[v]} "
+                    f"at least {s.ref_gap_s:g}s away from the clip"
+                )
             else:
                 refs[clip["clip_id"]] = ref
     return subjects, refs, missing

@@ -13,13 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from headswapbench.fileio import sha256_file
 from headswapbench.pipelines.build import BuildConfig, run_build
 from headswapbench.pipelines.filter import FilterSettings
 from headswapbench.pipelines.ingest import IngestSettings
-from headswapbench.split import load_split
 from test_build_media import make_raw_dir
+
+from headswapbench.fileio import sha256_file
+from headswapbench.split import load_split
 
 FRAMES, SIZE = 16, 128
 # short excerpts (36 frames) → 2 clips per video; a reference 10 frames (0.4 s) away is "another time window"
@@ -29,8 +29,16 @@ EXCERPTS = [("lp_d12", 0, "a"), ("lp_d12", 120, "b"), ("edtalk_mouth_source", 0,
 
 
 def _cfg(raw, out, **kw) -> BuildConfig:
-    return BuildConfig(raw_dir=raw, out_dir=out, ingest=INGEST, filter=FILTER, splits={"train": 0.5, "test": 0.5}, seed=0,
-                       progress=False, **kw)
+    return BuildConfig(
+        raw_dir=raw,
+        out_dir=out,
+        ingest=INGEST,
+        filter=FILTER,
+        splits={"train": 0.5, "test": 0.5},
+        seed=0,
+        progress=False,
+        **kw,
+    )
 
 
 def dataset_files(out: Path) -> dict[str, str]:
@@ -44,13 +52,18 @@ def dataset_files(out: Path) -> dict[str, str]:
 
 
 def work_media(out: Path) -> dict[str, str]:
-    return {p.relative_to(out).as_posix(): sha256_file(p) for p in sorted((out / ".work").rglob("*"))
-            if p.is_file() and p.suffix in {".mp4", ".png"}}
+    return {
+        p.relative_to(out).as_posix(): sha256_file(p)
+        for p in sorted((out / ".work").rglob("*"))
+        if p.is_file() and p.suffix in {".mp4", ".png"}
+    }
 
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory, shared_data):
-    return make_raw_dir(shared_data / "videos", tmp_path_factory.mktemp("raw"), num_frames=36, excerpts=EXCERPTS)
+    return make_raw_dir(
+        shared_data / "videos", tmp_path_factory.mktemp("raw"), num_frames=36, excerpts=EXCERPTS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +119,22 @@ def test_load_dataset_reads_every_split(reference_build):
 
 def _cli(raw, out, cache, *extra):
     env = {**os.environ, "HEADSWAPBENCH_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "headswapbench.cli.main", "build", str(raw), str(out), "--frames", str(FRAMES),
-           "--size", str(SIZE), "--splits", "train=0.5,test=0.5", "--no-progress", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "headswapbench.cli.main",
+        "build",
+        str(raw),
+        str(out),
+        "--frames",
+        str(FRAMES),
+        "--size",
+        str(SIZE),
+        "--splits",
+        "train=0.5,test=0.5",
+        "--no-progress",
+        *extra,
+    ]
     return cmd, env
 
 
@@ -115,15 +142,21 @@ def test_sigkill_mid_run_then_resume_gives_identical_files(raw, reference_build,
     ref_out, _ = reference_build
     out = tmp_path / "killed"
     # the CLI has no --ref-gap option: pass the test's ingest settings through a tiny driver script
-    script = ("import sys; from headswapbench.pipelines.build import BuildConfig, run_build;"
-              "from headswapbench.pipelines.ingest import IngestSettings;"
-              "from headswapbench.pipelines.filter import FilterSettings;"
-              f"run_build(BuildConfig(raw_dir=sys.argv[1], out_dir=sys.argv[2], ingest=IngestSettings("
-              f"frames={FRAMES}, size={SIZE}, ref_gap_s=0.4), filter=FilterSettings(identity_samples=4), "
-              f"splits={{'train': 0.5, 'test': 0.5}}, progress=False))")
+    script = (
+        "import sys; from headswapbench.pipelines.build import BuildConfig, run_build;"
+        "from headswapbench.pipelines.ingest import IngestSettings;"
+        "from headswapbench.pipelines.filter import FilterSettings;"
+        f"run_build(BuildConfig(raw_dir=sys.argv[1], out_dir=sys.argv[2], ingest=IngestSettings("
+        f"frames={FRAMES}, size={SIZE}, ref_gap_s=0.4), filter=FilterSettings(identity_samples=4), "
+        f"splits={{'train': 0.5, 'test': 0.5}}, progress=False))"
+    )
     env = {**os.environ, "HEADSWAPBENCH_CACHE": str(tmp_path / "cache_kill"), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", script, str(raw), str(out)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(raw), str(out)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     killed_in = None
     while time.time() < deadline and proc.poll() is None:
@@ -156,8 +189,12 @@ def test_ray_executor_gives_the_same_dataset(raw, reference_build, tmp_path):
 
     ref_out, _ = reference_build
     out = tmp_path / "ray"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"HEADSWAPBENCH_CACHE": str(tmp_path / "cache_ray"), "HF_HUB_OFFLINE": "1"}})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"HEADSWAPBENCH_CACHE": str(tmp_path / "cache_ray"), "HF_HUB_OFFLINE": "1"}},
+    )
     try:
         report = run_build(_cfg(raw, out, executor="ray"))
     finally:
@@ -216,9 +253,15 @@ def test_diffusers_editor_runs_through_the_build(raw, tmp_path):
     from headswapbench.pipelines.build import parse_options
 
     out = tmp_path / "diff"
-    cfg = replace(_cfg(raw, out, editor="diffusers",
-                       editor_options=parse_options(["model_id=tiny", "size=64", "steps=2"])),
-                  ingest=replace(INGEST, max_clips_per_video=1))
+    cfg = replace(
+        _cfg(
+            raw,
+            out,
+            editor="diffusers",
+            editor_options=parse_options(["model_id=tiny", "size=64", "steps=2"]),
+        ),
+        ingest=replace(INGEST, max_clips_per_video=1),
+    )
     report = run_build(cfg, ["ingest", "edit"])
     assert report["stages"]["edit"]["done"] == report["stages"]["ingest"]["clips_cut"] > 0
     assert report["settings"]["editor"]["options"]["model_id"] == "tiny"

@@ -12,8 +12,13 @@ from headswapbench.video import read_video, write_video
 
 # (source video, start frame, label): two windows of lp_d12 are the same person in two "videos" (subject
 # grouping must join them), the others are three different people.
-EXCERPTS = [("lp_d12", 0, "a"), ("lp_d12", 120, "b"), ("edtalk_mouth_source", 0, "a"), ("vretalk_face_5", 0, "a"),
-            ("lp_d18", 0, "a")]
+EXCERPTS = [
+    ("lp_d12", 0, "a"),
+    ("lp_d12", 120, "b"),
+    ("edtalk_mouth_source", 0, "a"),
+    ("vretalk_face_5", 0, "a"),
+    ("lp_d18", 0, "a"),
+]
 
 
 def _resize(frames: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -22,7 +27,9 @@ def _resize(frames: np.ndarray, w: int, h: int) -> np.ndarray:
     return np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])
 
 
-def excerpt(videos_dir: Path, name: str, start: int, num_frames: int, side: int = 256) -> tuple[np.ndarray, float]:
+def excerpt(
+    videos_dir: Path, name: str, start: int, num_frames: int, side: int = 256
+) -> tuple[np.ndarray, float]:
     v = read_video(videos_dir / f"{name}.mp4", start=start, num_frames=num_frames)
     h, w = v.frames.shape[1:3]
     k = side / max(h, w)
@@ -47,7 +54,7 @@ def write_audio_only(path: Path, seconds: float = 1.0) -> Path:
         t = np.arange(n) / 16000
         samples = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
         for i in range(0, n, 1024):
-            f = av.AudioFrame.from_ndarray(samples[:, i:i + 1024].copy(), format="fltp", layout="mono")
+            f = av.AudioFrame.from_ndarray(samples[:, i : i + 1024].copy(), format="fltp", layout="mono")
             f.sample_rate = 16000
             for p in s.encode(f):
                 c.mux(p)
@@ -77,7 +84,7 @@ def write_vfr(path: Path, frames: np.ndarray, fps: float) -> Path:
 
 
 def make_bad_inputs(videos_dir: Path, out: Path, num_frames: int = 40) -> dict[str, str | None]:
-    """Write one file per kind of bad (or awkward) input; returns file name → expected skip reason tag, or None
+    """Write one file per kind of bad (or awkward) input; returns file name → expected skip reason, or None
     for inputs that must be *kept* (portrait, variable frame rate: handled, not refused)."""
     out.mkdir(parents=True, exist_ok=True)
     a, fps = excerpt(videos_dir, "lp_d12", 0, num_frames)
@@ -96,7 +103,7 @@ def make_bad_inputs(videos_dir: Path, out: Path, num_frames: int = 40) -> dict[s
     expected["audio_only.mp4"] = "no_video_stream"
     # a person in a tall portrait frame (background padding above and below): handled, not refused
     pad = np.full((num_frames, 448, a.shape[2], 3), 90, np.uint8)
-    pad[:, 96:96 + a.shape[1]] = a
+    pad[:, 96 : 96 + a.shape[1]] = a
     write_video(out / "portrait.mp4", pad, fps=fps)
     expected["portrait.mp4"] = None
     write_video(out / "odd_aspect.mp4", _resize(a, 768, 128), fps=fps)
@@ -107,8 +114,11 @@ def make_bad_inputs(videos_dir: Path, out: Path, num_frames: int = 40) -> dict[s
     expected["tiny_face.mp4"] = "face_too_small"
     write_video(out / "two_faces.mp4", np.concatenate([a, b], axis=2), fps=fps)  # side by side, 512x256
     expected["two_faces.mp4"] = "multiple_faces"
-    write_video(out / "no_face.mp4", np.tile(np.linspace(0, 255, 256, dtype=np.uint8)[None, None, :, None],
-                                             (num_frames, 256, 1, 3)), fps=fps)
+    write_video(
+        out / "no_face.mp4",
+        np.tile(np.linspace(0, 255, 256, dtype=np.uint8)[None, None, :, None], (num_frames, 256, 1, 3)),
+        fps=fps,
+    )
     expected["no_face.mp4"] = "no_face"
     write_video(out / "too_short.mp4", a[:8], fps=fps)
     expected["too_short.mp4"] = "too_short"

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from headswapbench.pipelines.filter import (
     LEFT_EYE_OUTER,
     RIGHT_EYE_OUTER,
@@ -17,6 +16,7 @@ from headswapbench.pipelines.filter import (
     sync_scores,
     verdict,
 )
+
 from headswapbench.runner import SkipItem
 
 
@@ -30,8 +30,14 @@ def _face(T=5, iod=10.0, seed=0):
 
 def _analysis(lm, pose=None, expr=None, ident=None):
     T = len(lm)
-    return SimpleNamespace(num_frames=T, face_found=np.ones(T, bool), landmarks=lm, pose=pose, expression=expr,
-                           mean_identity=lambda: ident)
+    return SimpleNamespace(
+        num_frames=T,
+        face_found=np.ones(T, bool),
+        landmarks=lm,
+        pose=pose,
+        expression=expr,
+        mean_identity=lambda: ident,
+    )
 
 
 def test_nme_is_mean_point_error_over_inter_ocular_distance():
@@ -72,17 +78,31 @@ def test_sync_scores_pose_wraps_and_identity_cosine():
 
 def test_verdict_order_and_thresholds():
     s = FilterSettings()
-    good = {"face_ratio": 1.0, "frames_compared": 10, "sync_nme": 0.01, "sync_nme_p95": 0.02, "expr_error": 0.0,
-            "pose_error": 1.0, "identity_similarity_to_target": 0.3, "identity_threshold": 0.9, "jitter_excess": 0.0}
+    good = {
+        "face_ratio": 1.0,
+        "frames_compared": 10,
+        "sync_nme": 0.01,
+        "sync_nme_p95": 0.02,
+        "expr_error": 0.0,
+        "pose_error": 1.0,
+        "identity_similarity_to_target": 0.3,
+        "identity_threshold": 0.9,
+        "jitter_excess": 0.0,
+    }
     assert verdict(good, s) is None
     # default identity limit = the backend's same-person threshold; "at or above" is the leak
     assert verdict({**good, "identity_similarity_to_target": 0.9}, s).startswith("identity_unchanged")
     assert verdict({**good, "identity_similarity_to_target": 0.89}, s) is None
-    assert verdict({**good, "identity_similarity_to_target": 0.89}, FilterSettings(max_identity_similarity=0.5))
-    assert verdict({k: v for k, v in good.items() if k != "identity_threshold"}, s).startswith("identity_unchanged")
+    assert verdict(
+        {**good, "identity_similarity_to_target": 0.89}, FilterSettings(max_identity_similarity=0.5)
+    )
+    assert verdict({k: v for k, v in good.items() if k != "identity_threshold"}, s).startswith(
+        "identity_unchanged"
+    )
     assert verdict({**good, "face_ratio": 0.5}, s).startswith("face_lost")
     assert verdict({**good, "identity_similarity_to_target": 0.99, "sync_nme": 1.0}, s).startswith(
-        "identity_unchanged")  # the leak is reported first
+        "identity_unchanged"
+    )  # the leak is reported first
     assert verdict({**good, "sync_nme": s.max_nme * 1.01}, s).startswith("landmark_desync")
     assert verdict({**good, "pose_error": s.max_pose_error + 1}, s).startswith("pose_desync")
     assert verdict({**good, "expr_error": s.max_expr_error + 1}, s).startswith("expression_desync")
@@ -94,11 +114,16 @@ def test_verdict_order_and_thresholds():
 def real_clip(tmp_path_factory, shared_data):
     """A 24-frame 160-px head clip of a real talking-head video and the same clip lagged by 6 frames."""
     from headswapbench.pipelines.ingest import IngestSettings, ingest_video
+
     from headswapbench.video import read_video, write_video
 
     work = tmp_path_factory.mktemp("filter_real")
-    rec = ingest_video("lp_d12", shared_data / "videos" / "lp_d12.mp4", work,
-                       IngestSettings(frames=30, size=160, max_clips_per_video=1))
+    rec = ingest_video(
+        "lp_d12",
+        shared_data / "videos" / "lp_d12.mp4",
+        work,
+        IngestSettings(frames=30, size=160, max_clips_per_video=1),
+    )
     clip = work / rec["clips"][0]["file"]
     v = read_video(clip)
     target = write_video(work / "target.mp4", v.frames[6:], fps=v.fps)

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from headswapbench.pipelines.build import BuildConfig, run_build
 from headswapbench.pipelines.ingest import (
     IngestSettings,
@@ -17,9 +16,10 @@ from headswapbench.pipelines.ingest import (
     scan_videos,
     usable_windows,
 )
+from test_build_media import make_bad_inputs
+
 from headswapbench.runner import SkipItem
 from headswapbench.video import probe, read_video
-from test_build_media import make_bad_inputs
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_head_window_is_fixed_square_around_head_with_hair_room():
 
 def test_head_window_shifts_inside_frame_and_refuses_what_cannot_fit():
     s = IngestSettings(frames=10, size=128)
-    x0, y0, side = head_window(_boxes(5, 70, 240, 100), (640, 480), s)  # face near the left edge
+    x0, _, side = head_window(_boxes(5, 70, 240, 100), (640, 480), s)  # face near the left edge
     assert x0 == 0 and side == pytest.approx(200, abs=2)
     with pytest.raises(SkipItem, match="head_motion"):  # the head crosses the frame: no fixed window holds it
         head_window(np.concatenate([_boxes(5, 150, 240, 100), _boxes(5, 450, 240, 100)]), (640, 480), s)
@@ -137,15 +137,42 @@ def test_cluster_subjects_groups_alike_embeddings_with_stable_names():
 
 def test_pick_reference_comes_from_another_time_window():
     clip = {"start_frame": 50, "num_frames": 20, "identity": None}
-    refs = {"v": {"references": [
-        {"frame": 55, "yaw": 0.0, "pitch": 0.0, "sharpness": 90, "file": "a", "identity": None},  # inside clip
-        {"frame": 80, "yaw": 1.0, "pitch": 0.0, "sharpness": 90, "file": "b", "identity": None},  # too close
-        {"frame": 150, "yaw": 9.0, "pitch": 3.0, "sharpness": 90, "file": "c", "identity": None},
-        {"frame": 200, "yaw": 2.0, "pitch": 1.0, "sharpness": 80, "file": "d", "identity": None}]}}
+    refs = {
+        "v": {
+            "references": [
+                {
+                    "frame": 55,
+                    "yaw": 0.0,
+                    "pitch": 0.0,
+                    "sharpness": 90,
+                    "file": "a",
+                    "identity": None,
+                },  # inside clip
+                {
+                    "frame": 80,
+                    "yaw": 1.0,
+                    "pitch": 0.0,
+                    "sharpness": 90,
+                    "file": "b",
+                    "identity": None,
+                },  # too close
+                {"frame": 150, "yaw": 9.0, "pitch": 3.0, "sharpness": 90, "file": "c", "identity": None},
+                {"frame": 200, "yaw": 2.0, "pitch": 1.0, "sharpness": 80, "file": "d", "identity": None},
+            ]
+        }
+    }
     ref = pick_reference(clip, "v", refs, {"v": 25}, 0.82)
     assert ref["file"] == "d"  # most frontal outside [25, 95)
-    assert pick_reference({**clip, "start_frame": 150}, "v", {"v": {"references": refs["v"]["references"][2:3]}},
-                          {"v": 25}, 0.82) is None
+    assert (
+        pick_reference(
+            {**clip, "start_frame": 150},
+            "v",
+            {"v": {"references": refs["v"]["references"][2:3]}},
+            {"v": 25},
+            0.82,
+        )
+        is None
+    )
 
 
 def test_subjects_csv_and_scan(tmp_path):
