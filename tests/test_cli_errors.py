@@ -127,3 +127,13 @@ def test_leaderboard_unknown_sort_metric_is_refused(tmp_path, capsys):
     _one_error_line(capsys, "--sort-by nosuch", "keypoint_nme")
     assert not (tmp_path / "site").exists()
     assert main(["leaderboard", "build", str(path), "--out", str(tmp_path / "site"), "--sort-by", "psnr"]) == 0
+
+
+def test_swap_needs_one_method_and_real_files(shared_data, tmp_path, capsys):
+    video, image = shared_data / "videos" / "lp_d12.mp4", shared_data / "images" / "lp_d9.jpg"
+    out = str(tmp_path / "o.mp4")
+    assert main(["swap", str(video), str(image), "--out", out]) == 2
+    line = _one_error_line(capsys, "--swapper", "--command")
+    assert "--predictions" not in line  # swap has no such option
+    assert main(["swap", str(tmp_path), str(image), "--swapper", "noop", "--out", out]) == 2
+    _one_error_line(capsys, str(tmp_path), "directory")

@@ -29,9 +29,11 @@ def swap_cmd(
 
     for p in (driving, reference):
         if not Path(p).is_file():
-            raise HeadSwapBenchError(f"{p}: no such file")
+            raise HeadSwapBenchError(f"{p}: is a directory, not a file" if Path(p).is_dir() else f"{p}: no such file")
     if not out.lower().endswith(".mp4"):
         raise HeadSwapBenchError(f"--out {out}: the output must be an .mp4 file")
+    if (swapper is None) == (command is None):  # checked here: this command has no --predictions
+        raise HeadSwapBenchError("give exactly one of --swapper NAME or --command TEMPLATE")
     source = resolve_source(swapper, command, None, timeout=timeout, device=device)
     if source.needs_target and not target:
         raise HeadSwapBenchError(f"swapper '{swapper}' needs the genuine target clip: pass --target TARGET.mp4")
