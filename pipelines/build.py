@@ -276,7 +276,7 @@ class Build:
     def videos(self) -> list[tuple[str, Path]]:
         from .ingest import scan_videos
 
-        vids = scan_videos(self.cfg.raw_dir)
+        vids = scan_videos(self.cfg.raw_dir, exclude=self.cfg.out_dir)
         if not vids:
             raise HeadSwapBenchError(f"no video files found in {self.cfg.raw_dir}")
         return vids

@@ -81,16 +81,21 @@ def video_key(raw_dir: Path, path: Path) -> str:
     return stem
 
 
-def scan_videos(raw_dir: str | Path) -> list[tuple[str, Path]]:
+def scan_videos(raw_dir: str | Path, exclude: str | Path | None = None) -> list[tuple[str, Path]]:
     """(video key, path) for every file in RAW_DIR (recursively) with a video suffix, sorted; other files
-    are ignored here (an audio-only .mp4 is caught by probe, a .txt is simply not a video)."""
+    are ignored here (an audio-only .mp4 is caught by probe, a .txt is simply not a video). Hidden files and
+    folders, and ``exclude`` (the build's own OUT_DIR when it lies inside RAW_DIR), are skipped."""
     raw_dir = Path(raw_dir)
-    files = sorted(
-        p
-        for p in raw_dir.rglob("*")
-        if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
-    )
-    return [(video_key(raw_dir, p), p) for p in files]
+    skip = Path(exclude).resolve() if exclude is not None else None
+    files = []
+    for p in raw_dir.rglob("*"):
+        rel = p.relative_to(raw_dir).parts
+        if not p.is_file() or p.suffix.lower() not in VIDEO_SUFFIXES or any(x.startswith(".") for x in rel):
+            continue
+        if skip is not None and (skip == p.resolve() or skip in p.resolve().parents):
+            continue
+        files.append(p)
+    return [(video_key(raw_dir, p), p) for p in sorted(files)]
 
 
 def read_subjects_csv(path: str | Path, raw_dir: str | Path) -> dict[str, str]:

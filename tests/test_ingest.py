@@ -180,6 +180,10 @@ def test_subjects_csv_and_scan(tmp_path):
     for name in ("x.mp4", "sub/y.MOV", ".hidden.mp4", "z.txt"):
         (tmp_path / name).write_bytes(b"")
     assert [k for k, _ in scan_videos(tmp_path)] == ["sub-y", "x"]
+    (tmp_path / "out" / ".work").mkdir(parents=True)
+    (tmp_path / "out" / "clip.mp4").write_bytes(b"")
+    (tmp_path / "out" / ".work" / "c.mp4").write_bytes(b"")
+    assert [k for k, _ in scan_videos(tmp_path, exclude=tmp_path / "out")] == ["sub-y", "x"]
     csv_path = tmp_path / "s.csv"
     csv_path.write_text("video,subject\nx.mp4,alice\nsub/y.MOV,alice\n")
     assert read_subjects_csv(csv_path, tmp_path) == {"x": "alice", "sub-y": "alice"}
