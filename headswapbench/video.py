@@ -99,6 +99,9 @@ def _probe_cached(path: str, mtime: float, size: int) -> VideoInfo:
             raise VideoError(p, "no video stream (audio-only file?)" if has_audio else "no video stream")
         stream = videos[0]
         codec = stream.codec_context.name
+        fmt = container.format.name or ""
+        if fmt == "image2" or fmt.endswith("_pipe"):  # FFmpeg's still-image demuxers
+            raise VideoError(p, f"is an image file ({codec}), not a video; this needs a video clip")
         width, height = stream.codec_context.width, stream.codec_context.height
         sar = float(stream.sample_aspect_ratio or 1) or 1.0
         rotation = _rotation(container, stream)

@@ -150,6 +150,8 @@ def test_bad_inputs_raise_one_clear_error(tmp_path, shared_data):
         audio: "audio-only",
         tmp_path / "missing.mp4": "does not exist",
         tmp_path: "directory",
+        shared_data / "images" / "lp_d9.jpg": "image file",  # said "video stream has no frames"
+        shared_data / "images" / "edtalk_leijun.png": "image file",
     }
     for path, cause in cases.items():
         with pytest.raises(VideoError, match=cause) as exc:
