@@ -79,7 +79,13 @@ class TripletDataset(Dataset):
         row = self.rows[index]
         d_path, t_path = self.split.driving_path(row), self.split.target_path(row)
         d_info, t_info = probe(d_path), probe(t_path)
-        idx = self.window(min(d_info.num_frames, t_info.num_frames))
+        if d_info.num_frames != t_info.num_frames:  # not frame-synchronised: no window would pair them correctly
+            raise HeadSwapBenchError(f"clip {row.clip_id}: driving has {d_info.num_frames} frames but target has "
+                                     f"{t_info.num_frames} ({d_path}, {t_path})")
+        try:
+            idx = self.window(d_info.num_frames)
+        except HeadSwapBenchError as exc:
+            raise HeadSwapBenchError(f"clip {row.clip_id}: {exc}") from None
         driving = _resize(read_frames(d_path, idx, d_info), self.size)
         target = _resize(read_frames(t_path, idx, t_info), self.size)
         if driving.shape != target.shape:

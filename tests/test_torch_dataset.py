@@ -77,8 +77,23 @@ def test_window_crop_is_synchronised_and_seeded(split_root):
 def test_window_longer_than_clip_is_a_clear_error(split_root):
     from headswapbench.pipelines.torch_dataset import TripletDataset
 
-    with pytest.raises(HeadSwapBenchError, match="needs 13 frames; the clip has 12"):
+    with pytest.raises(HeadSwapBenchError, match="clip c0: .*needs 13 frames; the clip has 12"):
         TripletDataset(split_root, "train", num_frames=13)[0]
+
+
+def test_driving_and_target_of_different_length_are_refused(split_root, tmp_path):
+    """Used to train on the shorter length silently; a triplet must be frame-synchronised."""
+    import shutil
+
+    from headswapbench.pipelines.torch_dataset import TripletDataset
+    from headswapbench.types import Video
+    from headswapbench.video import write_video
+
+    root = tmp_path / "ds"
+    shutil.copytree(split_root, root)
+    write_video(root / "train" / "driving" / "c0.mp4", Video(np.zeros((10, 32, 64, 3), np.uint8), 25.0))
+    with pytest.raises(HeadSwapBenchError, match="clip c0: driving has 10 frames but target has 12"):
+        TripletDataset(root, "train", verify="none")[0]
 
 
 def test_dataloader_batches(split_root):
