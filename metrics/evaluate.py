@@ -264,6 +264,9 @@ def evaluate(
     """Score ``source`` (swapper name, ``Swapper``, or an ``OutputSource``) on a split; see the module doc."""
     from . import METRICS, load_metrics
 
+    from .validate import check_device
+
+    check_device(device)
     out_dir = Path(out_dir)
     ensure_dir(out_dir)
     handler = _attach_log(out_dir / "evaluate.log")

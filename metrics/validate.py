@@ -103,3 +103,17 @@ def check_output(path: str | Path, expected: dict[str, Any]) -> list[str]:
     if abs(float(info.fps) - expected["fps"]) > FPS_TOLERANCE:
         problems.append(f"{float(info.fps):.3f} fps, driving clip has {expected['fps']:.3f}")
     return problems
+
+
+def check_device(device: str) -> str:
+    """Refuse a device name torch does not know, or CUDA on a machine without it, before any work (a swapper
+    that ignores the device would otherwise run on the CPU silently, one that uses it would fail mid-run)."""
+    import re
+
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", str(device)):
+        raise HeadSwapBenchError(f"--device {device!r}: expected cpu, cuda or cuda:N")
+    if device != "cpu":
+        from .base import torch_device
+
+        torch_device(device)
+    return device

@@ -137,3 +137,22 @@ def test_swap_needs_one_method_and_real_files(shared_data, tmp_path, capsys):
     assert "--predictions" not in line  # swap has no such option
     assert main(["swap", str(tmp_path), str(image), "--swapper", "noop", "--out", out]) == 2
     _one_error_line(capsys, str(tmp_path), "directory")
+
+
+@pytest.mark.parametrize("command", ["swap", "evaluate"])
+def test_bad_device_and_timeout_are_refused_before_work(command, shared_data, tmp_path, capsys):
+    """--device banana used to traceback in torch (evaluate) or be ignored (swap); --device cuda on a machine
+    without CUDA ran the warp swapper on the CPU silently; --timeout -1 killed every command at once."""
+    import torch
+
+    video, image = shared_data / "videos" / "lp_d12.mp4", shared_data / "images" / "lp_d9.jpg"
+    head = (["swap", str(video), str(image), "--out", str(tmp_path / "o.mp4")] if command == "swap"
+            else ["evaluate", str(tmp_path / "nosplit"), "--out", str(tmp_path / "run")])
+    assert main([*head, "--swapper", "noop", "--device", "banana"]) == 2
+    _one_error_line(capsys, "--device 'banana'")
+    assert main([*head, "--swapper", "noop", "--timeout", "-1"]) == 2
+    _one_error_line(capsys, "--timeout -1", "positive")
+    if not torch.cuda.is_available():
+        assert main([*head, "--swapper", "warp", "--device", "cuda:0"]) == 2
+        _one_error_line(capsys, "cuda:0", "not available")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "o.mp4").exists()

@@ -33,8 +33,13 @@ def evaluate_cmd(
     from ..metrics.evaluate import evaluate, summary_rows
     from ..swappers.external import resolve_source
 
+    from ..errors import HeadSwapBenchError
+    from ..metrics.validate import check_device
+
+    if timeout <= 0:
+        raise HeadSwapBenchError(f"--timeout {timeout:g}: must be a positive number of seconds")
     source = resolve_source(swapper, command, predictions, timeout=timeout, name=name, version=method_version,
-                            device=device)
+                            device=check_device(device))
     names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
     run = evaluate(split, out, source, split_name=split_name, revision=revision, metrics=names, executor=executor,
                    ray_address=ray_address, shard=shard, device=device, skip_invalid=skip_invalid,

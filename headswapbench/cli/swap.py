@@ -24,7 +24,7 @@ def swap_cmd(
     from pathlib import Path
 
     from ..errors import HeadSwapBenchError
-    from ..metrics.validate import check_output, expected_format
+    from ..metrics.validate import check_device, check_output, expected_format
     from ..swappers.external import ClipFiles, resolve_source
 
     for p in (driving, reference):
@@ -34,7 +34,9 @@ def swap_cmd(
         raise HeadSwapBenchError(f"--out {out}: the output must be an .mp4 file")
     if (swapper is None) == (command is None):  # checked here: this command has no --predictions
         raise HeadSwapBenchError("give exactly one of --swapper NAME or --command TEMPLATE")
-    source = resolve_source(swapper, command, None, timeout=timeout, device=device)
+    if timeout <= 0:
+        raise HeadSwapBenchError(f"--timeout {timeout:g}: must be a positive number of seconds")
+    source = resolve_source(swapper, command, None, timeout=timeout, device=check_device(device))
     if source.needs_target and not target:
         raise HeadSwapBenchError(f"swapper '{swapper}' needs the genuine target clip: pass --target TARGET.mp4")
     files = ClipFiles(Path(driving).stem, Path(driving), Path(reference), Path(target) if target else None)
