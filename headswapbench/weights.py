@@ -195,7 +195,7 @@ _BUILTIN = [
                "https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip", None, 288_621_354,
                "non-commercial research (insightface model zoo)",
                "insightface buffalo_l pack: SCRFD detector + ArcFace R50 (w600k_r50.onnx), 512-D"),
-    WeightSpec("adaface-ir101", "pretrained_model/model.pt",
+    WeightSpec("adaface-ir101", "config.json",
                "https://huggingface.co/minchul/cvlface_adaface_ir101_webface12m", None, 261_000_000, "MIT",
                "AdaFace IR-101 trained on WebFace12M (CVLface release)", kind="hub-repo",
                repo_id="minchul/cvlface_adaface_ir101_webface12m"),
