@@ -110,9 +110,12 @@ class IngestStep:
         self.folder, self.settings = Path(folder), settings
 
     def __call__(self, key: str, path: str) -> dict:
-        from .ingest import ingest_video
+        from .ingest import ingest_video, release_memory
 
-        return ingest_video(key, Path(path), self.folder, self.settings)
+        try:
+            return ingest_video(key, Path(path), self.folder, self.settings)
+        finally:
+            release_memory()
 
 
 _EDITORS: dict[str, Any] = {}
@@ -136,6 +139,8 @@ class EditStep:
         from headswapbench.errors import FaceNotFoundError, MissingWeightsError
         from headswapbench.video import read_video, write_video
 
+        from .ingest import release_memory
+
         key = json.dumps([self.editor, self.options], sort_keys=True, default=str)
         if key in _MISSING_WEIGHTS:  # fail the rest fast: one download attempt per process, not per clip
             raise _MISSING_WEIGHTS[key]
@@ -156,6 +161,7 @@ class EditStep:
         out = self.folder / "clips" / f"{clip_id}.mp4"
         write_video(out, edited)
         t3 = time.perf_counter()
+        release_memory()
         return {
             "file": f"clips/{clip_id}.mp4",
             "prompt": prompt,
@@ -175,7 +181,12 @@ class FilterStep:
     def __call__(self, clip_id: str, payload: dict) -> dict:
         from .filter import filter_pair
 
-        return filter_pair(payload["target"], payload["driving"], self.settings)
+        from .ingest import release_memory
+
+        try:
+            return filter_pair(payload["target"], payload["driving"], self.settings)
+        finally:
+            release_memory()
 
 
 # ------------------------------------------------------------------------------------------ the build

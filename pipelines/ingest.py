@@ -21,6 +21,7 @@ window of the same subject.
 from __future__ import annotations
 
 import csv
+import ctypes
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field
@@ -53,7 +54,7 @@ class IngestSettings:
     ref_gap_s: float = 2.0  # a reference from the same video must be at least this far from the clip
     ref_candidates: int = 8  # reference candidates written per video (spread over time)
     identity_every: int = 15  # identity embedding every N frames (dlib ≈ 0.1 s/face on CPU)
-    chunk_bytes: int = 192 << 20  # decoded full-resolution bytes read at once
+    chunk_bytes: int = 96 << 20  # decoded full-resolution bytes read at once (peak ≈ 2× this: decode + copy)
 
     def min_face_px(self) -> float:
         return self.min_face_frac * self.size
@@ -235,6 +236,15 @@ def _iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def release_memory() -> None:
+    """Hand freed heap pages back to the OS. glibc keeps them, so RSS crept up ≈ 1.4 MB per face-analysis
+    call (60 calls measured: 250 → 386 MB; flat at ≈ 240 MB with ``malloc_trim``). No-op off glibc."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _chunk_len(width: int, height: int, s: IngestSettings) -> int:
     return int(np.clip(s.chunk_bytes // max(width * height * 3, 1), 4, 64))
 
@@ -297,6 +307,7 @@ def analyse_stream(path: Path, info, s: IngestSettings, count_every: int = 2) ->
                 ids.append(np.asarray(a.identity, dtype=np.float64))
                 id_frames.append(np.asarray(a.identity_frames, dtype=np.int64) + start)
             del clip
+            release_memory()
     finally:
         counter.close()
     E = ids[0].shape[1] if ids else 0
