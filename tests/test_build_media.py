@@ -122,6 +122,10 @@ def make_bad_inputs(videos_dir: Path, out: Path, num_frames: int = 40) -> dict[s
     expected["no_face.mp4"] = "no_face"
     write_video(out / "too_short.mp4", a[:8], fps=fps)
     expected["too_short.mp4"] = "too_short"
+    big = np.zeros((2, 2880, 5120, 3), np.uint8)  # 5K (14.7 MP): above the 3840×2160 limit, refused at probe
+    big[..., 1] = 120
+    write_video(out / "very_large.mp4", big, fps=fps)
+    expected["very_large.mp4"] = "too_large"
     write_vfr(out / "vfr.mp4", a, fps)
     expected["vfr.mp4"] = None
     return expected
