@@ -106,14 +106,14 @@ def clip_seed(seed: int, clip_id: str) -> int:
 # ------------------------------------------------------------------------------------------ stage steps
 # Callable objects (not closures) so Ray can pickle them; heavy state (the editor) is cached per process.
 class IngestStep:
-    def __init__(self, folder: Path, settings: IngestSettings):
-        self.folder, self.settings = Path(folder), settings
+    def __init__(self, folder: Path, settings: IngestSettings, progress: bool = False):
+        self.folder, self.settings, self.progress = Path(folder), settings, progress
 
     def __call__(self, key: str, path: str) -> dict:
         from .ingest import ingest_video, release_memory
 
         try:
-            return ingest_video(key, Path(path), self.folder, self.settings)
+            return ingest_video(key, Path(path), self.folder, self.settings, progress=self.progress)
         finally:
             release_memory()
 
@@ -293,7 +293,7 @@ class Build:
         return vids
 
     def run_ingest(self) -> StageResult:
-        stage = Stage("ingest", IngestStep(self.folder("ingest"), self.cfg.ingest))
+        stage = Stage("ingest", IngestStep(self.folder("ingest"), self.cfg.ingest, self.cfg.progress))
         return self._run(stage, [(k, str(p)) for k, p in self.videos()], self.cfg.shard)
 
     def clips(self, shard_only: bool = True) -> dict[str, dict]:

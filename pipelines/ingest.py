@@ -255,7 +255,9 @@ def output_fps(info) -> float:
     return float(max(1, round(info.fps))) if info.is_vfr else float(info.fps)
 
 
-def analyse_stream(path: Path, info, s: IngestSettings, count_every: int = 2) -> FrameTrack:
+def analyse_stream(
+    path: Path, info, s: IngestSettings, count_every: int = 2, progress: bool = False
+) -> FrameTrack:
     """Track the main face over the whole video at analysis size, chunk by chunk (flat memory)."""
     from headswapbench.face import analyze_video
     from headswapbench.types import Video
@@ -270,8 +272,11 @@ def analyse_stream(path: Path, info, s: IngestSettings, count_every: int = 2) ->
     chunk = 64  # frames per analysis call (tracking restarts at each call; identity sampled within it)
     read = _chunk_len(W, H, s)  # full-resolution frames decoded at once before shrinking
     found, boxes, pose, others, ids, id_frames = [], [], [], [], [], []
+    from tqdm.auto import tqdm
+
     counter = _FaceCounter()
     backends: dict = {}
+    bar = tqdm(total=n, desc=f"track {path.name}", unit="frame", leave=False, disable=not progress)
     try:
         for start in range(0, n, chunk):
             m = min(chunk, n - start)
@@ -308,8 +313,10 @@ def analyse_stream(path: Path, info, s: IngestSettings, count_every: int = 2) ->
                 id_frames.append(np.asarray(a.identity_frames, dtype=np.int64) + start)
             del clip
             release_memory()
+            bar.update(m)
     finally:
         counter.close()
+        bar.close()
     E = ids[0].shape[1] if ids else 0
     return FrameTrack(
         found=np.concatenate(found),
@@ -365,7 +372,7 @@ def _round(a, nd: int = 5) -> list:
     return np.round(np.asarray(a, dtype=np.float64), nd).tolist()
 
 
-def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings) -> dict:
+def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress: bool = False) -> dict:
     """Cut one raw video into head clips + reference candidates under ``folder`` (file names in the record are
     relative to it, so a build folder can move); SkipItem with a reason if the video gives no clip."""
     from headswapbench.errors import VideoError
@@ -388,7 +395,7 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings) -> dict:
     if n < s.frames:
         raise SkipItem(f"too_short: {n} frames < {s.frames}", **facts)
     try:
-        track = analyse_stream(path, info, s)
+        track = analyse_stream(path, info, s, progress=progress)
     except VideoError as exc:
         raise SkipItem(_video_error_reason(exc.cause), **facts) from None
 
