@@ -269,3 +269,25 @@ def test_diffusers_editor_runs_through_the_build(raw, tmp_path):
 
     (clip,) = list((out / ".work").glob("edit-*/clips/*.mp4"))[:1]
     assert read_video(clip).frames.shape == (FRAMES, SIZE, SIZE, 3)
+
+
+def test_sharded_build_then_package_matches_the_single_run(raw, reference_build, tmp_path):
+    """--shard 0/2 and 1/2 share one OUT_DIR (one manifest per shard); package refuses until both are done."""
+    from headswapbench.errors import HeadSwapBenchError
+    from headswapbench.runner import in_shard
+
+    ref_out, _ = reference_build
+    out = tmp_path / "sharded"
+    keys = sorted(p.stem for p in raw.glob("*.mp4"))
+    assert {in_shard(k, (0, 2)) for k in keys} == {True, False}  # both shards get work with these names
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HEADSWAPBENCH_CACHE", str(tmp_path / "cache_shard"))
+        first = run_build(_cfg(raw, out, shard=(0, 2)))
+        assert "package" not in first["stages_run"] and "--stage package" in first["note"]
+        with pytest.raises(HeadSwapBenchError, match="not ingested yet"):
+            run_build(_cfg(raw, out), ["package"])
+        run_build(_cfg(raw, out, shard=(1, 2)))
+        run_build(_cfg(raw, out), ["package"])
+    manifests = sorted(p.name for p in (out / ".work").glob("ingest-*/manifest*.jsonl"))
+    assert manifests == ["manifest.shard-0-of-2.jsonl", "manifest.shard-1-of-2.jsonl"]
+    assert dataset_files(out) == dataset_files(ref_out)
