@@ -9,13 +9,14 @@ Every failure becomes one `VideoError` naming the file and the cause.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import cv2  # noqa: F401  must load before decord: decord's bundled zlib otherwise breaks cv2's PNG codec
 import numpy as np
@@ -307,21 +308,40 @@ def write_video(path: str | os.PathLike, video: Video | np.ndarray, fps: float |
     import av
 
     frames, rate = _as_frames(video, fps)
+    return write_video_chunks(path, [frames], rate, crf=crf, preset=preset)
+
+
+def write_video_chunks(path: str | os.PathLike, chunks: Iterable[np.ndarray], fps: float, crf: int = 18,
+                       preset: str = "fast") -> Path:
+    """`write_video` from an iterable of uint8 [t,H,W,3] chunks, so memory stays flat whatever the clip length
+    (pair it with `iter_video`). Atomic: a failure midway leaves no file."""
+    import av
+
     path = Path(path)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
-        raise VideoError(path, f"need non-empty uint8 [T,H,W,3] frames to write, got {frames.dtype} {frames.shape}")
-    h, w = frames.shape[1:3]
-    if h % 2 or w % 2:
-        raise VideoError(path, f"H.264 yuv420p needs even width and height, got {w}x{h}")
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
-            stream = container.add_stream("libx264", rate=Fraction(rate).limit_denominator(1001))
-            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            stream.options = {"crf": str(crf), "preset": preset, "threads": ENCODER_THREADS}
-            stream.codec_context.color_range = 1  # limited (tv) range, what browsers expect
+    with atomic_path(path) as tmp, contextlib.ExitStack() as stack:
+        container = stream = None
+        for frames in chunks:
+            frames = np.asarray(frames)
+            if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+                raise VideoError(path, f"need uint8 [T,H,W,3] frames to write, got {frames.dtype} {frames.shape}")
+            if stream is None and len(frames):
+                h, w = frames.shape[1:3]
+                if h % 2 or w % 2:
+                    raise VideoError(path, f"H.264 yuv420p needs even width and height, got {w}x{h}")
+                container = stack.enter_context(
+                    av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}))
+                stream = container.add_stream("libx264", rate=Fraction(float(fps)).limit_denominator(1001))
+                stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+                stream.options = {"crf": str(crf), "preset": preset, "threads": ENCODER_THREADS}
+                stream.codec_context.color_range = 1  # limited (tv) range, what browsers expect
+            elif stream is not None and frames.shape[1:3] != (stream.height, stream.width):
+                raise VideoError(path, f"frame size changed mid-clip: {frames.shape[2]}x{frames.shape[1]}, "
+                                       f"first frames were {stream.width}x{stream.height}")
             for f in frames:
                 container.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
-            container.mux(stream.encode(None))
+        if stream is None:
+            raise VideoError(path, "need non-empty uint8 [T,H,W,3] frames to write, got no frames")
+        container.mux(stream.encode(None))
     return path
 
 

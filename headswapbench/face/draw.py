@@ -32,15 +32,17 @@ def draw_face(frame: np.ndarray, landmarks: np.ndarray | None, box: np.ndarray |
     return out
 
 
-def overlay_frames(frames: np.ndarray, analysis: ClipAnalysis, progress: bool = True) -> np.ndarray:
-    """Overlay every frame; output size even (H.264 yuv420p needs it)."""
+def overlay_frames(frames: np.ndarray, analysis: ClipAnalysis, progress: bool = True, start: int = 0) -> np.ndarray:
+    """Overlay every frame (``frames`` are the clip's frames ``start, start+1, ...``, so a long clip can be drawn
+    chunk by chunk); output size even (H.264 yuv420p needs it)."""
     from tqdm.auto import tqdm
 
-    n = min(len(frames), analysis.num_frames)
+    n = max(0, min(len(frames), analysis.num_frames - start))
     h, w = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2
     out = np.empty((n, h, w, 3), np.uint8)
-    for i in tqdm(range(n), desc="overlay", unit="frame", disable=not progress, leave=False):
+    for k in tqdm(range(n), desc="overlay", unit="frame", disable=not progress, leave=False):
+        i = start + k
         ok = bool(analysis.face_found[i])
-        out[i] = draw_face(frames[i], analysis.landmarks[i] if ok else None, analysis.boxes[i] if ok else None,
+        out[k] = draw_face(frames[k], analysis.landmarks[i] if ok else None, analysis.boxes[i] if ok else None,
                            analysis.pose[i] if (ok and analysis.pose is not None) else None)[:h, :w]
     return out

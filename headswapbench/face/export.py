@@ -21,10 +21,20 @@ def export_analysis(video: str | Path, out: str | Path, *, landmarks: str = "fac
     a.save(out)
     outputs = {"json": str(out / "analysis.json"), "npz": str(out / "analysis.npz")}
     if overlay:
-        from ..video import read_video, write_video
+        from tqdm.auto import tqdm
+
+        from ..video import iter_video, write_video_chunks
         from .draw import overlay_frames
 
-        write_video(out / "overlay.mp4", overlay_frames(read_video(video).frames, a), fps=a.fps)
+        def chunks():  # streamed: memory stays flat however long the clip is
+            start = 0
+            with tqdm(total=a.num_frames, desc="overlay", unit="frame", disable=not progress, leave=False) as bar:
+                for frames in iter_video(video, chunk=32):
+                    yield overlay_frames(frames, a, progress=False, start=start)
+                    start += len(frames)
+                    bar.update(len(frames))
+
+        write_video_chunks(out / "overlay.mp4", chunks(), fps=a.fps)
         outputs["overlay"] = str(out / "overlay.mp4")
     summary = {**a.summary(), "outputs": outputs}
     atomic_write_json(out / "analysis.json", summary)
