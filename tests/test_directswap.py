@@ -215,6 +215,7 @@ def test_save_load_swap(trained, mini_split, monkeypatch):
     out = sw.swap(drv, ref)
     assert out.frames.shape == drv.frames.shape and out.frames.dtype == np.uint8 and out.fps == drv.fps
     assert sw.describe()["smoke_model"] is True and sw.describe()["name"] == "directswap-smoke"
+    assert sw.describe()["smoke"] is True  # evaluate turns this into settings.smoke (leaderboard warning)
     again = DirectSwapSwapper(trained["a"] / "model", steps=2, guidance=2.0, seed=3).swap(drv, ref)
     assert np.array_equal(out.frames, again.frames)  # seeded
     monkeypatch.setenv("HEADSWAPBENCH_DIRECTSWAP_WEIGHTS", str(trained["a"] / "model"))

@@ -180,6 +180,7 @@ class DirectSwapSwapper(Swapper):
     def describe(self) -> dict:
         d = super().describe()
         d.update({"weights": self.weights, "config": self.config.name, "smoke_model": self.config.smoke_model,
+                  "smoke": bool(self.config.smoke_model),  # the key evaluate/leaderboard read for the warning
                   "steps": self.steps, "guidance": self.guidance, "seed": self.seed, "scheduler": self.scheduler,
                   "overlap": self.overlap, "resolution": self.config.resolution,
                   "window": self.config.num_frames, "init": json.loads(json.dumps(self.config.init))})
