@@ -156,3 +156,22 @@ def test_bad_device_and_timeout_are_refused_before_work(command, shared_data, tm
         assert main([*head, "--swapper", "warp", "--device", "cuda:0"]) == 2
         _one_error_line(capsys, "cuda:0", "not available")
     assert not (tmp_path / "run").exists() and not (tmp_path / "o.mp4").exists()
+
+
+def test_error_output_is_one_line_even_after_mediapipe_starts(shared_data, tmp_path):
+    """MediaPipe's C++ start-up logs (TFLite XNNPACK INFO, absl 'feedback manager' warnings) and a protobuf
+    deprecation warning used to print 6 lines around the one error line. Run in a fresh process: those logs
+    appear once per process, so an in-process test could miss them."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from headswapbench.video import write_image
+
+    blank = tmp_path / "blank.png"
+    write_image(blank, np.full((96, 96, 3), 40, np.uint8))
+    r = subprocess.run([sys.executable, "-m", "headswapbench.cli.main", "identity", str(blank),
+                        str(shared_data / "images" / "lp_d19.jpg")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [f"error: {blank}: no face found in the image (96x96)"], r.stderr

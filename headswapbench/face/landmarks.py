@@ -10,6 +10,9 @@ Landmarks are pixel coordinates: x, y in pixels of the input frame, z in the sam
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -44,6 +47,30 @@ def _to_pixels(norm_landmarks, width: int, height: int, x0: float = 0.0, y0: flo
     a[:, 1] = a[:, 1] * height + y0
     a[:, 2] = a[:, 2] * width
     return a
+
+
+@contextlib.contextmanager
+def _native_stderr_muted():
+    """Mute file descriptor 2 (not just ``sys.stderr``): MediaPipe's C++ graph threads log straight to it."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _warmed(make_graph):
+    """Build a MediaPipe graph and run it once on a blank frame with stderr muted: start-up prints TFLite/absl
+    logs (XNNPACK delegate, "feedback manager" warnings) that say nothing about the user's input and would
+    bury the one line a CLI error prints. A blank frame finds no face, so tracking state stays empty."""
+    with _native_stderr_muted():
+        graph = make_graph()
+        graph.process(np.zeros((64, 64, 3), np.uint8))
+    return graph
 
 
 def _rgb(frame: np.ndarray) -> np.ndarray:
@@ -127,14 +154,14 @@ class FaceMeshLandmarks(LandmarkModel):
 
     # building blocks shared by the video and photo paths
     def _mesh(self, static: bool):
-        return self._mp.solutions.face_mesh.FaceMesh(
+        return _warmed(lambda: self._mp.solutions.face_mesh.FaceMesh(
             static_image_mode=static, max_num_faces=1, refine_landmarks=True,
             min_detection_confidence=self.min_detection_confidence,
-            min_tracking_confidence=self.min_tracking_confidence)
+            min_tracking_confidence=self.min_tracking_confidence))
 
     def _detector(self, model_selection: int = 1):
-        return self._mp.solutions.face_detection.FaceDetection(
-            model_selection=model_selection, min_detection_confidence=self.min_detection_confidence)
+        return _warmed(lambda: self._mp.solutions.face_detection.FaceDetection(
+            model_selection=model_selection, min_detection_confidence=self.min_detection_confidence))
 
     @staticmethod
     def _detect(detector, frame: np.ndarray) -> list[np.ndarray]:
