@@ -137,6 +137,9 @@ def test_swap_needs_one_method_and_real_files(shared_data, tmp_path, capsys):
     assert "--predictions" not in line  # swap has no such option
     assert main(["swap", str(tmp_path), str(image), "--swapper", "noop", "--out", out]) == 2
     _one_error_line(capsys, str(tmp_path), "directory")
+    missing = str(tmp_path / "missing.mp4")  # used to be a FileNotFoundError traceback
+    assert main(["swap", str(video), str(image), "--swapper", "oracle", "--target", missing, "--out", out]) == 2
+    _one_error_line(capsys, missing, "no such file")
 
 
 @pytest.mark.parametrize("command", ["swap", "evaluate"])

@@ -27,7 +27,7 @@ def swap_cmd(
     from ..metrics.validate import check_device, check_output, expected_format
     from ..swappers.external import ClipFiles, resolve_source
 
-    for p in (driving, reference):
+    for p in (driving, reference, *([target] if target else [])):
         if not Path(p).is_file():
             raise HeadSwapBenchError(f"{p}: is a directory, not a file" if Path(p).is_dir() else f"{p}: no such file")
     if not out.lower().endswith(".mp4"):
