@@ -178,3 +178,8 @@ def test_error_output_is_one_line_even_after_mediapipe_starts(shared_data, tmp_p
                         str(shared_data / "images" / "lp_d19.jpg")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [f"error: {blank}: no face found in the image (96x96)"], r.stderr
+
+
+def test_predictions_that_is_a_file(a_file, tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nosplit"), "--predictions", str(a_file), "--out", str(tmp_path / "r")]) == 2
+    _one_error_line(capsys, str(a_file), "is a file")

@@ -251,7 +251,8 @@ class PredictionsSource(OutputSource):
     def __init__(self, folder: str | Path, name: str | None = None, version: str = "unspecified"):
         self.folder = Path(folder)
         if not self.folder.is_dir():
-            raise HeadSwapBenchError(f"--predictions {self.folder}: no such folder")
+            why = "is a file, not a folder of <clip_id>.mp4" if self.folder.exists() else "no such folder"
+            raise HeadSwapBenchError(f"--predictions {self.folder}: {why}")
         self.name = name or self.folder.resolve().name
         self.version = version
 
