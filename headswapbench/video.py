@@ -305,7 +305,6 @@ def _as_frames(video: Video | np.ndarray, fps: float | None) -> tuple[np.ndarray
 def write_video(path: str | os.PathLike, video: Video | np.ndarray, fps: float | None = None, crf: int = 18,
                 preset: str = "fast") -> Path:
     """Write H.264 yuv420p mp4 (plays in browsers), atomically. Width and height must be even."""
-    import av
 
     frames, rate = _as_frames(video, fps)
     return write_video_chunks(path, [frames], rate, crf=crf, preset=preset)
@@ -347,7 +346,8 @@ def write_video_chunks(path: str | os.PathLike, chunks: Iterable[np.ndarray], fp
 
 def read_image(path: str | os.PathLike) -> Image:
     """Any common image as uint8 RGB, EXIF orientation applied."""
-    from PIL import Image as PILImage, ImageOps, UnidentifiedImageError
+    from PIL import Image as PILImage
+    from PIL import ImageOps, UnidentifiedImageError
 
     p = Path(path)
     _check_file(p)

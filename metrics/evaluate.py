@@ -263,7 +263,6 @@ def evaluate(
 ) -> EvaluationRun:
     """Score ``source`` (swapper name, ``Swapper``, or an ``OutputSource``) on a split; see the module doc."""
     from . import METRICS, load_metrics
-
     from .validate import check_device
 
     check_device(device)

@@ -86,6 +86,7 @@ def test_driving_and_target_of_different_length_are_refused(split_root, tmp_path
     import shutil
 
     from headswapbench.pipelines.torch_dataset import TripletDataset
+
     from headswapbench.types import Video
     from headswapbench.video import write_video
 

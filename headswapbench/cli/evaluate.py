@@ -30,11 +30,10 @@ def evaluate_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),
 ) -> None:
     """Score a head swapper on a split: swap, validate outputs, analyse, score, aggregate with 95 % CIs."""
-    from ..metrics.evaluate import evaluate, summary_rows
-    from ..swappers.external import resolve_source
-
     from ..errors import HeadSwapBenchError
+    from ..metrics.evaluate import evaluate, summary_rows
     from ..metrics.validate import check_device
+    from ..swappers.external import resolve_source
 
     if timeout <= 0:
         raise HeadSwapBenchError(f"--timeout {timeout:g}: must be a positive number of seconds")
