@@ -92,6 +92,14 @@ def _probe_cached(path: str, mtime: float, size: int) -> VideoInfo:
     try:
         container = av.open(path)
     except Exception as exc:
+        try:
+            with open(p, "rb") as fh:
+                looks_mp4 = fh.read(12)[4:8] == b"ftyp"
+        except OSError:
+            looks_mp4 = False
+        if looks_mp4:  # an mp4/mov header but no readable index: almost always a cut-off download or copy
+            raise VideoError(p, f"truncated or corrupt mp4: it starts like one but FFmpeg finds no readable index "
+                                f"(moov atom) ({type(exc).__name__}: {exc})") from None
         raise VideoError(p, f"unreadable: not a video container FFmpeg can open ({type(exc).__name__}: {exc})") from None
     try:
         videos = list(container.streams.video)

@@ -134,6 +134,8 @@ def test_bad_inputs_raise_one_clear_error(tmp_path, shared_data):
     write_video(good, frames, fps=25)  # faststart: index first, so a cut file keeps a readable header
     cut = tmp_path / "truncated.mp4"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
+    moov_last_cut = tmp_path / "cut_download.mp4"  # index at the end (not faststart), as most cameras write
+    moov_last_cut.write_bytes((shared_data / "videos" / "lp_d12.mp4").read_bytes()[:400_000])
     audio = tmp_path / "audio_only.m4a"
     with av.open(str(audio), "w", format="mp4") as c:
         s = c.add_stream("aac", rate=16000)
@@ -151,6 +153,7 @@ def test_bad_inputs_raise_one_clear_error(tmp_path, shared_data):
         tmp_path / "missing.mp4": "does not exist",
         tmp_path: "directory",
         shared_data / "images" / "lp_d9.jpg": "image file",  # said "video stream has no frames"
+        moov_last_cut: "truncated or corrupt mp4",  # said "not a video container FFmpeg can open"
         shared_data / "images" / "edtalk_leijun.png": "image file",
     }
     for path, cause in cases.items():
