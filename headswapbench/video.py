@@ -28,7 +28,7 @@ from .types import Image, Video
 log = logging.getLogger(__name__)
 
 VFR_TOLERANCE = 0.1  # spread of frame durations (relative to the median) above which a stream is variable-rate
-ENCODER_THREADS = "2"  # fixed so the same input encodes to the same bytes on any machine
+ENCODER_THREADS = "1"  # one thread: x264 gave different bytes in 1-2 of 20 two-thread encodes, never with one
 
 
 @dataclass(frozen=True)

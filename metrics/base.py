@@ -293,8 +293,12 @@ def torch_device(device: str):
     """A torch.device, with a clear error when CUDA is asked for but absent."""
     import torch
 
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        from headswapbench.errors import HeadSwapBenchError
+    from headswapbench.errors import HeadSwapBenchError
 
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise HeadSwapBenchError(f"device '{device}' is not a torch device (e.g. cpu, cuda, cuda:1): {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
         raise HeadSwapBenchError(f"device '{device}' requested but CUDA is not available on this machine")
-    return torch.device(device)
+    return dev

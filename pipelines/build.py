@@ -197,6 +197,9 @@ class Build:
         self.cfg = cfg
         if not cfg.raw_dir.is_dir():
             raise HeadSwapBenchError(f"raw video folder {cfg.raw_dir} does not exist or is not a folder")
+        from .edit import EDITORS
+
+        EDITORS.get(cfg.editor)  # an unknown editor fails now, not after a long ingest
         self.work = cfg.out_dir / WORK_DIR
         self._editor_desc: dict | None = None
         self._hashes: dict[str, str] = {}
@@ -294,7 +297,12 @@ class Build:
 
     def run_ingest(self) -> StageResult:
         stage = Stage("ingest", IngestStep(self.folder("ingest"), self.cfg.ingest, self.cfg.progress))
-        return self._run(stage, [(k, str(p)) for k, p in self.videos()], self.cfg.shard)
+        res = self._run(stage, [(k, str(p)) for k, p in self.videos()], self.cfg.shard)
+        usable = any(r["status"] == DONE and r["result"].get("clips") for r in res.records.values())
+        if not usable and self.cfg.shard[1] == 1:
+            why = "; ".join(f"{r['item_id']}: {r.get('reason', 'no clip long enough')}" for r in res.records.values())
+            raise HeadSwapBenchError(f"no usable clip in {len(res.records)} video(s) ({why[:600]})")
+        return res
 
     def clips(self, shard_only: bool = True) -> dict[str, dict]:
         """clip_id → ingest clip record (+ 'video'), from this shard's ingested videos (or every shard's)."""

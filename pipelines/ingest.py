@@ -203,7 +203,10 @@ class _FaceCounter:
     def __init__(self):
         import mediapipe as mp
 
-        self._det = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)
+        from headswapbench.face.landmarks import warm_graph  # built quietly, like the tracker's own graphs
+
+        self._det = warm_graph(lambda: mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=0.6))
 
     def others(self, frame: np.ndarray, main_box: np.ndarray | None, min_frac: float) -> int:
         res = self._det.process(np.ascontiguousarray(frame))

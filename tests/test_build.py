@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from headswapbench.pipelines.build import BuildConfig, run_build
 from headswapbench.pipelines.filter import FilterSettings
+from headswapbench.pipelines.edit import HeadEditor
 from headswapbench.pipelines.ingest import IngestSettings
 from test_build_media import make_raw_dir
 
@@ -219,7 +220,7 @@ def test_cli_stage_by_stage_and_json(raw, tmp_path):
     assert res.returncode == 2 and "sum" in res.stderr
 
 
-class GpuEditor:
+class GpuEditor(HeadEditor):
     """A stand-in editor claiming one GPU per worker (what DiffusersEditor does on a CUDA machine)."""
 
     name, version, num_gpus = "gpu-stub", "0", 1.0
@@ -237,6 +238,9 @@ def test_edit_stage_asks_the_executor_for_the_editors_gpus(tmp_path, monkeypatch
         def map(self, stage, items, on_record):
             seen["num_gpus"], seen["items"] = stage.num_gpus, [i for i, _ in items]
 
+    from headswapbench.pipelines.edit import EDITORS
+
+    monkeypatch.setitem(EDITORS._entries, "gpu-stub", GpuEditor)  # the build checks the name up front
     monkeypatch.setitem(build_mod._EDITORS, json.dumps(["gpu-stub", {}], sort_keys=True), GpuEditor())
     (tmp_path / "raw").mkdir()
     b = build_mod.Build(_cfg(tmp_path / "raw", tmp_path / "out", editor="gpu-stub"))

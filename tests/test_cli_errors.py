@@ -183,3 +183,19 @@ def test_error_output_is_one_line_even_after_mediapipe_starts(shared_data, tmp_p
 def test_predictions_that_is_a_file(a_file, tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "nosplit"), "--predictions", str(a_file), "--out", str(tmp_path / "r")]) == 2
     _one_error_line(capsys, str(a_file), "is a file")
+
+
+def test_build_with_only_unusable_videos_or_unknown_editor_says_why(tmp_path):
+    from headswapbench.cli.main import main
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "text.mp4").write_text("not a video")
+    (raw / "empty.mp4").touch()
+    assert main(["build", str(raw), str(tmp_path / "out"), "--editor", "nosuch", "--no-progress"]) == 2
+    assert not (tmp_path / "out" / ".work").exists()  # refused before any ingest work
+    with pytest.raises(Exception) as exc:
+        from headswapbench.pipelines.build import BuildConfig, run_build
+
+        run_build(BuildConfig(raw_dir=raw, out_dir=tmp_path / "out", progress=False))
+    assert "no usable clip in 2 video(s)" in str(exc.value) and "empty" in str(exc.value)

@@ -63,7 +63,7 @@ def _native_stderr_muted():
         os.close(devnull)
 
 
-def _warmed(make_graph):
+def warm_graph(make_graph):
     """Build a MediaPipe graph and run it once on a blank frame with stderr muted: start-up prints TFLite/absl
     logs (XNNPACK delegate, "feedback manager" warnings) that say nothing about the user's input and would
     bury the one line a CLI error prints. A blank frame finds no face, so tracking state stays empty."""
@@ -154,13 +154,13 @@ class FaceMeshLandmarks(LandmarkModel):
 
     # building blocks shared by the video and photo paths
     def _mesh(self, static: bool):
-        return _warmed(lambda: self._mp.solutions.face_mesh.FaceMesh(
+        return warm_graph(lambda: self._mp.solutions.face_mesh.FaceMesh(
             static_image_mode=static, max_num_faces=1, refine_landmarks=True,
             min_detection_confidence=self.min_detection_confidence,
             min_tracking_confidence=self.min_tracking_confidence))
 
     def _detector(self, model_selection: int = 1):
-        return _warmed(lambda: self._mp.solutions.face_detection.FaceDetection(
+        return warm_graph(lambda: self._mp.solutions.face_detection.FaceDetection(
             model_selection=model_selection, min_detection_confidence=self.min_detection_confidence))
 
     @staticmethod
