@@ -25,6 +25,7 @@ from typing import Any
 
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.fileio import atomic_write_json, sha256_json
+from headswapbench.options import parse_options as _parse_options
 from headswapbench.runner import (
     DONE,
     FAILED,
@@ -85,17 +86,8 @@ def parse_splits(spec: str) -> dict[str, float]:
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, Any]:
-    """['steps=30', 'model_id=x'] → {'steps': 30, 'model_id': 'x'} (JSON values where they parse)."""
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise HeadSwapBenchError(f"--editor-option must be key=value, got '{pair}'")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
+    """--editor-option key=value pairs → dict (JSON values where they parse)."""
+    return _parse_options(pairs, "--editor-option")
 
 
 def clip_seed(seed: int, clip_id: str) -> int:

@@ -12,6 +12,8 @@ def evaluate_cmd(
     out: str = typer.Option(..., "--out", "-o", help="Run folder: outputs/, results.json, per_clip.csv, log."),
     swapper: str | None = typer.Option(None, "--swapper", help="Registered swapper (noop, oracle, warp, "
                                           "directswap, an entry-point name) or module:attr."),
+    swapper_opt: list[str] = typer.Option([], "--swapper-opt", help="Swapper constructor option key=value "
+                                          "(repeatable; e.g. weights=DIR steps=25 for directswap)."),
     command: str | None = typer.Option(None, "--command", help="Program run once per clip, e.g. "
                                           "\"python run.py {driving} {reference} {output}\" (no shell)."),
     predictions: str | None = typer.Option(None, "--predictions", help="Folder of precomputed <clip_id>.mp4."),
@@ -33,12 +35,14 @@ def evaluate_cmd(
     from ..errors import HeadSwapBenchError
     from ..metrics.evaluate import evaluate, summary_rows
     from ..metrics.validate import check_device
+    from ..options import parse_options
     from ..swappers.external import resolve_source
 
     if timeout <= 0:
         raise HeadSwapBenchError(f"--timeout {timeout:g}: must be a positive number of seconds")
     source = resolve_source(swapper, command, predictions, timeout=timeout, name=name, version=method_version,
-                            device=check_device(device))
+                            device=check_device(device),
+                            swapper_options=parse_options(swapper_opt, "--swapper-opt"))
     names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
     run = evaluate(split, out, source, split_name=split_name, revision=revision, metrics=names, executor=executor,
                    ray_address=ray_address, shard=shard, device=device, skip_invalid=skip_invalid,

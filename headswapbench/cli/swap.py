@@ -12,6 +12,8 @@ def swap_cmd(
     reference: str = typer.Argument(..., help="Reference image (the identity to put in)."),
     out: str = typer.Option(..., "--out", "-o", help="Output video (.mp4)."),
     swapper: str | None = typer.Option(None, "--swapper", help="Registered swapper name or module:attr."),
+    swapper_opt: list[str] = typer.Option([], "--swapper-opt", help="Swapper constructor option key=value "
+                                          "(repeatable; e.g. weights=DIR steps=25 for directswap)."),
     command: str | None = typer.Option(None, "--command", help="Program template with {driving} {reference} "
                                           "{output} (run without a shell)."),
     target: str | None = typer.Option(None, "--target", help="Genuine target clip (only the 'oracle' reads it)."),
@@ -25,6 +27,7 @@ def swap_cmd(
 
     from ..errors import HeadSwapBenchError
     from ..metrics.validate import check_device, check_output, expected_format
+    from ..options import parse_options
     from ..swappers.external import ClipFiles, resolve_source
 
     for p in (driving, reference, *([target] if target else [])):
@@ -36,7 +39,8 @@ def swap_cmd(
         raise HeadSwapBenchError("give exactly one of --swapper NAME or --command TEMPLATE")
     if timeout <= 0:
         raise HeadSwapBenchError(f"--timeout {timeout:g}: must be a positive number of seconds")
-    source = resolve_source(swapper, command, None, timeout=timeout, device=check_device(device))
+    source = resolve_source(swapper, command, None, timeout=timeout, device=check_device(device),
+                            swapper_options=parse_options(swapper_opt, "--swapper-opt"))
     if source.needs_target and not target:
         raise HeadSwapBenchError(f"swapper '{swapper}' needs the genuine target clip: pass --target TARGET.mp4")
     files = ClipFiles(Path(driving).stem, Path(driving), Path(reference), Path(target) if target else None)

@@ -80,11 +80,16 @@ class OutputSource:
 
 
 # ----------------------------------------------------------------------------------------------------------
-def make_swapper(spec: str | Swapper | type, device: str = "cpu") -> Swapper:
+def make_swapper(spec: str | Swapper | type, device: str = "cpu", options: dict | None = None) -> Swapper:
     """A ``Swapper`` instance from a registry name, ``module:attr``, a class, or an instance. ``device`` is
-    passed to constructors that accept it."""
+    passed to constructors that accept it; ``options`` (``--swapper-opt k=v``) are constructor keywords."""
+    from ..options import check_kwargs
+
+    options = dict(options or {})
     obj = SWAPPERS.get(spec) if isinstance(spec, str) else spec
     if isinstance(obj, Swapper):
+        if options:
+            raise HeadSwapBenchError(f"swapper options {sorted(options)} cannot apply to an already built swapper")
         return obj
     if not callable(obj):
         raise HeadSwapBenchError(f"swapper '{spec}' is neither a Swapper subclass nor a factory")
@@ -92,7 +97,8 @@ def make_swapper(spec: str | Swapper | type, device: str = "cpu") -> Swapper:
         params = inspect.signature(obj).parameters
     except (TypeError, ValueError):
         params = {}
-    inst = obj(device=device) if "device" in params else obj()
+    check_kwargs(obj, options, f"swapper '{spec}'")
+    inst = obj(device=device, **options) if "device" in params else obj(**options)
     if not isinstance(inst, Swapper):
         raise HeadSwapBenchError(f"swapper '{spec}' built a {type(inst).__name__}, not a headswapbench Swapper")
     return inst
@@ -104,9 +110,10 @@ class SwapperSource(OutputSource):
 
     kind = "swapper"
 
-    def __init__(self, swapper: str | Swapper | type, device: str = "cpu"):
+    def __init__(self, swapper: str | Swapper | type, device: str = "cpu", options: dict | None = None):
         self.spec = swapper
         self.device = device
+        self.options = dict(options or {})
         self._swapper: Swapper | None = swapper if isinstance(swapper, Swapper) else None
         # resolved now, so an unknown name fails before any work starts
         self.needs_target = bool(self.swapper.needs_target)
@@ -114,7 +121,7 @@ class SwapperSource(OutputSource):
     @property
     def swapper(self) -> Swapper:
         if self._swapper is None:
-            self._swapper = make_swapper(self.spec, self.device)
+            self._swapper = make_swapper(self.spec, self.device, self.options)
         return self._swapper
 
     def __getstate__(self) -> dict:
@@ -277,15 +284,17 @@ class PredictionsSource(OutputSource):
 # ----------------------------------------------------------------------------------------------------------
 def resolve_source(swapper: str | None = None, command: str | None = None, predictions: str | Path | None = None,
                    *, timeout: float | None = 600.0, name: str | None = None, version: str = "unspecified",
-                   device: str = "cpu") -> OutputSource:
+                   device: str = "cpu", swapper_options: dict | None = None) -> OutputSource:
     """The one source the user asked for (exactly one of the three, else a clear error)."""
     given = {"--swapper": swapper, "--command": command, "--predictions": predictions}
     chosen = [k for k, v in given.items() if v]
     if len(chosen) != 1:
         got = f"got {' and '.join(chosen)}" if chosen else "got none"
         raise HeadSwapBenchError(f"give exactly one of --swapper NAME, --command TEMPLATE, --predictions DIR ({got})")
+    if swapper_options and not swapper:
+        raise HeadSwapBenchError("--swapper-opt applies to --swapper only")
     if swapper:
-        return SwapperSource(swapper, device=device)
+        return SwapperSource(swapper, device=device, options=swapper_options)
     if command:
         return CommandSource(command, timeout=timeout, name=name, version=version)
     return PredictionsSource(predictions, name=name, version=version)
