@@ -19,7 +19,7 @@ def run(out_dir: Path) -> dict:
         info = probe(path)
         t_probe = time.perf_counter() - t0
         t0 = time.perf_counter()
-        v = read_video(path)
+        read_video(path)
         t_read = time.perf_counter() - t0
         figures["clips"][path.name] = {
             "size": f"{info.display_width}x{info.display_height}", "frames": info.num_frames,

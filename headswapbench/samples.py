@@ -246,7 +246,7 @@ def deform_landmarks(lms: np.ndarray, *, mouth_open: float = 0.0, eye_open: floa
         b = b - MOUTH_DROP * height * mouth_open * w
     # eyes: upper lid towards the lower lid
     if eye_open != 1.0:
-        for ring, lower, corners, iris in _EYES:
+        for ring, lower, corners, _iris in _EYES:
             ea = np.mean(a[list(corners)])
             half_w = abs(a[corners[1]] - a[corners[0]]) / 2
             b_low = np.mean(b[lower])

@@ -172,7 +172,6 @@ class FilterStep:
 
     def __call__(self, clip_id: str, payload: dict) -> dict:
         from .filter import filter_pair
-
         from .ingest import release_memory
 
         try:

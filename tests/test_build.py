@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from headswapbench.pipelines.build import BuildConfig, run_build
-from headswapbench.pipelines.filter import FilterSettings
 from headswapbench.pipelines.edit import HeadEditor
+from headswapbench.pipelines.filter import FilterSettings
 from headswapbench.pipelines.ingest import IngestSettings
 from test_build_media import make_raw_dir
 

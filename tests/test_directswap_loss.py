@@ -120,7 +120,7 @@ def test_temporal_windows_cover_and_crossfade(num, window, overlap):
         assert torch.all(w > 0)
         total[s:e] += w
     assert torch.all(total > 0)
-    for (s0, e0, _), (s1, e1, _) in itertools.pairwise(ws):
+    for (s0, e0, _), (s1, _e1, _) in itertools.pairwise(ws):
         assert s1 > s0 and e0 - s1 >= overlap  # consecutive windows share at least `overlap` frames
     overlaps = [e0 - s1 for (_, e0, _), (s1, _, _) in itertools.pairwise(ws)]
     if overlaps and 2 * max(overlaps) <= window:  # ramps don't collide: an exact linear cross-fade summing to 1

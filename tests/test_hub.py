@@ -208,7 +208,7 @@ def test_upstream_layout_adapter(hub, tmp_path):
 
     media = _synthetic_media(tmp_path / "m", 2, seed=3)
     files = {}
-    for i, (cid, f) in enumerate(media.items()):
+    for cid, f in media.items():
         files[f"test/{cid}/driving.mp4"] = f["driving"].read_bytes()
         files[f"test/{cid}/ref.png"] = f["reference"].read_bytes()
         files[f"test/{cid}/gt.mp4"] = f["target"].read_bytes()

@@ -1,6 +1,7 @@
 """Results say when they were computed with non-reference backends or a smoke model (the leaderboard warns)."""
 
 from headswapbench.metrics.evaluate import _protocol_flags
+
 from headswapbench.results import settings_labels
 
 

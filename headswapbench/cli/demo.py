@@ -54,13 +54,13 @@ def run_demo(out: Path, frames: int, size: int, clip_frames: int, progress: bool
     """Run every step; returns a summary with the paths of what was written."""
     from dataclasses import replace
 
+    from ..face.export import export_analysis
     from ..leaderboard import build_site
     from ..metrics.evaluate import evaluate
     from ..metrics.report import write_report
     from ..pipelines.build import BuildConfig, run_build
     from ..pipelines.ingest import IngestSettings
     from ..samples import write_samples
-    from ..face.export import export_analysis
 
     timings: dict[str, float] = {}
     out.mkdir(parents=True, exist_ok=True)

@@ -107,7 +107,9 @@ class DirectSwapModel(nn.Module):
         }
 
     def num_parameters(self) -> dict:
-        count = lambda m: sum(p.numel() for p in m.parameters())
+        def count(m) -> int:
+            return sum(p.numel() for p in m.parameters())
+
         return {"denoiser": count(self.denoiser), "vae": count(self.vae), "image_encoder": count(self.image_encoder)}
 
 
