@@ -52,3 +52,30 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     if "HEADSWAPBENCH_CACHE" not in os.environ:
         monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(tmp_path_factory.mktemp("hsb-cache")))
     monkeypatch.setenv("HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", "1"))
+
+
+@pytest.fixture(scope="session")
+def standin_i3d(tmp_path_factory):
+    """A SYNTHETIC stand-in for i3d_torchscript.pt (the real file cannot be downloaded here): a TorchScript
+    module with the I3D detector's call signature (400-d output);
+    it records nothing but maps each window to fixed random projections of its per-frame means."""
+    import torch
+
+    class Detector(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            g = torch.Generator().manual_seed(0)
+            self.proj = torch.nn.Parameter(torch.randn(3 * 16, 400, generator=g), requires_grad=False)
+
+        def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
+                    return_features: bool = False) -> torch.Tensor:
+            if rescale:
+                x = x / 127.5 - 1
+            if resize:
+                x = torch.nn.functional.interpolate(x, size=(x.shape[2], 32, 32), mode="trilinear",
+                                                    align_corners=False)
+            return x.mean(dim=(3, 4)).flatten(1) @ self.proj
+
+    path = tmp_path_factory.mktemp("i3d") / "i3d_torchscript.pt"
+    torch.jit.script(Detector()).save(str(path))
+    return path

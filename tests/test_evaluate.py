@@ -279,27 +279,6 @@ def test_hub_id_split(eval_split, tmp_path, monkeypatch):
         evaluate("not/a/hub id", tmp_path / "x", "noop", metrics=["flicker"], progress=False)
 
 
-@pytest.fixture(scope="module")
-def standin_i3d(tmp_path_factory):
-    """A SYNTHETIC stand-in for i3d_torchscript.pt (the real file cannot be downloaded here): a TorchScript
-    module with the detector's call signature mapping each 16-frame window to fixed random projections."""
-    import torch
-
-    class Detector(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            g = torch.Generator().manual_seed(0)
-            self.proj = torch.nn.Parameter(torch.randn(3 * 16, 400, generator=g), requires_grad=False)
-
-        def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
-                    return_features: bool = False) -> torch.Tensor:
-            return x.mean(dim=(3, 4)).flatten(1) @ self.proj
-
-    path = tmp_path_factory.mktemp("i3d") / "i3d_torchscript.pt"
-    torch.jit.script(Detector()).save(str(path))
-    return path
-
-
 def test_set_level_metric_from_stored_features(eval_split, tmp_path, standin_i3d):
     """FVD through the runner (features stored per clip, folded at the end) equals the metric fed directly
     with the decoded clips; a resumed run recomputes it from the stored features alone."""

@@ -210,32 +210,6 @@ def test_fid_frame_stride_and_too_few_frames(fid_metric, two_sets):
 # ---------------------------------------------------------------------------------------------------------
 # FVD with a stand-in TorchScript detector
 # ---------------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def standin_i3d(tmp_path_factory):
-    """A TorchScript module with the I3D detector's call signature (synthetic stand-in, 400-d output):
-    it records nothing but maps each window to fixed random projections of its per-frame means."""
-    import torch
-
-    class Detector(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            g = torch.Generator().manual_seed(0)
-            self.proj = torch.nn.Parameter(torch.randn(3 * 16, 400, generator=g), requires_grad=False)
-
-        def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
-                    return_features: bool = False) -> torch.Tensor:
-            if rescale:
-                x = x / 127.5 - 1
-            if resize:
-                x = torch.nn.functional.interpolate(x, size=(x.shape[2], 32, 32), mode="trilinear",
-                                                    align_corners=False)
-            return x.mean(dim=(3, 4)).flatten(1) @ self.proj
-
-    path = tmp_path_factory.mktemp("i3d") / "i3d_torchscript.pt"
-    torch.jit.script(Detector()).save(str(path))
-    return path
-
-
 def test_fvd_windows_and_distance(standin_i3d, two_sets):
     import torch
     from headswapbench.metrics.fvd import FVDMetric, window_starts
