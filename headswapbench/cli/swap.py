@@ -21,8 +21,7 @@ def swap_cmd(
     timeout: float = typer.Option(600.0, "--timeout", help="Timeout in seconds for --command."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),
 ) -> None:
-    """Run any swapper on one driving/reference pair and check the output matches the driving clip (exit 1 if
-    it does not, 2 on an error)."""
+    """Run any swapper on one driving/reference pair; check the output matches the driving clip (exit 1 if not)."""
     import time
     from pathlib import Path
 
