@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -30,6 +31,8 @@ DEFAULT_RATIOS: dict[str, float] = {"train": 0.8, "val": 0.1, "test": 0.1}
 SPLIT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MEDIA_KINDS = {"driving": "driving_file_name", "reference": "reference_file_name", "target": "target_file_name"}
+
+log = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------------------ split assignment
@@ -310,9 +313,14 @@ def package_dataset(out_dir: str | Path, rows_by_split: Mapping[str, Iterable[Tr
             if clip_owner.setdefault(r.clip_id, split) != split:
                 raise InvalidSplitError(f"clip_id '{r.clip_id}' is in two splits")
     columns = plan_columns(rows_by_split)
-    for split, rows in rows_by_split.items():
-        if rows:
-            package_split(out_dir, split, rows, files, columns)
+    current = {split for split, rows in rows_by_split.items() if rows}
+    for stale in set(find_splits(out_dir)) - current:
+        # left by an earlier build with other --splits or subject assignments: keeping it would list it in
+        # SHA256SUMS and the card, and could put one subject in two splits (it is rebuilt from .work on demand)
+        log.warning("removing split folder %s left by an earlier build (not in this build's splits)", out_dir / stale)
+        shutil.rmtree(out_dir / stale)
+    for split in sorted(current):
+        package_split(out_dir, split, rows_by_split[split], files, columns)
     write_checksums(out_dir)
     from .card import write_card
 

@@ -161,3 +161,20 @@ def test_package_refuses_leaks_and_unsafe_ids(tmp_path):
         package_dataset(tmp_path / "b", {"test": [_row("../evil", "s0")]}, bad)
     with pytest.raises(InvalidSplitError, match="no media given"):
         package_dataset(tmp_path / "c", {"test": [_row("zzz", "s0")]}, media)
+
+
+def test_repackaging_with_other_splits_removes_the_stale_split(tmp_path):
+    """A rebuild that moves subjects must not leave the old split behind: it would be listed in SHA256SUMS
+    and the card, and would put one subject in two splits."""
+    from headswapbench.split import load_split, read_checksums
+
+    media = _media(tmp_path / "m", 2)
+    root = tmp_path / "ds"
+    package_dataset(root, {"train": [_row("c0", "s0")], "test": [_row("c1", "s1")]}, media)
+    assert (root / "train" / "metadata.jsonl").is_file()
+    package_dataset(root, {"test": [_row("c0", "s0"), _row("c1", "s1")]}, media)
+    assert not (root / "train").exists()
+    assert all(k.startswith("test/") for k in read_checksums(root))
+    assert {r.subject_id for r in load_split(root, "test", verify="sha256").rows} == {"s0", "s1"}
+    card = (root / "README.md").read_text()
+    assert "test/" in card and "train/" not in card  # the card's data_files name only the current split
