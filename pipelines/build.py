@@ -123,6 +123,15 @@ def _editor(name: str, options: dict):
     return _EDITORS[key]
 
 
+def _sample_prompt(editor, seed: int, clip):
+    """The editor's prompt for this clip; plug-ins written against the older ``sample_prompt(seed)`` still work."""
+    import inspect
+
+    if "clip" in inspect.signature(editor.sample_prompt).parameters:
+        return editor.sample_prompt(seed, clip=clip)
+    return editor.sample_prompt(seed)
+
+
 class EditStep:
     def __init__(self, folder: Path, editor: str, options: dict, seed: int):
         self.folder, self.editor, self.options, self.seed = Path(folder), editor, dict(options), seed
@@ -138,10 +147,10 @@ class EditStep:
             raise _MISSING_WEIGHTS[key]
         editor = _editor(self.editor, self.options)
         seed = clip_seed(self.seed, clip_id)
-        prompt, attributes = editor.sample_prompt(seed)
         t0 = time.perf_counter()
         clip = read_video(clip_path)
         t1 = time.perf_counter()
+        prompt, attributes = _sample_prompt(editor, seed, clip)
         try:
             edited = editor.apply(clip, prompt, seed)
         except FaceNotFoundError as exc:

@@ -44,8 +44,9 @@ class HeadEditor:
     def edit(self, clip: Video, prompt: str, seed: int) -> Video:
         raise NotImplementedError
 
-    def sample_prompt(self, seed: int) -> tuple[str, dict]:
-        """The prompt for one clip and the attributes it encodes (recorded in the split's metadata)."""
+    def sample_prompt(self, seed: int, clip: Video | None = None) -> tuple[str, dict]:
+        """The prompt for one clip and the attributes it encodes (recorded in the split's metadata). ``clip``
+        lets an editor avoid choices that cannot change the identity (the warp editor skips look-alike donors)."""
         return sample_prompt(seed)
 
     def apply(self, clip: Video, prompt: str, seed: int) -> Video:
@@ -214,6 +215,7 @@ class WarpEditor(HeadEditor):
         self.progress = progress
         self._pool: dict[str, Any] | None = None
         self._donor_cache: dict[str, tuple[Image, np.ndarray]] = {}
+        self._identity_cache: dict[str, np.ndarray | None] = {}
 
     # donors ---------------------------------------------------------------------------------------------
     def _donor_pool(self) -> dict[str, Any]:
@@ -254,15 +256,52 @@ class WarpEditor(HeadEditor):
             self._donor_cache[donor_id] = (img, np.asarray(lms, np.float32))
         return self._donor_cache[donor_id]
 
+    def donor_order(self, seed: int) -> list[str]:
+        """Rendezvous hashing: donors by descending sha256(seed:id). Adding a donor photo only reassigns the
+        clips the new donor wins (about 1/(n+1) of them); every other clip keeps its face."""
+        return sorted(self._donor_pool(), key=lambda d: hashlib.sha256(f"{int(seed)}:{d}".encode()).digest(),
+                      reverse=True)
+
     def donor_for_seed(self, seed: int) -> str:
-        """Rendezvous hashing: the donor with the highest sha256(seed:id) wins. Adding a donor photo only
-        reassigns the clips the new donor wins (about 1/(n+1) of them); every other clip keeps its face."""
-        return max(self._donor_pool(), key=lambda d: hashlib.sha256(f"{int(seed)}:{d}".encode()).digest())
+        return self.donor_order(seed)[0]
+
+    @staticmethod
+    def _identity(image: Image) -> np.ndarray | None:
+        """dlib identity of the main face of a photo or frame; None when there is no face."""
+        from ..face import analyze_image
+
+        try:
+            return analyze_image(image, identity="dlib").identity
+        except FaceNotFoundError:
+            return None
+
+    def _donor_identity(self, donor_id: str) -> np.ndarray | None:
+        if donor_id not in self._identity_cache:
+            try:
+                self._identity_cache[donor_id] = self._identity(self._donor(donor_id)[0])
+            except FaceNotFoundError:  # a donor photo without a face: edit() reports it as the clip's skip reason
+                self._identity_cache[donor_id] = None
+        return self._identity_cache[donor_id]
 
     # editor API ------------------------------------------------------------------------------------------
-    def sample_prompt(self, seed: int) -> tuple[str, dict]:
-        donor = self.donor_for_seed(seed)
-        return f"donor:{donor}", {"donor": donor, "donor_source": str(self.donors) if self.donors else "samples"}
+    def sample_prompt(self, seed: int, clip: Video | None = None) -> tuple[str, dict]:
+        """The first donor in rendezvous order who is not the clip's own person (dlib same-person threshold):
+        a look-alike donor cannot change the identity, so the filter would only reject the clip."""
+        from ..face import get_identity_model
+
+        order = self.donor_order(seed)
+        donor, skipped = order[0], []
+        subject = None if clip is None else self._identity(clip.frames[len(clip.frames) // 2])
+        if subject is not None:
+            threshold = get_identity_model("dlib").threshold
+            for d in order:
+                ident = self._donor_identity(d)
+                if ident is None or float(np.dot(subject, ident)) < threshold:
+                    donor = d
+                    break
+                skipped.append(d)
+        return f"donor:{donor}", {"donor": donor, "donor_source": str(self.donors) if self.donors else "samples",
+                                  "donors_skipped_same_identity": len(skipped)}
 
     def edit(self, clip: Video, prompt: str, seed: int) -> Video:
         from ..warp import face_onto_video

@@ -175,3 +175,21 @@ def test_diffusers_editor_gpu_request_and_missing_weights():
     editor = make_editor("diffusers", model_id="someone/not-cached", motion_adapter="someone/no-adapter")
     with pytest.raises(MissingWeightsError, match="someone/no-adapter"):
         editor.pipeline()
+
+
+def test_warp_editor_skips_a_donor_who_is_the_clips_own_person(shared_data, tmp_path):
+    """lp_d19.jpg is a still of the man in lp_d18.mp4 (SOURCES.tsv): as a donor it could not change his identity."""
+    import shutil
+
+    from headswapbench.video import read_video
+
+    donors = tmp_path / "donors"
+    donors.mkdir()
+    shutil.copy(shared_data / "images/lp_d19.jpg", donors / "same_man.jpg")
+    shutil.copy(shared_data / "images/fr_biden2.jpg", donors / "other.jpg")
+    editor = make_editor("warp", donors=str(donors))
+    seed = next(s for s in range(50) if editor.donor_for_seed(s) == "same_man")
+    clip = read_video(shared_data / "videos/lp_d18.mp4", num_frames=6)
+    assert editor.sample_prompt(seed)[0] == "donor:same_man"  # without the clip: plain rendezvous choice
+    prompt, attrs = editor.sample_prompt(seed, clip=clip)
+    assert prompt == "donor:other" and attrs["donors_skipped_same_identity"] == 1
