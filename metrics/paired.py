@@ -44,6 +44,10 @@ def _check_pair(data: ClipData) -> tuple[np.ndarray, np.ndarray]:
 class _BatchedPaired(ClipMetric):
     """Per-frame paired score in batches of ``batch_size`` frames, averaged over the clip."""
 
+    def __init__(self, device: str = "cpu", batch_size: int = 16):
+        super().__init__(device, batch_size)
+        self._device = torch_device(device)  # checked here: a bad name fails before any clip is scored
+
     def _score(self, out_batch: np.ndarray, tgt_batch: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -62,10 +66,6 @@ class PSNRMetric(_BatchedPaired):
     name = "psnr"
     keys = (PSNR,)
 
-    def __init__(self, device: str = "cpu", batch_size: int = 16):
-        super().__init__(device, batch_size)
-        self._device = torch_device(device)
-
     def _score(self, out_batch, tgt_batch):
         import piq
         import torch
@@ -82,10 +82,6 @@ class PSNRMetric(_BatchedPaired):
 class SSIMMetric(_BatchedPaired):
     name = "ssim"
     keys = (SSIM,)
-
-    def __init__(self, device: str = "cpu", batch_size: int = 16):
-        super().__init__(device, batch_size)
-        self._device = torch_device(device)
 
     def _score(self, out_batch, tgt_batch):
         import piq
@@ -132,7 +128,6 @@ class LPIPSMetric(_BatchedPaired):
 
     def __init__(self, device: str = "cpu", batch_size: int = 8, lpips_weights: str | Path | None = None):
         super().__init__(device, batch_size)
-        self._device = torch_device(device)
         path, self.backbone_sha256 = resolve_weight(LPIPS_ALEXNET, lpips_weights)
         self.model = build_lpips(path, self._device)
 
