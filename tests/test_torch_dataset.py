@@ -8,13 +8,11 @@ import pytest
 import torch
 
 from headswapbench.errors import HeadSwapBenchError
-from headswapbench.split import TripletRow
+from headswapbench.split import TripletRow, write_dataset
 
 
 @pytest.fixture(scope="module")
 def split_root(tmp_path_factory):
-    from headswapbench.pipelines.package import package_dataset
-
     from headswapbench.types import Video
     from headswapbench.video import write_image, write_video
 
@@ -28,7 +26,7 @@ def split_root(tmp_path_factory):
     write_image(src / "r.png", np.full((64, 64, 3), 200, np.uint8))
     row = TripletRow(clip_id="c0", subject_id="s0", source_video="synthetic", start_frame=0, num_frames=T, fps=25.0,
                      width=W, height=H, driving_file_name="", reference_file_name="", target_file_name="")
-    package_dataset(root, {"train": [row]}, {"c0": {"driving": src / "d.mp4", "target": src / "t.mp4",
+    write_dataset(root, {"train": [row]}, {"c0": {"driving": src / "d.mp4", "target": src / "t.mp4",
                                                      "reference": src / "r.png"}})
     return root
 
