@@ -95,7 +95,7 @@ def check_split_files(root: Path, split: str, ignore_hidden: bool = False) -> No
         if p.is_dir():
             if rel not in COLUMN_OF_FOLDER:
                 raise InvalidSplitError(f"{split}/{rel}/ is not a folder of the split contract "
-                                        f"(allowed: {sorted(COLUMN_OF_FOLDER)})")
+                                        f"(allowed: {sorted(COLUMN_OF_FOLDER)}); refusing the split")
             continue
         check_member(split, rel)
 
