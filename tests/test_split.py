@@ -165,8 +165,24 @@ def test_hostile_name_in_a_hub_listing_is_refused_before_download(hub_with_repos
 @pytest.mark.parametrize("name", ACCEPTED)
 def test_accepted_name_in_a_hub_listing_passes_the_listing_check(hub_with_repos, monkeypatch, tmp_path, name):
     error, fetched = _download(hub_with_repos, monkeypatch, tmp_path, name)
-    assert error is None or "refusing to download" not in error
-    assert fetched  # the listing was accepted, so the split was fetched
+    assert fetched  # the listing was accepted, so the split was fetched ...
+    assert f"test/{name} is named by no row" in error  # ... and then refused: no row names the extra file
+    assert not (tmp_path / "dl" / "test").exists()
+
+
+def test_rewriting_a_split_with_fewer_clips_removes_their_media(tmp_path):
+    """Media of clips dropped since the last write must go: kept, they would be published with the split."""
+    media = _media(tmp_path / "m", 2)
+    root = tmp_path / "ds"
+    write_dataset(root, {"test": [TripletRow.for_clip("clip0", "s0"), TripletRow.for_clip("clip1", "s1")]}, media)
+    (root / "test" / "driving" / ".clip9.tmp.mp4").write_bytes(b"")  # a temp file of a killed run: not ours
+    write_dataset(root, {"test": [TripletRow.for_clip("clip0", "s0")]}, media)
+    assert sorted(p.name for p in (root / "test" / "target").iterdir()) == ["clip0.mp4"]
+    assert (root / "test" / "driving" / ".clip9.tmp.mp4").exists()
+    assert len(verify_split(root, "test", ignore_hidden=True)) == 1
+    shutil.copy(media["clip1"]["target"], root / "test" / "target" / "clip1.mp4")  # a file no row names
+    with pytest.raises(InvalidSplitError, match="test/target/clip1.mp4 is named by no row"):
+        verify_split(root, "test", ignore_hidden=True)
 
 
 # ---------------------------------------------------------------------------------------- rows and Split

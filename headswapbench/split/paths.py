@@ -44,8 +44,10 @@ def file_name_problem(rel: str, column: str) -> str | None:
     if rel.startswith("/") or "\\" in rel or ":" in rel or any(ord(ch) < 32 or ch == "\x7f" for ch in rel) \
             or any(part in ("", ".", "..") for part in parts):
         return UNSAFE
-    if len(parts) != 2 or parts[0] != folder or parts[1].startswith("."):
+    if len(parts) != 2 or parts[0] != folder:
         return f"not a file directly inside the split's {folder}/ folder"
+    if parts[1].startswith("."):
+        return "a hidden file (hidden files are never uploaded)"
     if Path(parts[1]).suffix.lower() not in suffixes:
         return f"not a media file of its folder (allowed: {sorted(suffixes)})"
     return None

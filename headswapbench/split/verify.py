@@ -14,8 +14,9 @@ from .read import Split, load_split
 def verify_split(root: str | Path, split: str = "test", ignore_hidden: bool = False) -> Split:
     """Refuse an untrusted split before anything decodes it; returns the loaded ``Split``.
 
-    Checks, in order: stray/non-media files, metadata paths (inside the split folder, media suffix), every file
-    listed in SHA256SUMS with a matching sha256 (metadata.jsonl too when listed), media signatures."""
+    Checks, in order: stray/non-media files, metadata paths (the name rules of ``paths``), every file listed in
+    SHA256SUMS with a matching sha256 (metadata.jsonl too when listed), no media file that no row names (it
+    would travel with the split unchecked), media signatures."""
     root = Path(root)
     if not (root / CHECKSUMS_FILE).is_file():
         raise InvalidSplitError(f"{root / CHECKSUMS_FILE} is missing: the split cannot be verified")
@@ -25,6 +26,11 @@ def verify_split(root: str | Path, split: str = "test", ignore_hidden: bool = Fa
     meta_key = f"{split}/{METADATA_FILE}"
     if meta_key in sums:
         verify_file(root, meta_key, sums, what="metadata")
+    named = set(loaded.files())
+    for p in sorted((root / split).rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        if p.is_file() and rel not in named and not (ignore_hidden and p.name.startswith(".")):
+            raise InvalidSplitError(f"{rel} is named by no row of {meta_key}; refusing the split")
     for row in loaded.rows:
         for column in FILE_COLUMNS:
             path = root / split / getattr(row, column)

@@ -138,7 +138,20 @@ def package_split(out_dir: str | Path, split: str, rows: Iterable[TripletRow],
         raise InvalidSplitError(f"split '{split}' has no rows")
     meta = split_dir / METADATA_FILE
     atomic_write_text(meta, "\n".join(lines) + "\n")
+    _remove_unnamed_media(split_dir, {getattr(r, c) for r in rows for c in FILE_COLUMNS})
     return meta
+
+
+def _remove_unnamed_media(split_dir: Path, named: set[str]) -> None:
+    """Delete media no row names (left by an earlier write with other clips): kept, they would be published
+    with the split, and ``verify_split`` refuses a split folder holding them."""
+    for column in FILE_COLUMNS:
+        folder = split_dir / FILE_COLUMNS[column][0]
+        for p in sorted(folder.iterdir()) if folder.is_dir() else ():
+            rel = f"{folder.name}/{p.name}"
+            if p.is_file() and not p.is_symlink() and not p.name.startswith(".") and rel not in named:
+                log.warning("removing %s: no row of split '%s' names it", p, split_dir.name)
+                p.unlink()
 
 
 def write_checksums(root: str | Path) -> Path:
