@@ -47,7 +47,7 @@ def file_name_problem(rel: str, column: str) -> str | None:
     if len(parts) != 2 or parts[0] != folder:
         return f"not a file directly inside the split's {folder}/ folder"
     if parts[1].startswith("."):
-        return "a hidden file (hidden files are never uploaded)"
+        return "not a visible file (hidden files are never uploaded)"
     if Path(parts[1]).suffix.lower() not in suffixes:
         return f"not a media file of its folder (allowed: {sorted(suffixes)})"
     return None
