@@ -10,7 +10,7 @@ moment (SIGKILL included) resumes where it stopped with no duplicate, lost or ha
 Ingest, edit and filter are per-item runner stages (ingest: one item per raw video; edit and filter: one item
 per clip) and run in-process or on Ray (the edit stage asks for ``editor.num_gpus`` per worker). Subject
 grouping, reference choice and packaging need every video, so they run once, in the package step, after all
-shards have finished. ``OUT_DIR/build_report.json`` records counts kept/rejected by reason, timings, settings
+shards have finished. ``OUT_DIR/build_report.json`` records counts kept/rejected by reason code, timings, settings
 and versions."""
 
 from __future__ import annotations
@@ -267,7 +267,7 @@ class Build:
             first = next(r for r in res.records.values() if r["status"] == FAILED)
             raise HeadSwapBenchError(
                 f"stage '{stage.name}': all {counts[FAILED]} item(s) failed; first "
-                f"({first['item_id']}, {first.get('code', Reason.ERROR)}): {first['reason']}"
+                f"({first['item_id']}, {code_of(first.get('code'))}): {first['reason']}"
             )
         return res
 
@@ -292,8 +292,8 @@ class Build:
         res = self._run(stage, [(k, str(p)) for k, p in self.videos()], self.cfg.shard)
         usable = any(r["status"] == DONE and r["result"].get("clips") for r in res.records.values())
         if not usable and self.cfg.shard[1] == 1:
-            why = "; ".join(f"{r['item_id']}: {r.get('code', 'no clip')} ({r.get('reason', 'no clip long enough')})"
-                            for r in res.records.values())
+            why = "; ".join(f"{k}: {code_of(r.get('code'))} ({r.get('reason', '')})"
+                            for k, r in res.records.items() if r["status"] != DONE)
             raise HeadSwapBenchError(f"no usable clip in {len(res.records)} video(s) ({why[:600]})")
         return res
 
