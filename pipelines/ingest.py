@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from headswapbench.face.measures import box_iou
 from headswapbench.runner import SkipItem
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts"}
@@ -221,7 +222,7 @@ class _FaceCounter:
             rb = det.location_data.relative_bounding_box
             box = np.array([rb.xmin * w, rb.ymin * h, (rb.xmin + rb.width) * w, (rb.ymin + rb.height) * h])
             size = float(np.sqrt(max(rb.width * w * rb.height * h, 0.0)))
-            if main_box is not None and np.isfinite(main_box).all() and _iou(box, main_box) > 0.2:
+            if main_box is not None and np.isfinite(main_box).all() and box_iou(box, main_box) > 0.2:
                 continue  # the tracked face itself
             if size >= min_frac * max(main, 1.0):
                 n += 1
@@ -229,14 +230,6 @@ class _FaceCounter:
 
     def close(self):
         self._det.close()
-
-
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def release_memory() -> None:
