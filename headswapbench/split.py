@@ -45,7 +45,7 @@ class TripletRow:
     prompt: str = ""
     seed: int = 0
     sync_nme: float | None = None
-    expr_error: float | None = None
+    sync_expression_dynamic: float | None = None
     identity_similarity_to_target: float | None = None
     extra: dict = field(default_factory=dict)  # any further columns, kept verbatim
 

@@ -43,7 +43,7 @@ def _features_yaml(root: Path, splits: list[str]) -> list:
     return Features(out)._to_yaml_list()
 
 
-_FLOAT_COLUMNS = {"sync_nme", "expr_error", "identity_similarity_to_target", "fps"}
+_FLOAT_COLUMNS = {"sync_nme", "sync_expression_dynamic", "identity_similarity_to_target", "fps"}
 
 
 def card_yaml(root: Path, info, stats: dict) -> dict:

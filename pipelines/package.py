@@ -209,7 +209,7 @@ class ColumnPlan:
 
 def plan_columns(rows_by_split: Mapping[str, Iterable[TripletRow]]) -> ColumnPlan:
     keys: dict[str, None] = {}
-    floats = {"fps", "sync_nme", "expr_error", "identity_similarity_to_target"}
+    floats = {"fps", "sync_nme", "sync_expression_dynamic", "identity_similarity_to_target"}
     typed: dict[str, set[str]] = {}
     dicts = {name: [r.to_dict() for r in rows] for name, rows in rows_by_split.items()}
     for name, ds in dicts.items():
