@@ -165,24 +165,18 @@ def head_window(boxes: np.ndarray, frame_wh: tuple[int, int], s: IngestSettings)
 
 
 def crop_resize(frames: np.ndarray, window: tuple[int, int, int], size: int) -> np.ndarray:
-    import cv2
+    from headswapbench.video import resize_frames
 
     x0, y0, side = window
-    interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
-    return np.stack(
-        [
-            cv2.resize(
-                np.ascontiguousarray(f[y0 : y0 + side, x0 : x0 + side]), (size, size), interpolation=interp
-            )
-            for f in frames
-        ]
-    )
+    return np.ascontiguousarray(resize_frames(frames[:, y0 : y0 + side, x0 : x0 + side], size))
 
 
 def sharpness(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Laplacian variance of the grey face crop resized to 64×64 (a fixed size, so it does not depend on the
     clip's resolution); boxes in the frames' pixels. Blur and heavy compression both lower it."""
     import cv2
+
+    from headswapbench.video import resize_image
 
     out = np.zeros(len(frames))
     for i, (f, b) in enumerate(zip(frames, boxes)):
@@ -191,7 +185,7 @@ def sharpness(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         if x1 - x0 < 4 or y1 - y0 < 4:
             continue
         grey = cv2.cvtColor(np.ascontiguousarray(f[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
-        grey = cv2.resize(grey, (64, 64), interpolation=cv2.INTER_AREA)
+        grey = resize_image(grey, 64, cv2.INTER_AREA)  # AREA both ways: the calibrated thresholds assume it
         out[i] = cv2.Laplacian(grey, cv2.CV_64F).var()
     return out
 
