@@ -23,15 +23,6 @@ from headswapbench.face.measures import (
 from headswapbench.face.topology import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
 
 
-def _face(T=5, iod=10.0, seed=0):
-    """[T, 478, 3] random points whose outer eye corners are ``iod`` px apart, horizontally."""
-    rng = np.random.default_rng(seed)
-    lm = rng.uniform(0, 50, (T, 478, 3)).astype(np.float64)
-    lm[:, RIGHT_EYE_OUTER, :2] = [20.0, 20.0]
-    lm[:, LEFT_EYE_OUTER, :2] = [20.0 + iod, 20.0]
-    return lm
-
-
 def test_inter_ocular_distance_is_2d_between_outer_corners():
     lm = np.zeros((2, 478, 3))
     lm[:, RIGHT_EYE_OUTER] = [1.0, 2.0, 0.0]
@@ -42,8 +33,8 @@ def test_inter_ocular_distance_is_2d_between_outer_corners():
     assert inter_ocular_distance(lm[0]) == pytest.approx(5.0)  # one face [478, 3] works too
 
 
-def test_nme_is_mean_point_error_over_inter_ocular_distance():
-    ref = _face(iod=10.0)
+def test_nme_is_mean_point_error_over_inter_ocular_distance(random_face):
+    ref = random_face(iod=10.0)
     pred = ref.copy()
     pred[..., 0] += 3.0
     pred[..., 1] += 4.0  # every point 5 px away, eyes 10 px apart → 0.5
@@ -52,8 +43,8 @@ def test_nme_is_mean_point_error_over_inter_ocular_distance():
     assert np.allclose(landmark_nme(ref, ref), 0.0)
 
 
-def test_nme_one_point_off_and_nan_frames():
-    ref = _face(T=3, iod=10.0)
+def test_nme_one_point_off_and_nan_frames(random_face):
+    ref = random_face(T=3, iod=10.0)
     pred = ref.copy()
     pred[:, 7, 0] += 47.8  # one landmark of 478 is 47.8 px off → mean error 0.1 px → NME 0.01
     pred[1] = np.nan  # no face in pred on frame 1
@@ -63,8 +54,8 @@ def test_nme_one_point_off_and_nan_frames():
     assert np.isnan(nme[1]) and np.isnan(nme[2])
 
 
-def test_jitter_is_zero_for_smooth_motion_and_measures_shaking():
-    lm = _face(T=6)
+def test_jitter_is_zero_for_smooth_motion_and_measures_shaking(random_face):
+    lm = random_face(T=6)
     smooth = lm[:1] + np.arange(6)[:, None, None] * np.array([1.0, 0.5, 0.0])  # constant velocity
     assert landmark_jitter(smooth) == pytest.approx(0.0, abs=1e-12)
     shaky = smooth.copy()
@@ -72,8 +63,8 @@ def test_jitter_is_zero_for_smooth_motion_and_measures_shaking():
     assert landmark_jitter(shaky) == pytest.approx(2.0 / 10.0)
 
 
-def test_jitter_ignores_frames_without_a_face():
-    lm = _face(T=6)
+def test_jitter_ignores_frames_without_a_face(random_face):
+    lm = random_face(T=6)
     shaky = lm[:1] + np.zeros((6, 1, 1))
     shaky[2, :, 0] += 1.0  # one bump: second differences 1, 2, 1 px on the triples centred on frames 1, 2, 3
     shaky[5] = np.nan  # the triple centred on frame 4 has no face → ignored
@@ -134,7 +125,7 @@ def test_box_iou():
 
 
 # ------------------------------------------------------------------------- the filter and the metrics agree
-def test_filter_and_metric_compute_the_same_nme_pose_and_expression_parts():
+def test_filter_and_metric_agree_on_nme_and_pose(random_face):
     from headswapbench.metrics.base import KEYPOINT_NME, POSE_ERROR_PITCH, POSE_ERROR_YAW, ClipData
     from headswapbench.metrics.geometry import KeypointNME, PoseError
     from headswapbench.pipelines.filter import sync_scores
@@ -143,7 +134,7 @@ def test_filter_and_metric_compute_the_same_nme_pose_and_expression_parts():
 
     rng = np.random.default_rng(3)
     T = 6
-    tgt = _face(T, iod=40.0, seed=1)
+    tgt = random_face(T, iod=40.0, seed=1)
     out = tgt + rng.normal(0, 2.0, tgt.shape)
     found = np.ones(T, bool)
     found[2] = False  # no face in the output on frame 2: both drop it

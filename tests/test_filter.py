@@ -8,16 +8,7 @@ import numpy as np
 import pytest
 from headswapbench.pipelines.filter import FilterSettings, filter_pair, sync_scores, verdict
 
-from headswapbench.face.topology import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
 from headswapbench.runner import SkipItem
-
-
-def _face(T=5, iod=10.0, seed=0):
-    rng = np.random.default_rng(seed)
-    lm = rng.uniform(0, 50, (T, 478, 3)).astype(np.float64)
-    lm[:, RIGHT_EYE_OUTER, :2] = [20.0, 20.0]
-    lm[:, LEFT_EYE_OUTER, :2] = [20.0 + iod, 20.0]
-    return lm
 
 
 def _analysis(lm, pose=None, expr=None, ident=None):
@@ -32,8 +23,8 @@ def _analysis(lm, pose=None, expr=None, ident=None):
     )
 
 
-def test_sync_scores_pose_wraps_and_identity_cosine():
-    lm = _face(T=4)
+def test_sync_scores_pose_wraps_and_identity_cosine(random_face):
+    lm = random_face(T=4)
     pa = np.array([[179.0, 0, 0]] * 4)
     pc = np.array([[-179.0, 3.0, 0]] * 4)  # 2° apart across the ±180 seam; pitch 3° off
     ea = np.zeros((4, 10))
