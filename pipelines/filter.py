@@ -10,7 +10,7 @@ The thresholds are measured on ../shared/data (see docs/build.md, "Filter defaul
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from headswapbench.face.measures import (
     landmark_jitter,
     landmark_nme,
 )
+from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
 
 
@@ -96,8 +97,8 @@ def sync_scores(target, driving) -> dict[str, float]:
     }
 
 
-def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
-    """The first failed check as 'reason: detail', or None when the pair is kept. Order: the cheapest to
+def verdict(scores: dict[str, Any], s: FilterSettings) -> tuple[Reason, str] | None:
+    """The first failed check as (code, detail), or None when the pair is kept. Order: the cheapest to
     explain first (no face), then the leak (identity), then synchronisation, then stability."""
 
     def bad(key: str, limit: float, above: bool = True) -> bool:
@@ -107,7 +108,7 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
         return v > limit if above else v < limit
 
     if bad("face_ratio", s.min_face_ratio, above=False) or not scores.get("frames_compared"):
-        return f"face_lost: edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
+        return Reason.FACE_LOST, f"edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
     id_limit = (
         s.max_identity_similarity
         if s.max_identity_similarity is not None
@@ -119,29 +120,30 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
         or scores["identity_similarity_to_target"] >= id_limit
     ):
         return (
-            f"identity_unchanged: identity similarity to the target "
-            f"{scores.get('identity_similarity_to_target')} >= {id_limit}"
+            Reason.IDENTITY_UNCHANGED,
+            f"identity similarity to the target {scores.get('identity_similarity_to_target')} >= {id_limit}",
         )
     if bad("sync_nme", s.max_nme):
-        return f"landmark_desync: NME {scores.get('sync_nme')} > {s.max_nme}"
+        return Reason.LANDMARK_DESYNC, f"NME {scores.get('sync_nme')} > {s.max_nme}"
     if bad("sync_nme_p95", s.max_nme_p95):
-        return f"landmark_desync: NME p95 {scores.get('sync_nme_p95')} > {s.max_nme_p95}"
+        return Reason.LANDMARK_DESYNC, f"NME p95 {scores.get('sync_nme_p95')} > {s.max_nme_p95}"
     if bad("sync_expression_dynamic", s.max_expression_dynamic):
         return (
-            f"expression_desync: expression error {scores.get('sync_expression_dynamic')} > "
-            f"{s.max_expression_dynamic}"
+            Reason.EXPRESSION_DESYNC,
+            f"expression error {scores.get('sync_expression_dynamic')} > {s.max_expression_dynamic}",
         )
     if bad("sync_pose_worst_axis", s.max_pose_worst_axis):
-        return f"pose_desync: pose error {scores.get('sync_pose_worst_axis')} deg > {s.max_pose_worst_axis}"
+        return Reason.POSE_DESYNC, f"pose error {scores.get('sync_pose_worst_axis')} deg > {s.max_pose_worst_axis}"
     if bad("jitter_excess", s.max_jitter_excess):
         return (
-            f"temporal_jitter: landmark jitter excess {scores.get('jitter_excess')} > {s.max_jitter_excess}"
+            Reason.TEMPORAL_JITTER,
+            f"landmark jitter excess {scores.get('jitter_excess')} > {s.max_jitter_excess}",
         )
     return None
 
 
 def filter_pair(target_path, driving_path, s: FilterSettings) -> dict[str, Any]:
-    """Analyse V_a and V_c and return their scores, or raise SkipItem(reason, **scores)."""
+    """Analyse V_a and V_c and return their scores, or raise SkipItem(code, detail, **scores)."""
     from headswapbench.face import analyze_video
     from headswapbench.video import probe
 
@@ -149,11 +151,7 @@ def filter_pair(target_path, driving_path, s: FilterSettings) -> dict[str, Any]:
     target = analyze_video(target_path, identity_every=every, progress=False)
     driving = analyze_video(driving_path, identity_every=every, progress=False)
     scores = sync_scores(target, driving)
-    reason = verdict(scores, s)
-    if reason:
-        raise SkipItem(reason, **scores)
+    rejected = verdict(scores, s)
+    if rejected:
+        raise SkipItem(*rejected, **scores)
     return scores
-
-
-def settings_dict(s: FilterSettings) -> dict[str, Any]:
-    return asdict(s)
