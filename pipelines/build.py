@@ -343,6 +343,8 @@ class Build:
 
     def run_package(self) -> dict:
         """Group subjects, pick references, split by subject and write the dataset (needs every shard)."""
+        from headswapbench.split import DatasetInfo, TripletRow, write_dataset
+
         from . import package as pkg
         from .ingest import assign_subjects_and_references, read_subjects_csv
 
@@ -384,33 +386,30 @@ class Build:
             ref, er, scores = refs[cid], e["result"], f["result"]
             subject = subjects[clip["video"]]
             rows.append(
-                {
-                    "clip_id": cid,
-                    "subject_id": subject,
-                    "source_video": clip["video"],
-                    "start_frame": clip["start_frame"],
-                    "num_frames": clip["num_frames"],
-                    "fps": clip["fps"],
-                    "width": self.cfg.ingest.size,
-                    "height": self.cfg.ingest.size,
-                    "driving_file_name": f"driving/{cid}.mp4",
-                    "reference_file_name": f"reference/{cid}.png",
-                    "target_file_name": f"target/{cid}.mp4",
-                    "editor": er["editor"],
-                    "editor_version": er["editor_version"],
-                    "prompt": er["prompt"],
-                    "seed": er["seed"],
-                    "sync_nme": scores.get("sync_nme"),
-                    "sync_expression_dynamic": scores.get("sync_expression_dynamic"),
-                    "identity_similarity_to_target": scores.get("identity_similarity_to_target"),
-                    "sync_pose_worst_axis": scores.get("sync_pose_worst_axis"),
-                    "jitter_excess": scores.get("jitter_excess"),
-                    "identity_threshold": scores.get("identity_threshold"),
-                    "attributes": er.get("attributes", {}),
-                    "reference_video": ref["video"],
-                    "reference_frame": ref["frame"],
-                    "crop_window": clip["window"],
-                }
+                TripletRow.for_clip(
+                    cid,
+                    subject,
+                    source_video=clip["video"],
+                    start_frame=clip["start_frame"],
+                    num_frames=clip["num_frames"],
+                    fps=clip["fps"],
+                    width=self.cfg.ingest.size,
+                    height=self.cfg.ingest.size,
+                    editor=er["editor"],
+                    editor_version=er["editor_version"],
+                    prompt=er["prompt"],
+                    seed=er["seed"],
+                    sync_nme=scores.get("sync_nme"),
+                    sync_expression_dynamic=scores.get("sync_expression_dynamic"),
+                    identity_similarity_to_target=scores.get("identity_similarity_to_target"),
+                    sync_pose_worst_axis=scores.get("sync_pose_worst_axis"),
+                    jitter_excess=scores.get("jitter_excess"),
+                    identity_threshold=scores.get("identity_threshold"),
+                    attributes=er.get("attributes", {}),
+                    reference_video=ref["video"],
+                    reference_frame=ref["frame"],
+                    crop_window=clip["window"],
+                )
             )
             files[cid] = {
                 "driving": self.folder("edit") / er["file"],
@@ -419,15 +418,13 @@ class Build:
             }
         if not rows:
             raise HeadSwapBenchError("nothing to package: no clip passed every stage (see build_report.json)")
-        from headswapbench.split import TripletRow
-
         assignment = pkg.assign_splits(
-            sorted({r["subject_id"] for r in rows}), self.cfg.splits, self.cfg.seed
+            sorted({r.subject_id for r in rows}), self.cfg.splits, self.cfg.seed
         )
         by_split: dict[str, list] = {name: [] for name in self.cfg.splits}
         for r in rows:
-            by_split[assignment[r["subject_id"]]].append(TripletRow.from_dict(r))
-        info = pkg.DatasetInfo(
+            by_split[assignment[r.subject_id]].append(r)
+        info = DatasetInfo(
             editor=self.editor_desc,
             filter=asdict(self.cfg.filter),
             ingest=asdict(self.cfg.ingest),
@@ -438,7 +435,7 @@ class Build:
         )
         for split in self.cfg.splits:
             self._remove_stale_temps(self.cfg.out_dir / split)
-        summary = pkg.package_dataset(self.cfg.out_dir, {k: v for k, v in by_split.items() if v}, files, info)
+        summary = write_dataset(self.cfg.out_dir, {k: v for k, v in by_split.items() if v}, files, info)
         self.timings["package"] = round(time.perf_counter() - t0, 3)
         return {"rows": len(rows), "dropped": dropped, "summary": summary}
 
