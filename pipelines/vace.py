@@ -354,7 +354,7 @@ class VaceEditor(HeadEditor):
             context = np.concatenate([context, np.repeat(context[-1:], L - n, 0)])
             keep = np.concatenate([keep, np.repeat(keep[-1:], L - n, 0)])
         video = [PILImage.fromarray(f) for f in context]
-        mask = [PILImage.fromarray(np.where(k, 0, 255).astype(np.uint8), mode="L") for k in keep]
+        mask = [PILImage.fromarray(np.where(k, 0, 255).astype(np.uint8)) for k in keep]  # mode L
         refs = None if reference is None else [PILImage.fromarray(reference)]
         pipe = self.pipeline()
         generator = torch.Generator(device="cpu").manual_seed(int(seed))
@@ -446,6 +446,8 @@ def build_tiny_pipeline(seed: int = 0):
         vocab_size=514, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4, relative_attention_num_buckets=8,
         pad_token_id=513, eos_token_id=513, decoder_start_token_id=0))
     tokenizer = _tiny_tokenizer(Path(tempfile.mkdtemp(prefix="hsb-tiny-vace-tok-")))
+    for module in (vae, transformer, text_encoder):
+        module.eval()  # built from configs = training mode (T5 dropout): eval, as from_pretrained leaves them
     return WanVACEPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
                            scheduler=UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True,
                                                              flow_shift=3.0))  # Wan's own scheduler config
