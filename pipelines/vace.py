@@ -262,15 +262,23 @@ class VaceEditor(HeadEditor):
 
     def _load_pipeline(self):
         """From the Hugging Face cache (or a local folder); the VAE stays float32 as Wan recommends."""
+        import warnings
+
         import torch
         from diffusers import AutoencoderKLWan, WanVACEPipeline
+        from diffusers.utils import logging as diffusers_logging
 
         local = Path(self.model_id).expanduser()
         where: dict[str, Any] = {} if local.is_dir() else {"revision": self.revision}
+        if not self.progress:
+            diffusers_logging.disable_progress_bar()
         try:
-            vae = AutoencoderKLWan.from_pretrained(self.model_id, subfolder="vae", torch_dtype=torch.float32, **where)
-            pipe = WanVACEPipeline.from_pretrained(self.model_id, vae=vae, torch_dtype=getattr(torch, self.dtype),
-                                                   **where)
+            with warnings.catch_warnings():  # diffusers ≥ 0.40 renames torch_dtype; older releases need it
+                warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+                vae = AutoencoderKLWan.from_pretrained(self.model_id, subfolder="vae", torch_dtype=torch.float32,
+                                                       **where)
+                pipe = WanVACEPipeline.from_pretrained(self.model_id, vae=vae,
+                                                       torch_dtype=getattr(torch, self.dtype), **where)
         except (OSError, ValueError) as exc:
             from huggingface_hub.constants import HF_HUB_CACHE
 
@@ -281,6 +289,8 @@ class VaceEditor(HeadEditor):
                 url=str(local) if looks_local else f"https://huggingface.co/{self.model_id}", sha256=None,
                 target=str(local) if looks_local else HF_HUB_CACHE,
                 cause=str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
+        finally:
+            diffusers_logging.enable_progress_bar()
         return pipe
 
     # identity ------------------------------------------------------------------------------------------

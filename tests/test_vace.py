@@ -242,3 +242,34 @@ def test_a_saved_tiny_pipeline_loads_from_its_folder_offline(tmp_path):
     assert loaded.scheduler.config.prediction_type == "flow_prediction"
     a, b = pipe.transformer.state_dict(), loaded.transformer.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_build_cli_runs_the_vace_editor_on_a_real_clip(shared_data, tmp_path, one_thread):
+    """`headswapbench build RAW OUT --editor vace` with a saved tiny pipeline folder: one real clip is cut,
+    edited (right frame count, size and fps) and recorded with the editor's settings and the donor it wears."""
+    from headswapbench.pipelines.vace import build_tiny_pipeline
+
+    from headswapbench.cli.main import main
+    from headswapbench.video import probe, read_video
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "lp_d12.mp4").symlink_to(shared_data / "videos" / "lp_d12.mp4")
+    build_tiny_pipeline().save_pretrained(tmp_path / "tiny-vace")
+    out = tmp_path / "out"
+    rc = main(["build", str(raw), str(out), "--editor", "vace", "--editor-option", f"model_id={tmp_path / 'tiny-vace'}",
+               "--editor-option", "size=32", "--editor-option", "steps=2", "--editor-option", "progress=false",
+               "--donors", str(shared_data / "images"), "--frames", "16", "--size", "96",
+               "--max-clips-per-video", "1", "--stage", "ingest", "--stage", "edit", "--no-progress", "--json"])
+    assert rc == 0
+    report = json.loads((out / "build_report.json").read_text())
+    assert report["stages"]["edit"]["done"] == report["stages"]["ingest"]["clips_cut"] == 1
+    opts = report["settings"]["editor"]["options"]
+    assert report["settings"]["editor"]["name"] == "vace" and opts["model_id"] == str(tmp_path / "tiny-vace")
+    (edited,) = list(out.glob(".work/edit-*/clips/*.mp4"))
+    (source,) = list(out.glob(".work/ingest-*/clips/*.mp4"))
+    assert read_video(edited).frames.shape == read_video(source).frames.shape == (16, 96, 96, 3)
+    assert abs(probe(edited).fps - probe(source).fps) < 1e-3
+    (record,) = [json.loads(line) for m in out.glob(".work/edit-*/manifest*.jsonl") for line in m.read_text().splitlines()
+                 if line.strip() and '"clips/' in line]
+    assert record["result"]["attributes"]["donor"] in record["result"]["prompt"]
