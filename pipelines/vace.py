@@ -119,22 +119,23 @@ def segmented_head_mask(frames: np.ndarray, landmarks: np.ndarray, segmentation:
     ``min_cover`` of the face hull (segmentation failed) falls back to the landmark ellipse (`head_mask`).
     ``none``: the landmark ellipse on every frame."""
     T, H, W = frames.shape[:3]
-    ellipse = head_mask(landmarks, H, W, feather=0.0) > 0.5
+
+    def ellipse(t: int) -> np.ndarray:
+        return head_mask(landmarks[t : t + 1], H, W, feather=0.0)[0] > 0.5
+
     if segmentation == "none":
-        return ellipse, {"segmentation": "none", "fallback_frames": T}
+        return np.stack([ellipse(t) for t in range(T)]), {"segmentation": "none", "fallback_frames": T}
     if segmentation != "selfie":
         raise HeadSwapBenchError(f"vace editor: segmentation '{segmentation}' unknown; choose {SEGMENTATIONS}")
     prob = person_probability(frames)
-    if T >= 3:  # a 3-frame running mean steadies the outline without lagging behind head motion
-        pad = np.concatenate([prob[:1], prob, prob[-1:]])
-        prob = (pad[:-2] + pad[1:-1] + pad[2:]) / 3
     region = head_region(landmarks, H, W)
     masks, fallback = np.zeros((T, H, W), bool), 0
     for t in range(T):
+        # a 3-frame running mean (> 0.5) steadies the outline without lagging behind head motion
+        person = prob[max(t - 1, 0)] + prob[t] + prob[min(t + 1, T - 1)] > 1.5
         hull = _hull(landmarks[t], H, W)
-        person = prob[t] > 0.5
-        if (person & hull).sum() < min_cover * max(hull.sum(), 1):
-            masks[t] = ellipse[t] | hull
+        if np.count_nonzero(person & hull) < min_cover * max(np.count_nonzero(hull), 1):
+            masks[t] = ellipse(t) | hull
             fallback += 1
         else:
             masks[t] = (person & region[t]) | hull
@@ -158,15 +159,14 @@ def generation_and_composite_masks(head: np.ndarray, landmarks: np.ndarray, dila
 
     T, H, W = head.shape
     gen, comp = np.zeros_like(head), np.zeros(head.shape, np.float32)
+    sizes = _face_size(landmarks)
     for t in range(T):
-        size = float(_face_size(landmarks[t : t + 1])[0])
-        r = max(1, int(round(dilate * size)))
+        r = max(1.0, round(dilate * float(sizes[t])))
         m = head[t].astype(np.uint8)
-        gen[t] = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
-        half = max(1, r // 2)
-        grown = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * half + 1, 2 * half + 1)))
-        k = max(3, int(feather * size) | 1)
-        soft = cv2.GaussianBlur(grown.astype(np.float32), (k, k), 0)
+        dist = cv2.distanceTransform(1 - m, cv2.DIST_L2, 5)  # pixels to the head: one pass for both growths
+        gen[t] = dist <= r
+        k = max(3, int(feather * float(sizes[t])) | 1)
+        soft = cv2.GaussianBlur((dist <= max(1.0, r // 2)).astype(np.float32), (k, k), 0)
         comp[t] = np.where(gen[t], np.maximum(soft, m), 0.0)
     return gen, comp
 
@@ -249,16 +249,21 @@ class VaceEditor(HeadEditor):
                     pipe.text_encoder.to(dtype=getattr(torch, self.dtype))
             else:
                 pipe = self._load_pipeline()
-            from diffusers import UniPCMultistepScheduler
-
-            pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=self.flow_shift)
-            if self.cpu_offload and self.device.startswith("cuda"):
-                pipe.enable_model_cpu_offload(device=self.device)
-            elif self.device != "cpu":
-                pipe = pipe.to(self.device)
-            pipe.set_progress_bar_config(disable=not self.progress, desc=f"{self.name} denoise", leave=False)
-            self._pipe = pipe
+            self.set_pipeline(pipe)
         return self._pipe
+
+    def set_pipeline(self, pipe) -> None:
+        """Use this ``WanVACEPipeline`` (e.g. a real-size one with random weights, benchmarks/bench_vace_gpu.py):
+        Wan's UniPC flow scheduler with this editor's ``flow_shift``, moved to the device (or offloaded)."""
+        from diffusers import UniPCMultistepScheduler
+
+        pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=self.flow_shift)
+        if self.cpu_offload and self.device.startswith("cuda"):
+            pipe.enable_model_cpu_offload(device=self.device)
+        elif self.device != "cpu":
+            pipe = pipe.to(self.device)
+        pipe.set_progress_bar_config(disable=not self.progress, desc=f"{self.name} denoise", leave=False)
+        self._pipe = pipe
 
     def _load_pipeline(self):
         """From the Hugging Face cache (or a local folder); the VAE stays float32 as Wan recommends."""
@@ -402,10 +407,13 @@ class VaceEditor(HeadEditor):
                 out[:shared] = (1 - ramp) * gen[s:done] + ramp * out[:shared]
             gen[s:e] = out
             done = e
-        full = _resize((gen * 255 + 0.5).astype(np.uint8), H, W).astype(np.float32)
-        m = c["comp"][..., None]
-        result = full * m + clip.frames.astype(np.float32) * (1 - m)
-        return Video((result + 0.5).clip(0, 255).astype(np.uint8), clip.fps)
+        gen8 = (gen * 255 + 0.5).astype(np.uint8)
+        result = clip.frames.copy()
+        for t in range(T):  # frame by frame: a 121-frame 512² clip in float would be 0.4 GB per temporary
+            m = c["comp"][t, ..., None]
+            full = _resize(gen8[t : t + 1], H, W)[0].astype(np.float32)
+            result[t] = (full * m + clip.frames[t].astype(np.float32) * (1 - m) + 0.5).clip(0, 255).astype(np.uint8)
+        return Video(result, clip.fps)
 
     def options(self) -> dict:
         opts = {"model_id": self.model_id, "revision": self.revision, "identity": self.identity,
