@@ -257,7 +257,8 @@ class VaceEditor(HeadEditor):
         Wan's UniPC flow scheduler with this editor's ``flow_shift``, moved to the device (or offloaded)."""
         from diffusers import UniPCMultistepScheduler
 
-        pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=self.flow_shift)
+        pipe.scheduler = UniPCMultistepScheduler.from_config(  # Wan is a flow model, whatever the repo ships
+            pipe.scheduler.config, prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=self.flow_shift)
         if self.cpu_offload and self.device.startswith("cuda"):
             pipe.enable_model_cpu_offload(device=self.device)
         elif self.device != "cpu":
@@ -390,15 +391,14 @@ class VaceEditor(HeadEditor):
         reference = self.reference(donor) if donor is not None else None
         lms = clip_landmarks(clip)
         c = self.conditioning(clip, lms)
-        frames_m = c["frames"].astype(np.float32) / 255
         comp_m = c["comp_m"][..., None]
-        gen = np.zeros(frames_m.shape, np.float32)  # generated frames at model resolution, blended
+        gen = np.zeros(c["frames"].shape, np.float32)  # generated frames at model resolution, blended
         done = 0  # gen is final on [0, done)
         for k, (s, e) in enumerate(plan_windows(T, self.window, self.overlap)):
             context, keep = c["context"][s:e].copy(), ~c["gen"][s:e]
             shared = done - s  # frames this window shares with what is already generated
             if shared > 0:  # give them as known frames: the new window continues the same head
-                known = comp_m[s:done] * gen[s:done] + (1 - comp_m[s:done]) * frames_m[s:done]
+                known = comp_m[s:done] * gen[s:done] + (1 - comp_m[s:done]) * (c["frames"][s:done] / 255.0)
                 context[:shared] = (known * 255 + 0.5).astype(np.uint8)
                 keep[:shared] = True
             out = self._run_window(context, keep, text, reference, int(seed) + self.seed_offset + k)
