@@ -74,6 +74,7 @@ class HeadEditor:
 EDITORS: Registry[HeadEditor] = Registry("head editor", base=HeadEditor, entry_point_group="headswapbench.editors")
 EDITORS.register("warp", "headswapbench.pipelines.edit:WarpEditor")
 EDITORS.register("diffusers", "headswapbench.pipelines.edit:DiffusersEditor")
+EDITORS.register("vace", "headswapbench.pipelines.vace:VaceEditor")
 
 
 def make_editor(name: str, **options: Any) -> HeadEditor:
