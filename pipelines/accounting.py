@@ -154,6 +154,18 @@ def _reasons(inputs: list[dict]) -> dict:
     return out
 
 
+def rejected_clips(ledger: dict) -> dict[str, dict]:
+    """clip_id → {input, stage, code, status, reason, hint} of every rejected clip (for per-clip views such as
+    the contact sheet: one place decides a clip's fate)."""
+    out = {}
+    for i in ledger["inputs"]:
+        for r in i["rejections"]:
+            for cid, detail in r["clips"].items():
+                out[cid] = {"input": i["input"], "stage": r["stage"], "code": r["code"], "status": r["status"],
+                            "reason": detail, "hint": r["hint"]}
+    return out
+
+
 def check_balance(ledger: dict) -> list[str]:
     """The sums that must hold (empty when they all do): per input and in total."""
     problems = []

@@ -8,7 +8,7 @@ import csv
 import io
 from pathlib import Path
 
-from headswapbench.pipelines.accounting import RETRY_HINT, account, check_balance, inputs_csv
+from headswapbench.pipelines.accounting import RETRY_HINT, account, check_balance, inputs_csv, rejected_clips
 from headswapbench.pipelines.package import cap_clips_per_subject
 from test_package import _row
 
@@ -80,6 +80,10 @@ def test_every_input_and_clip_has_one_fate_and_the_sums_add_up():
     assert reasons["blurry"]["videos"] == 1 and reasons["blurry"]["clips"] == 2
     assert reasons["no_reference"]["hint"] == HINTS[Reason.NO_REFERENCE]
     assert list(reasons)[0] == "blurry"  # most frequent first
+    per_clip = rejected_clips(ledger)
+    assert len(per_clip) == c["rejected"] and per_clip["a_1"] == {
+        "input": "a.mp4", "stage": "filter", "code": "landmark_desync", "status": "skipped",
+        "reason": "NME 0.07 > 0.06", "hint": HINTS[Reason.LANDMARK_DESYNC]}
 
 
 def test_without_the_package_step_clips_past_the_filter_are_pending():
