@@ -283,9 +283,13 @@ def weight_path(name: str, download: bool = True) -> Path:
     return resolve(name, download=download).path
 
 
-def fingerprint(name: str, path: str | Path | None = None) -> dict:
+def fingerprint(name: str, path: str | Path | None = None, sha256: str | None = None) -> dict:
     """What results record for one model file: ``{"sha256": <full digest of the file used>, "pinned": bool}``.
-    ``pinned`` is true only when that file is the one the table pins."""
+    ``pinned`` is true only when that file is the one the table pins. Give ``sha256`` (the digest a metric
+    already holds, e.g. from ``resolve_weight``) to skip touching the file; else ``path`` or the table's file
+    is checked (never downloaded)."""
+    if sha256 is not None:
+        return {"sha256": sha256, "pinned": sha256 == get_spec(name).sha256}
     return resolve(name, path, download=False).fingerprint()
 
 

@@ -276,3 +276,5 @@ def test_a_stand_in_given_by_path_is_recorded_as_unpinned(standin_i3d):
 
     fp = W.fingerprint("fvd-i3d", standin_i3d)
     assert fp == {"sha256": sha256_file(standin_i3d), "pinned": False}
+    assert W.fingerprint("fvd-i3d", sha256=fp["sha256"]) == fp  # from a digest a metric already holds
+    assert W.fingerprint("fvd-i3d", sha256=W.get_spec("fvd-i3d").sha256)["pinned"] is True
