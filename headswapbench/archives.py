@@ -49,7 +49,54 @@ class _Member:
     ref: object  # ZipInfo or TarInfo
 
 
-def _members(archive: Path) -> list[_Member]:
+class _CappedStream:
+    """A decompressed tar stream that stops once it has produced more than ``cap`` bytes: a tar has no index,
+    so listing a compressed tar decompresses it, and a tar.gz bomb must not cost minutes to refuse."""
+
+    def __init__(self, raw, cap: int, archive: Path):
+        self.raw, self.cap, self.archive = raw, cap, archive
+
+    def _check(self) -> None:
+        if self.raw.tell() > self.cap:
+            raise ArchiveError(f"archive {self.archive.name}: expands to more than {self.cap:,} bytes from "
+                               f"{self.archive.stat().st_size:,} (a decompression bomb?)")
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self._check()
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        pos = self.raw.seek(offset, whence)
+        self._check()
+        return pos
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def _tar(archive: Path, limits: Limits) -> tarfile.TarFile:
+    import bz2
+    import gzip
+    import lzma
+
+    name = archive.name.lower()
+    opener = (gzip.open if name.endswith((".tar.gz", ".tgz")) else bz2.open if name.endswith(".tar.bz2")
+              else lzma.open if name.endswith(".tar.xz") else None)
+    if opener is None:
+        return tarfile.open(archive, "r:")
+    cap = _allowed(archive, limits) + 1024 * limits.max_members + (1 << 20)  # tar headers and padding
+    return tarfile.open(fileobj=_CappedStream(opener(archive, "rb"), cap, archive), mode="r:")
+
+
+def _allowed(archive: Path, limits: Limits) -> int:
+    return min(limits.max_total_bytes, max(limits.ratio_floor_bytes, int(limits.max_ratio * archive.stat().st_size)))
+
+
+def _members(archive: Path, limits: Limits) -> list[_Member]:
     name = archive.name.lower()
     try:
         if name.endswith(ZIP_SUFFIXES):
@@ -61,7 +108,7 @@ def _members(archive: Path) -> list[_Member]:
                     out.append(_Member(info.filename, int(info.file_size), kind, info))
                 return out
         if name.endswith(TAR_SUFFIXES):
-            with tarfile.open(archive) as tf:
+            with _tar(archive, limits) as tf:
                 return [_Member(m.name, int(m.size), "dir" if m.isdir() else "file" if m.isfile()
                                        else "other", m) for m in tf.getmembers()]
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError) as exc:
@@ -84,7 +131,7 @@ def check_archive(archive: str | Path, limits: Limits = Limits(), *, free_bytes:
     archive = Path(archive)
     if not archive.is_file():
         raise ArchiveError(f"archive {archive}: not a regular file")
-    members = _members(archive)
+    members = _members(archive, limits)
     if len(members) > limits.max_members:
         raise ArchiveError(f"archive {archive.name}: {len(members):,} members, more than the limit of "
                            f"{limits.max_members:,}")
@@ -93,8 +140,7 @@ def check_archive(archive: str | Path, limits: Limits = Limits(), *, free_bytes:
             raise ArchiveError(f"archive {archive.name}: member '{m.name}' is a link, device or FIFO, "
                                "not a regular file")
     total = sum(m.size for m in members if m.kind == "file")
-    allowed = min(limits.max_total_bytes,
-                  max(limits.ratio_floor_bytes, int(limits.max_ratio * archive.stat().st_size)))
+    allowed = _allowed(archive, limits)
     if total > allowed:
         raise ArchiveError(f"archive {archive.name}: expands to {total:,} bytes from {archive.stat().st_size:,}, "
                            f"more than the limit of {allowed:,} (a decompression bomb?)")
@@ -114,8 +160,8 @@ def _copy_capped(src, dst_path: Path, cap: int, archive: Path, name: str) -> int
     return written
 
 
-def _open(archive: Path):
-    return zipfile.ZipFile(archive) if archive.name.lower().endswith(ZIP_SUFFIXES) else tarfile.open(archive)
+def _open(archive: Path, limits: Limits):
+    return zipfile.ZipFile(archive) if archive.name.lower().endswith(ZIP_SUFFIXES) else _tar(archive, limits)
 
 
 def _open_member(tf_or_zf, m: _Member):
@@ -132,7 +178,7 @@ def safe_extract(archive: str | Path, into: str | Path, limits: Limits = Limits(
     budget = sum(m.size for m in members if m.kind == "file")
     written, out = 0, []
     try:
-        with _open(archive) as handle:
+        with _open(archive, limits) as handle:
             for m, t in targets:
                 if m.kind == "dir":
                     t.mkdir(parents=True, exist_ok=True)
@@ -166,7 +212,7 @@ def extract_member(archive: str | Path, member: str, dest: str | Path, limits: L
                            "is ambiguous")
     m = found[0]
     try:
-        with _open(archive) as handle, atomic_path(dest) as tmp, _open_member(handle, m) as src:
+        with _open(archive, limits) as handle, atomic_path(dest) as tmp, _open_member(handle, m) as src:
             _copy_capped(src, tmp, m.size, archive, m.name)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
         raise ArchiveError(f"archive {archive.name}: cannot extract {member} ({type(exc).__name__}: {exc})") from None

@@ -376,3 +376,34 @@ def test_archive_member_larger_than_its_header_is_stopped(tmp_path):
     with pytest.raises(ArchiveError):
         safe_extract(path, tmp_path / "out")
     assert not (tmp_path / "out" / "a.mp4").exists() or (tmp_path / "out" / "a.mp4").stat().st_size <= 100
+
+
+def test_a_tar_gz_bomb_is_refused_without_decompressing_all_of_it(tmp_path):
+    """A tar has no index: listing a .tar.gz decompresses it. The stream is capped, so a bomb is refused
+    after at most the allowed size, not after expanding in full."""
+    import gzip
+    import tarfile
+    import time
+
+    from headswapbench.archives import ArchiveError, Limits, safe_extract
+
+    path = tmp_path / "bomb.tar.gz"
+    size = 256 * 1024**2  # 256 MiB of zeros in ~0.3 MB
+    with gzip.open(path, "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w|") as tf:
+        info = tarfile.TarInfo("test/clip0/driving.mp4")
+        info.size = size
+
+        class Zeros:
+            def __init__(self):
+                self.left = size
+
+            def read(self, n):
+                n = min(n, self.left)
+                self.left -= n
+                return b"\x00" * n
+
+        tf.addfile(info, Zeros())
+    t0 = time.monotonic()
+    with pytest.raises(ArchiveError, match="decompression bomb"):
+        safe_extract(path, tmp_path / "out", Limits(max_members=10, ratio_floor_bytes=1024**2))
+    assert time.monotonic() - t0 < 20 and not list((tmp_path / "out").rglob("*.mp4"))
