@@ -260,8 +260,9 @@ def test_timeout_kills_the_whole_tree_and_leaves_no_partial(hostile, dummy_clip,
     src = CommandSource(f"{sys.executable} {hostile} sleep {pidfile} {{driving}} {{reference}} {{output}}",
                         timeout=1.5)
     t0 = time.monotonic()
-    with pytest.raises(SwapFailed, match="timeout: command ran longer than 1.5 s and was killed"):
+    with pytest.raises(SwapFailed, match="timeout: command ran longer than 1.5 s and was killed") as exc:
         src.produce(dummy_clip, out)
+    assert exc.value.code == "swap_timeout"
     assert time.monotonic() - t0 < 6
     child, grandchild = _pids(pidfile)
     assert _gone(child) and _gone(grandchild)
@@ -279,8 +280,9 @@ def test_an_output_that_is_a_symlink_is_not_used(dummy_clip, tmp_path):
     script = tmp_path / "link.py"
     script.write_text("import os, sys; os.symlink('/etc/passwd', sys.argv[3])\n")
     out = tmp_path / "c0.mp4"
-    with pytest.raises(SwapFailed, match="is a link or special file"):
+    with pytest.raises(SwapFailed, match="is a link or special file") as exc:
         CommandSource(f"{sys.executable} {script} {{driving}} {{reference}} {{output}}").produce(dummy_clip, out)
+    assert exc.value.code == "invalid_output"
     assert not out.exists() and not list(tmp_path.glob(".*partial*"))
 
 

@@ -46,15 +46,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HeadSwapBenchError
+from ..reasons import Reason
 from .base import SWAPPERS, SwapContext, Swapper
 
-PLACEHOLDERS = ("{driving}", "{reference}", "{output}", "{clip_id}")
 REQUIRED_PLACEHOLDERS = ("{driving}", "{reference}", "{output}")
 _SAFE_CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
 class SwapFailed(HeadSwapBenchError):
-    """One clip's swap failed (program exit status, timeout, missing output). Recorded for that clip."""
+    """One clip's swap failed (program exit status, timeout, missing output). Recorded for that clip, with
+    its reason code: ``swap_timeout``, ``no_output``, ``invalid_output`` or (default) ``swap_failed``."""
+
+    def __init__(self, message: str, code: Reason = Reason.SWAP_FAILED):
+        super().__init__(message)
+        self.code = Reason(code)
 
 
 @dataclass
@@ -236,7 +241,8 @@ class CommandSource(OutputSource):
             result = run_command(self.command_for(clip, tmp), token, self.timeout, cwd=self.cwd)
             err = f"; stderr: {result.stderr_tail}" if result.stderr_tail else ""
             if result.timed_out:
-                raise SwapFailed(f"timeout: command ran longer than {self.timeout:g} s and was killed{err}")
+                raise SwapFailed(f"timeout: command ran longer than {self.timeout:g} s and was killed{err}",
+                                 Reason.SWAP_TIMEOUT)
             if result.returncode != 0:
                 status = (f"was killed by signal {-result.returncode}" if result.returncode < 0
                           else f"exited with status {result.returncode}")
@@ -244,12 +250,14 @@ class CommandSource(OutputSource):
             try:
                 st = os.lstat(tmp)
             except FileNotFoundError:
-                raise SwapFailed(f"command exited 0 but wrote no output file at {output}{err}") from None
+                raise SwapFailed(f"command exited 0 but wrote no output file at {output}{err}",
+                                 Reason.NO_OUTPUT) from None
             if not stat.S_ISREG(st.st_mode):
                 raise SwapFailed(f"command exited 0 but its output at {output} is a link or special file, "
-                                 "not a regular file; not used")
+                                 "not a regular file; not used", Reason.INVALID_OUTPUT)
             if st.st_size == 0:
-                raise SwapFailed(f"command exited 0 but wrote no output file at {output} (the file is empty){err}")
+                raise SwapFailed(f"command exited 0 but wrote no output file at {output} (the file is empty){err}",
+                                 Reason.NO_OUTPUT)
             os.replace(tmp, output)
         finally:
             _IN_FLIGHT.discard(token)
