@@ -18,8 +18,6 @@ import contextlib
 import json
 import re
 import shutil
-import tarfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -48,7 +46,7 @@ from .split import (
 UPSTREAM_REPO = "yananwang-MBZUAI/HeadSwapBench"
 SOURCE_FILE = "HUB_SOURCE.json"  # at the dataset root: repo, revision, commit, layout (for results.json)
 REPO_TYPE = "dataset"
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")  # a subset of what headswapbench.archives reads
 
 
 # ------------------------------------------------------------------------------------------------- errors
@@ -225,43 +223,14 @@ def _role_and_key(path: str) -> tuple[str | None, str]:
 
 
 def _safe_extract(archive: Path, into: Path) -> None:
-    """Extract a zip/tar refusing absolute paths, '..', links and devices (untrusted archive)."""
-    into.mkdir(parents=True, exist_ok=True)
-    base = into.resolve()
+    """Extract an untrusted archive under the rules of ``headswapbench.archives`` (size, count, ratio, names,
+    no links); a refusal is an InvalidSplitError naming the archive, member and rule."""
+    from .archives import ArchiveError, safe_extract
 
-    def target(name: str) -> Path:
-        pp = PurePosixPath(name)
-        if pp.is_absolute() or ".." in pp.parts or "\\" in name:
-            raise InvalidSplitError(f"archive {archive.name}: member '{name}' escapes the extraction folder")
-        t = (base / pp).resolve()
-        if base not in t.parents and t != base:
-            raise InvalidSplitError(f"archive {archive.name}: member '{name}' escapes the extraction folder")
-        return t
-
-    if archive.name.endswith(".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                t = target(info.filename)
-                if info.is_dir():
-                    t.mkdir(parents=True, exist_ok=True)
-                    continue
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise InvalidSplitError(f"archive {archive.name}: member '{info.filename}' is a link")
-                t.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(t, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-    else:
-        with tarfile.open(archive) as tf:
-            for m in tf.getmembers():
-                t = target(m.name)
-                if m.isdir():
-                    t.mkdir(parents=True, exist_ok=True)
-                elif m.isfile():
-                    t.parent.mkdir(parents=True, exist_ok=True)
-                    with tf.extractfile(m) as src, open(t, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-                else:
-                    raise InvalidSplitError(f"archive {archive.name}: member '{m.name}' is a link or device")
+    try:
+        safe_extract(archive, into)
+    except ArchiveError as exc:
+        raise InvalidSplitError(str(exc)) from None
 
 
 def _read_upstream_metadata(files: list[Path]) -> list[dict]:
