@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from html import escape
+from operator import itemgetter
 from typing import Any
 
 from headswapbench.safeio import one_line
@@ -18,6 +19,7 @@ from headswapbench.safeio import one_line
 from .render import ARROW, STATUS_TEXT, _trust, _trust_badge, column_decimals, fmt, page
 
 MAX_TEXT = 300  # a reason or a per-clip text value is cut here (the file keeps all of it)
+CLIPS_SHOWN = 10
 
 
 def _text(v: Any) -> str:
@@ -67,27 +69,54 @@ def _failures(coverage: dict[str, Any]) -> str:
             "<th class='text'>clip</th><th class='text'>reason</th></tr></thead><tbody>" + rows + "</tbody></table></div>")
 
 
-def _per_clip(results: dict[str, Any]) -> str:
-    """Clip id, subject and the per-clip value of every metric of the file that has one (numbers only)."""
+def _numeric(v: Any) -> bool:
+    return type(v) in (int, float)
+
+
+def _clip_key(board: dict[str, Any], results: dict[str, Any], present: set[str]) -> tuple[str, bool] | None:
+    """The metric that orders the clips: the board's primary one, else the first ranked metric with values."""
+    cols = {m["name"]: m["higher_is_better"] for m in board["metrics"]}
+    order = [board["primary_metric"]] + [k for k in results["metrics"] if k != board["primary_metric"]]
+    for k in order:
+        if k in present and cols.get(k) is not None:
+            return k, bool(cols[k])
+    return None
+
+
+def _per_clip(board: dict[str, Any], results: dict[str, Any]) -> str:
+    """The best and worst ``CLIPS_SHOWN`` clips by the board's primary metric, with every metric the rows
+    hold. All rows stay in the results file: a table of all 1,040 clips on each of 300 pages would multiply
+    the build time for what the extremes already show."""
     rows = results.get("per_clip")
     if not isinstance(rows, list) or not rows:
         where = results.get("per_clip_file")
         return ('<p class="note">No per-clip rows in the results file'
                 + (f" (they live in <code>{_text(where)}</code> beside it)" if isinstance(where, str) else "")
                 + ".</p>")
-    names = [k for k in results["metrics"] if any(k in r for r in rows)]
-    dec = {k: column_decimals([v for r in rows if type(v := r.get(k)) in (int, float)]) for k in names}
-    head = "".join(f"<th>{escape(k)}</th>" for k in names)
-    out = [f"<h3>Per-clip values ({len(rows):,} clips)</h3>",
-           '<div class="table-scroll"><table class="lb plain per-clip"><thead><tr><th class="text">clip</th>'
-           f'<th class="text">subject</th>{head}</tr></thead><tbody>']
-    append = out.append
+    present: set[str] = set()
     for r in rows:
-        append(f'<tr><td class="text">{_text(r.get("clip_id", ""))}</td><td class="text">{_text(r.get("subject_id", ""))}</td>')
-        for k in names:
-            v = r.get(k)
-            append(f"<td>{fmt(v, dec[k])}</td>" if type(v) in (int, float) else "<td>–</td>")
-        append("</tr>")
+        present.update(r)
+    names = [k for k in results["metrics"] if k in present]
+    chosen = _clip_key(board, results, present)
+    if chosen is None:
+        return f'<p class="note">{len(rows):,} per-clip rows, none with a value of a ranked metric.</p>'
+    key, hib = chosen
+    scored = sorted([r for r in rows if type(r.get(key)) in (int, float)], key=itemgetter(key), reverse=hib)
+    best = scored[:CLIPS_SHOWN]
+    worst = scored[max(len(best), len(scored) - CLIPS_SHOWN):][::-1]
+    shown = best + worst
+    dec = {k: column_decimals([r[k] for r in shown if _numeric(r.get(k))]) for k in names}
+    head = "".join(f"<th>{escape(k)}</th>" for k in names)
+    out = [f"<h3>Per-clip values: best and worst by <code>{escape(key)}</code></h3>",
+           f'<p class="note">{len(rows):,} per-clip rows in the results file, {len(scored):,} with a {escape(key)} '
+           f"value; the {len(best)} best and {len(worst)} worst are shown.</p>",
+           '<div class="table-scroll"><table class="lb plain per-clip"><thead><tr><th class="text"></th>'
+           f'<th class="text">clip</th><th class="text">subject</th>{head}</tr></thead><tbody>']
+    for i, r in enumerate(shown):
+        tag = "best" if i < len(best) else "worst"
+        cells = "".join(f"<td>{escape(fmt(r[k], dec[k]))}</td>" if _numeric(r.get(k)) else "<td>–</td>" for k in names)
+        out.append(f'<tr class="{tag}"><td class="text">{tag}</td><td class="text">{_text(r.get("clip_id", ""))}</td>'
+                   f'<td class="text">{_text(r.get("subject_id", ""))}</td>{cells}</tr>')
     out.append("</tbody></table></div>")
     return "".join(out)
 
@@ -127,7 +156,7 @@ def render_details(doc: dict[str, Any], board: dict[str, Any], row: dict[str, An
         _metrics_table(board, row, results["metrics"]), _failures(cov), "</div></section>",
         '<section class="board"><div class="board-pad"><h3>Metric settings</h3><pre class="settings">',
         escape(json.dumps(results["settings"], indent=2, sort_keys=True)), "</pre></div></section>",
-        '<section class="board"><div class="board-pad">', _per_clip(results), "</div></section>",
+        '<section class="board"><div class="board-pad">', _per_clip(board, results), "</div></section>",
         "<footer>Every value on this page comes from the results file named above, validated by the leaderboard "
         "and escaped; nothing the submitter wrote as HTML is shown. Arrows: ↑ higher is better, ↓ lower is "
         "better, · diagnostic.</footer></main>",

@@ -101,9 +101,10 @@ def csv_cell(v: Any) -> Any:
 
 
 def render_csv(doc: dict[str, Any]) -> str:
-    """Long format: one line per board x method x metric (boards may differ in their metric sets)."""
+    """Long format: one line per board x method x metric (boards may differ in their metric sets). Lines end in
+    CRLF (RFC 4180), so a CR or LF inside a value gets the value quoted instead of starting a new row."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\r\n")
     w.writeheader()
     for b in doc["boards"]:
         for r in b["rows"]:

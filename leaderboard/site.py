@@ -71,7 +71,7 @@ def write_site(doc: dict[str, Any], pairs: list[tuple[dict, Loaded]], out: str |
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(render_details(doc, board_of[id(row)], row, item.results), encoding="utf-8")
         (tmp / "leaderboard.json").write_text(render_json(doc), encoding="utf-8")
-        (tmp / "leaderboard.csv").write_text(render_csv(doc), encoding="utf-8")
+        (tmp / "leaderboard.csv").write_text(render_csv(doc), encoding="utf-8", newline="")
         (tmp / "leaderboard.md").write_text(render_markdown(doc), encoding="utf-8")
         (tmp / "index.html").write_text(render_html(doc), encoding="utf-8")
         os.chmod(tmp, 0o755)
