@@ -91,3 +91,45 @@ def test_page_sorts_filters_and_renders(browser, tmp_path):  # noqa: F811
     assert shot.stat().st_size > 20_000
     if os.environ.get("HSB_SCREENSHOT_DIR"):  # keep the picture for a human to look at
         shutil.copy(shot, os.environ["HSB_SCREENSHOT_DIR"])
+
+
+def test_no_script_from_a_submission_runs_on_any_page(browser, tmp_path):  # noqa: F811
+    """Hostile text in every field a submitter controls, a script-carrying report.html and a symlinked one:
+    the page and every detail page open with the marker ``window.__pwned`` still undefined, our own script
+    still sorts, and the detail pages carry no script at all."""
+    import json
+
+    from hostile_results import write_honest, write_report_attacks
+    from selenium.webdriver.common.by import By
+
+    from headswapbench.fileio import sha256_json
+
+    runs = tmp_path / "runs"
+    write_honest(runs)
+    write_report_attacks(runs, tmp_path / "outside")
+    evil = results_for("warp", version='1"><script>window.__pwned=4</script>')
+    evil["method"]["name"] = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    evil["method"]["source"] = "javascript:window.__pwned=3"
+    evil["settings"]["nonstandard"] = ["<svg onload=window.__pwned=5>"]
+    evil["settings_hash"] = sha256_json(evil["settings"])
+    evil["per_clip"][0]["clip_id"] = "<iframe src=javascript:window.__pwned=6>"
+    (runs / "evil").mkdir()
+    (runs / "evil" / "results.json").write_text(json.dumps(evil))
+    site = tmp_path / "site"
+    doc = build_site([runs], site)
+    assert doc["refused"] == [] and sum(len(b["rows"]) for b in doc["boards"]) == 4
+
+    pwned = "return typeof window.__pwned"
+    open_file(browser, site / "index.html")
+    assert browser.execute_script(pwned) == "undefined"
+    browser.find_element(By.CSS_SELECTOR, 'th[data-key="method"]').click()  # our script runs (allowed by hash)
+    assert browser.find_element(By.CSS_SELECTOR, "table.lb").get_attribute("data-sorted-by") == "method"
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a.badge.report")]
+    assert len(links) == 4 and all(href.startswith("file://") and "/details/" in href for href in links)
+    assert js_errors(browser) == []
+    for href in links:
+        browser.get(href)
+        assert browser.execute_script(pwned) == "undefined"
+        assert browser.execute_script("return document.scripts.length") == 0
+        assert browser.find_elements(By.CSS_SELECTOR, "iframe, img, svg, object, embed") == []
+    assert js_errors(browser) == []
