@@ -118,7 +118,8 @@ UNIT_RULES: dict[str, UnitRule] = {
     "px": UnitRule(lower_better=(0.0, math.inf)),
     "nme": _DISTANCE, "l1": _DISTANCE, "l2": _DISTANCE, "lpips": _DISTANCE, "fid": _DISTANCE, "fvd": _DISTANCE,
 }
-BOUND_TOLERANCE = 1e-9  # relative slack for float rounding (a bootstrap interval of equal values, FID of -1e-12)
+BOUND_TOLERANCE = 1e-9  # relative slack for float rounding (a bootstrap interval of equal values)
+RANGE_SLACK = 1e-6  # absolute slack at a unit's bounds: the Frechet distance of identical sets comes out near -1e-8
 
 COVERAGE_FIELDS = (FieldSpec("expected", (int,)), FieldSpec("scored", (int,)), FieldSpec("failed", (int,)))
 PROVENANCE_FIELDS = (FieldSpec("generated_by", (str,)), FieldSpec("evaluated_by", (str,)),
@@ -474,7 +475,7 @@ def _check_metric(name: str, entry: Any, scored: int | None = None) -> list[str]
             problems.append(f"a {unit} value is a distance (lower is better); higher_is_better true cannot be right")
         lo, hi = rule.bounds(hib)
         values = [mean] + (list(ci) if ci_ok else [])
-        slack = BOUND_TOLERANCE * max(1.0, abs(lo) if math.isfinite(lo) else 0.0, abs(hi) if math.isfinite(hi) else 0.0)
+        slack = RANGE_SLACK + BOUND_TOLERANCE * max(abs(b) for b in (lo, hi, 0.0) if math.isfinite(b))
         out = [v for v in values if not lo - slack <= v <= hi + slack]
         if out:
             direction = {True: ", higher is better", False: ", lower is better"}.get(hib, "")  # type: ignore[arg-type]
