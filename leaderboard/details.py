@@ -93,9 +93,7 @@ def _per_clip(board: dict[str, Any], results: dict[str, Any]) -> str:
         return ('<p class="note">No per-clip rows in the results file'
                 + (f" (they live in <code>{_text(where)}</code> beside it)" if isinstance(where, str) else "")
                 + ".</p>")
-    present: set[str] = set()
-    for r in rows:
-        present.update(r)
+    present = set().union(*rows)
     names = [k for k in results["metrics"] if k in present]
     chosen = _clip_key(board, results, present)
     if chosen is None:

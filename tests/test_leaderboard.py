@@ -292,3 +292,25 @@ def test_real_evaluation_results_build_a_leaderboard(tmp_path, shared_data, caps
     doc = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
     oracle = doc["boards"][0]["rows"][0]["metrics"]
     assert oracle["psnr"]["best"] and oracle["ssim"]["best"] and oracle["flicker"]["best"]
+
+
+def test_detail_page_is_rendered_from_the_results_with_best_and_worst_clips(tmp_path):
+    from headswapbench.results import make_results
+
+    base = results_for("warp", num_clips=30)
+    rows = [{"clip_id": f"clip{i:02d}", "subject_id": f"s{i // 3}", "psnr": 20.0 + i, "keypoint_nme": 0.01 * i}
+            for i in range(30)]
+    rows[5]["psnr"] = None  # undefined on one clip: left out of the ordering
+    r = make_results(base["method"], base["dataset"], base["settings"], base["metrics"], rows,
+                     coverage={"expected": 30, "scored": 30, "failed": 0, "failures": {}},
+                     provenance=base["provenance"])
+    write_run(tmp_path / "runs", "warp", r)
+    doc = build_site([tmp_path / "runs"], tmp_path / "site", sort_by="psnr")
+    row = doc["boards"][0]["rows"][0]
+    page = (tmp_path / "site" / row["details"]).read_text()
+    assert "best and worst by <code>psnr</code>" in page and "30 per-clip rows in the results file, 29 with a psnr" in page
+    order = [cid for cid in (f"clip{i:02d}" for i in range(30)) if f">{cid}<" in page]
+    assert len(order) == 20 and ">clip05<" not in page  # 10 best (highest psnr) + 10 worst of the 29
+    assert page.index(">clip29<") < page.index(">clip20<") < page.index(">clip00<")
+    assert row["content_hash"] in page and doc["boards"][0]["settings_hash"] in page
+    assert '<a href="../../index.html#board-' in page
