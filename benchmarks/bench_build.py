@@ -92,7 +92,7 @@ def calibrate_filter(
         try:
             rec = ingest_video(path.stem, path, work / "ingest", s)
         except SkipItem as exc:
-            print(f"  {path.stem}: skipped ({exc.reason})", flush=True)
+            print(f"  {path.stem}: skipped ({exc.code}: {exc.reason})", flush=True)
             continue
         for clip in rec["clips"]:
             cid = clip["clip_id"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -130,17 +130,6 @@ def register_info(*infos: MetricInfo) -> None:
 # ----------------------------------------------------------------------------------------------------------
 # Inputs
 # ----------------------------------------------------------------------------------------------------------
-class AnalysisLike(Protocol):
-    """What metrics read from ``headswapbench.face.ClipAnalysis`` (typed loosely: any object with these)."""
-
-    face_found: np.ndarray  # [T] bool
-    landmarks: np.ndarray  # [T, 478, 3] float32 pixels, nan where no face
-    pose: np.ndarray  # [T, 3] yaw, pitch, roll degrees
-    expression: np.ndarray  # [T, D]
-    identity: np.ndarray  # [N, E] L2-normalised
-    identity_frames: np.ndarray  # [N] frame indices of the identity rows
-
-
 @dataclass
 class ClipData:
     """Everything known about one evaluated clip. Only ``output`` is always present; a metric states what

@@ -88,9 +88,3 @@ def aggregate(
         "n_nan": n_nan,
     }
 
-
-def aggregate_all(
-    rows: list[Mapping[str, Any]], keys: Iterable[str], subject_key: str = "subject_id", **kwargs: Any
-) -> dict[str, dict[str, Any]]:
-    """``aggregate`` for several keys over the same rows."""
-    return {k: aggregate(rows, k, subject_key, **kwargs) for k in keys}

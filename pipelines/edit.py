@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FaceNotFoundError, HeadSwapBenchError, MissingWeightsError
+from ..reasons import Reason
 from ..registry import Registry
 from ..types import Image, Video
 
@@ -249,10 +250,14 @@ class WarpEditor(HeadEditor):
                 img = read_image(img)
             from ..face import analyze_image
 
-            analysis = analyze_image(img, identity=None)
+            no_face = FaceNotFoundError(f"donor '{donor_id}': no face found in the photo", code=Reason.NO_DONOR)
+            try:
+                analysis = analyze_image(img, identity=None)
+            except FaceNotFoundError:
+                raise no_face from None
             lms = None if analysis is None else getattr(analysis, "landmarks", None)
             if lms is None or not np.isfinite(np.asarray(lms)[:, :2]).all():
-                raise FaceNotFoundError(f"donor '{donor_id}': no face found in the photo")
+                raise no_face
             self._donor_cache[donor_id] = (img, np.asarray(lms, np.float32))
         return self._donor_cache[donor_id]
 

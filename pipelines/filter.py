@@ -10,11 +10,12 @@ The thresholds are measured on ../shared/data (see docs/build.md, "Filter defaul
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
 
 # MediaPipe FaceMesh outer eye corners: the inter-ocular distance that normalises every landmark error
@@ -34,7 +35,7 @@ class FilterSettings:
     max_expr_error: float = 0.03  # dynamic expression (re-encode, warp max 0.018; lag-4 median 0.024)
     max_pose_error: float = 6.0  # worst-axis mean |Δangle|, degrees (re-encode max 1.7, warp max 5.1)
     # cosine V_c vs V_a must stay BELOW this (the head changed); None = the identity backend's own
-    # same-person threshold (dlib 0.90, ArcFace 0.28 …), so the pair is never "the same person" to it
+    # same-person threshold (dlib 0.92, ArcFace 0.28 …), so the pair is never "the same person" to it
     max_identity_similarity: float | None = None
     max_jitter_excess: float = 0.02  # V_c jitter minus V_a's, inter-ocular units/frame (warp max 0.008)
     min_face_ratio: float = 0.95  # share of frames where V_c still has a trackable face
@@ -129,8 +130,8 @@ def sync_scores(target, driving) -> dict[str, float]:
     }
 
 
-def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
-    """The first failed check as 'reason: detail', or None when the pair is kept. Order: the cheapest to
+def verdict(scores: dict[str, Any], s: FilterSettings) -> tuple[Reason, str] | None:
+    """The first failed check as (code, detail), or None when the pair is kept. Order: the cheapest to
     explain first (no face), then the leak (identity), then synchronisation, then stability."""
 
     def bad(key: str, limit: float, above: bool = True) -> bool:
@@ -140,7 +141,7 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
         return v > limit if above else v < limit
 
     if bad("face_ratio", s.min_face_ratio, above=False) or not scores.get("frames_compared"):
-        return f"face_lost: edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
+        return Reason.FACE_LOST, f"edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
     id_limit = (
         s.max_identity_similarity
         if s.max_identity_similarity is not None
@@ -152,26 +153,27 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
         or scores["identity_similarity_to_target"] >= id_limit
     ):
         return (
-            f"identity_unchanged: identity similarity to the target "
-            f"{scores.get('identity_similarity_to_target')} >= {id_limit}"
+            Reason.IDENTITY_UNCHANGED,
+            f"identity similarity to the target {scores.get('identity_similarity_to_target')} >= {id_limit}",
         )
     if bad("sync_nme", s.max_nme):
-        return f"landmark_desync: NME {scores.get('sync_nme')} > {s.max_nme}"
+        return Reason.LANDMARK_DESYNC, f"NME {scores.get('sync_nme')} > {s.max_nme}"
     if bad("sync_nme_p95", s.max_nme_p95):
-        return f"landmark_desync: NME p95 {scores.get('sync_nme_p95')} > {s.max_nme_p95}"
+        return Reason.LANDMARK_DESYNC, f"NME p95 {scores.get('sync_nme_p95')} > {s.max_nme_p95}"
     if bad("expr_error", s.max_expr_error):
-        return f"expression_desync: expression error {scores.get('expr_error')} > {s.max_expr_error}"
+        return Reason.EXPRESSION_DESYNC, f"expression error {scores.get('expr_error')} > {s.max_expr_error}"
     if bad("pose_error", s.max_pose_error):
-        return f"pose_desync: pose error {scores.get('pose_error')} deg > {s.max_pose_error}"
+        return Reason.POSE_DESYNC, f"pose error {scores.get('pose_error')} deg > {s.max_pose_error}"
     if bad("jitter_excess", s.max_jitter_excess):
         return (
-            f"temporal_jitter: landmark jitter excess {scores.get('jitter_excess')} > {s.max_jitter_excess}"
+            Reason.TEMPORAL_JITTER,
+            f"landmark jitter excess {scores.get('jitter_excess')} > {s.max_jitter_excess}",
         )
     return None
 
 
 def filter_pair(target_path, driving_path, s: FilterSettings) -> dict[str, Any]:
-    """Analyse V_a and V_c and return their scores, or raise SkipItem(reason, **scores)."""
+    """Analyse V_a and V_c and return their scores, or raise SkipItem(code, detail, **scores)."""
     from headswapbench.face import analyze_video
     from headswapbench.video import probe
 
@@ -179,11 +181,7 @@ def filter_pair(target_path, driving_path, s: FilterSettings) -> dict[str, Any]:
     target = analyze_video(target_path, identity_every=every, progress=False)
     driving = analyze_video(driving_path, identity_every=every, progress=False)
     scores = sync_scores(target, driving)
-    reason = verdict(scores, s)
-    if reason:
-        raise SkipItem(reason, **scores)
+    rejected = verdict(scores, s)
+    if rejected:
+        raise SkipItem(*rejected, **scores)
     return scores
-
-
-def settings_dict(s: FilterSettings) -> dict[str, Any]:
-    return asdict(s)

@@ -74,14 +74,11 @@ class TripletDataset(Dataset):
         return np.arange(first, first + span, self.frame_stride)
 
     def __getitem__(self, index: int) -> dict:
-        from ..video import probe, read_frames, read_image
+        from ..video import read_frames, read_image
 
         row = self.rows[index]
         d_path, t_path = self.split.driving_path(row), self.split.target_path(row)
-        d_info, t_info = probe(d_path), probe(t_path)
-        if d_info.num_frames != t_info.num_frames:  # not frame-synchronised: no window would pair them correctly
-            raise HeadSwapBenchError(f"clip {row.clip_id}: driving has {d_info.num_frames} frames but target has "
-                                     f"{t_info.num_frames} ({d_path}, {t_path})")
+        d_info, t_info = self.split.probe_pair(row)  # refuses a pair that is not frame-synchronised
         try:
             idx = self.window(d_info.num_frames)
         except HeadSwapBenchError as exc:

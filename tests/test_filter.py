@@ -17,6 +17,7 @@ from headswapbench.pipelines.filter import (
     verdict,
 )
 
+from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
 
 
@@ -91,23 +92,28 @@ def test_verdict_order_and_thresholds():
     }
     assert verdict(good, s) is None
     # default identity limit = the backend's same-person threshold; "at or above" is the leak
-    assert verdict({**good, "identity_similarity_to_target": 0.9}, s).startswith("identity_unchanged")
+    assert _code(verdict({**good, "identity_similarity_to_target": 0.9}, s)) is Reason.IDENTITY_UNCHANGED
     assert verdict({**good, "identity_similarity_to_target": 0.89}, s) is None
     assert verdict(
         {**good, "identity_similarity_to_target": 0.89}, FilterSettings(max_identity_similarity=0.5)
     )
-    assert verdict({k: v for k, v in good.items() if k != "identity_threshold"}, s).startswith(
-        "identity_unchanged"
-    )
-    assert verdict({**good, "face_ratio": 0.5}, s).startswith("face_lost")
-    assert verdict({**good, "identity_similarity_to_target": 0.99, "sync_nme": 1.0}, s).startswith(
-        "identity_unchanged"
-    )  # the leak is reported first
-    assert verdict({**good, "sync_nme": s.max_nme * 1.01}, s).startswith("landmark_desync")
-    assert verdict({**good, "pose_error": s.max_pose_error + 1}, s).startswith("pose_desync")
-    assert verdict({**good, "expr_error": s.max_expr_error + 1}, s).startswith("expression_desync")
-    assert verdict({**good, "jitter_excess": s.max_jitter_excess + 1}, s).startswith("temporal_jitter")
-    assert verdict({**good, "identity_similarity_to_target": None}, s).startswith("identity_unchanged")
+    no_threshold = {k: v for k, v in good.items() if k != "identity_threshold"}
+    assert _code(verdict(no_threshold, s)) is Reason.IDENTITY_UNCHANGED
+    assert _code(verdict({**good, "face_ratio": 0.5}, s)) is Reason.FACE_LOST
+    leak_and_desync = {**good, "identity_similarity_to_target": 0.99, "sync_nme": 1.0}
+    assert _code(verdict(leak_and_desync, s)) is Reason.IDENTITY_UNCHANGED  # the leak is reported first
+    assert _code(verdict({**good, "sync_nme": s.max_nme * 1.01}, s)) is Reason.LANDMARK_DESYNC
+    assert _code(verdict({**good, "pose_error": s.max_pose_error + 1}, s)) is Reason.POSE_DESYNC
+    assert _code(verdict({**good, "expr_error": s.max_expr_error + 1}, s)) is Reason.EXPRESSION_DESYNC
+    assert _code(verdict({**good, "jitter_excess": s.max_jitter_excess + 1}, s)) is Reason.TEMPORAL_JITTER
+    assert _code(verdict({**good, "identity_similarity_to_target": None}, s)) is Reason.IDENTITY_UNCHANGED
+    code, detail = verdict({**good, "sync_nme_p95": s.max_nme_p95 * 2}, s)
+    assert code is Reason.LANDMARK_DESYNC and "p95" in detail  # the detail says which of the two limits
+
+
+def _code(rejected):
+    """The code of a verdict (None when the pair is kept)."""
+    return None if rejected is None else rejected[0]
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +141,7 @@ def test_real_clip_paired_with_itself_is_an_identity_leak(real_clip):
     target, _ = real_clip
     with pytest.raises(SkipItem) as exc:
         filter_pair(target, target, FilterSettings())
-    assert exc.value.reason.startswith("identity_unchanged")
+    assert exc.value.code is Reason.IDENTITY_UNCHANGED
     assert exc.value.scores["sync_nme"] == pytest.approx(0.0, abs=1e-9)
     assert exc.value.scores["identity_similarity_to_target"] > 0.99
 
@@ -145,5 +151,5 @@ def test_real_clip_out_of_sync_is_rejected_with_scores(real_clip):
     s = FilterSettings(max_identity_similarity=1.01)  # isolate the synchronisation checks
     with pytest.raises(SkipItem) as exc:
         filter_pair(target, lagged, s)
-    assert exc.value.reason.split(":")[0] in {"landmark_desync", "expression_desync", "pose_desync"}
+    assert exc.value.code in {Reason.LANDMARK_DESYNC, Reason.EXPRESSION_DESYNC, Reason.POSE_DESYNC}
     assert exc.value.scores["sync_nme"] > 0

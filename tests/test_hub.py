@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_hub import FakeHub
 
 from headswapbench.errors import HeadSwapBenchError, InvalidSplitError
-from headswapbench.split import TripletRow, load_split
+from headswapbench.split import TripletRow, load_split, write_dataset
 
 TOKEN = "hf_write_token"
 
@@ -49,11 +49,9 @@ def _row(clip_id: str, subject: str) -> TripletRow:
 
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory) -> Path:
-    from headswapbench.pipelines.package import package_dataset
-
     root = tmp_path_factory.mktemp("dataset")
     files = _synthetic_media(tmp_path_factory.mktemp("media"), 3)
-    package_dataset(root, {"train": [_row("clip0", "s0"), _row("clip1", "s0")], "test": [_row("clip2", "s1")]}, files)
+    write_dataset(root, {"train": [_row("clip0", "s0"), _row("clip1", "s0")], "test": [_row("clip2", "s1")]}, files)
     return root
 
 

@@ -11,16 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from headswapbench.pipelines.package import (
-    DatasetInfo,
-    assign_split,
-    assign_splits,
-    package_dataset,
-    subject_unit,
-)
+from headswapbench.pipelines.package import assign_split, assign_splits, subject_unit
 
 from headswapbench.errors import InvalidSplitError
-from headswapbench.split import TripletRow, load_split
+from headswapbench.split import DatasetInfo, TripletRow, load_split, write_dataset
 
 
 def _media(folder: Path, n: int) -> dict[str, dict[str, Path]]:
@@ -88,7 +82,7 @@ def built(tmp_path_factory):
             "val": [_row("c2", "s1", extra={"attributes": {"donor": "a"}, "pose_error": 2})],  # int here ...
             "test": [_row("c3", "s2", extra={"attributes": {"donor": "c"}, "pose_error": 1.5})]}  # float there
     info = DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}, split_seed=0)
-    stats = package_dataset(root, rows, media, info)
+    stats = write_dataset(root, rows, media, info)
     return root, media, stats
 
 
@@ -147,7 +141,7 @@ def test_repackaging_is_idempotent(built):
     root, _, _ = built
     before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     rows = {s: load_split(root, s).rows for s in ("train", "val", "test")}
-    package_dataset(root, rows, None, DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}))
+    write_dataset(root, rows, None, DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}))
     after = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     assert before == after
 
@@ -155,12 +149,12 @@ def test_repackaging_is_idempotent(built):
 def test_package_refuses_leaks_and_unsafe_ids(tmp_path):
     media = _media(tmp_path / "src", 2)
     with pytest.raises(InvalidSplitError, match="subject 's0' is in both"):
-        package_dataset(tmp_path / "a", {"train": [_row("c0", "s0")], "test": [_row("c1", "s0")]}, media)
+        write_dataset(tmp_path / "a", {"train": [_row("c0", "s0")], "test": [_row("c1", "s0")]}, media)
     bad = {"../evil": media["c0"]}
     with pytest.raises(InvalidSplitError, match="not a safe file name"):
-        package_dataset(tmp_path / "b", {"test": [_row("../evil", "s0")]}, bad)
+        write_dataset(tmp_path / "b", {"test": [_row("../evil", "s0")]}, bad)
     with pytest.raises(InvalidSplitError, match="no media given"):
-        package_dataset(tmp_path / "c", {"test": [_row("zzz", "s0")]}, media)
+        write_dataset(tmp_path / "c", {"test": [_row("zzz", "s0")]}, media)
 
 
 def test_repackaging_with_other_splits_removes_the_stale_split(tmp_path):
@@ -170,9 +164,9 @@ def test_repackaging_with_other_splits_removes_the_stale_split(tmp_path):
 
     media = _media(tmp_path / "m", 2)
     root = tmp_path / "ds"
-    package_dataset(root, {"train": [_row("c0", "s0")], "test": [_row("c1", "s1")]}, media)
+    write_dataset(root, {"train": [_row("c0", "s0")], "test": [_row("c1", "s1")]}, media)
     assert (root / "train" / "metadata.jsonl").is_file()
-    package_dataset(root, {"test": [_row("c0", "s0"), _row("c1", "s1")]}, media)
+    write_dataset(root, {"test": [_row("c0", "s0"), _row("c1", "s1")]}, media)
     assert not (root / "train").exists()
     assert all(k.startswith("test/") for k in read_checksums(root))
     assert {r.subject_id for r in load_split(root, "test", verify="sha256").rows} == {"s0", "s1"}
