@@ -18,6 +18,7 @@ Every file that is not ranked gets one line saying why; files are read as untrus
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -89,7 +90,7 @@ def discover(inputs: Iterable[str | Path]) -> tuple[list[Path], list[Refused]]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found = sorted(p.rglob(RESULTS_NAME))
+            found = _walk(p)
             if not found:
                 refused.append(Refused(str(p), f"folder holds no {RESULTS_NAME}"))
         elif p.exists():
@@ -103,6 +104,17 @@ def discover(inputs: Iterable[str | Path]) -> tuple[list[Path], list[Refused]]:
                 seen.add(key)
                 paths.append(f)
     return paths, refused
+
+
+def _walk(root: Path) -> list[Path]:
+    """Every entry named results.json under ``root``, without entering symlinked folders (one could lead
+    anywhere on this machine: a private run, the whole file system). Entries that are not regular files are
+    kept, so they are refused with their reason instead of silently skipped."""
+    found = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        if RESULTS_NAME in files or RESULTS_NAME in dirs:
+            found.append(Path(folder) / RESULTS_NAME)
+    return sorted(found)
 
 
 def load_all(paths: Sequence[Path]) -> tuple[list[Loaded], list[Refused]]:

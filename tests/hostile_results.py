@@ -93,6 +93,9 @@ def write_hostile(root: Path, outside: Path) -> dict[str, str]:
     expect["link_to_secret"] = "is a symbolic link (not followed)"
     (root / "a_directory" / "results.json").mkdir(parents=True)
     expect["a_directory"] = "is a directory, not a regular file"
+    private = outside / "private_run"  # a valid result that is not part of the submission
+    write_run(private.parent, private.name, results_for("warp", version="private"))
+    (root / "link_to_elsewhere").symlink_to(private, target_is_directory=True)  # never entered, never listed
     r = _hostile("long")
     r["method"]["name"] = "A" * 5000
     case("name_5000_chars", "method.name is 5,000 characters long", r)

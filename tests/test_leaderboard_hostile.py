@@ -43,7 +43,7 @@ def test_each_hostile_file_is_refused_with_its_reason_and_the_honest_ones_are_ra
     site = tmp_path / "site"
     doc = build_site([runs], site)
     (board,) = doc["boards"]
-    assert [r["method"]["name"] for r in board["rows"]] == ["oracle", "warp", "noop"]
+    assert [r["method"]["name"] for r in board["rows"]] == ["oracle", "warp", "noop"]  # not the private run
     refused = _refused_by_folder(doc)
     assert set(refused) == set(expect)
     for name, reason in expect.items():
