@@ -99,7 +99,8 @@ class UnitRule:
     distance: bool = False  # a distance or an error: 0 at best, so higher-is-better cannot be true
 
     def bounds(self, higher_is_better: bool | None) -> tuple[float, float]:
-        tight = {False: self.lower_better, True: self.higher_better}.get(higher_is_better)  # type: ignore[arg-type]
+        tight = (self.higher_better if higher_is_better is True
+                 else self.lower_better if higher_is_better is False else None)
         return tight or (self.lo, self.hi)
 
 
@@ -478,7 +479,7 @@ def _check_metric(name: str, entry: Any, scored: int | None = None) -> list[str]
         slack = RANGE_SLACK + BOUND_TOLERANCE * max(abs(b) for b in (lo, hi, 0.0) if math.isfinite(b))
         out = [v for v in values if not lo - slack <= v <= hi + slack]
         if out:
-            direction = {True: ", higher is better", False: ", lower is better"}.get(hib, "")  # type: ignore[arg-type]
+            direction = ", higher is better" if hib is True else ", lower is better" if hib is False else ""
             problems.append(f"{'mean' if out[0] == mean else 'ci95 bound'} {out[0]:.6g} is outside the range of "
                             f"unit {unit} ({_range(lo, hi)}{direction})")
     return problems

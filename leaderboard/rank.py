@@ -75,6 +75,7 @@ def build_boards(accepted: list[Loaded], sort_by: str | None = None,
         per_split.setdefault((name, split), []).append((checksum, shash))
 
     boards = []
+    ids: Counter[str] = Counter()
     for (name, split, checksum, shash), items in groups.items():
         metrics, conflicts = _metric_columns(items)
         rows = [_row(item) for item in items]
@@ -92,6 +93,9 @@ def build_boards(accepted: list[Loaded], sort_by: str | None = None,
         first = items[0].results
         num_clips = Counter(i.results["dataset"]["num_clips"] for i in items).most_common(1)[0][0]
         board_id = slugify(f"{name[:40]}-{split[:20]}-{checksum[:8]}-{shash[:8]}")
+        ids[board_id.lower()] += 1  # look-alike names or hash prefixes must not share pages or anchors
+        if ids[board_id.lower()] > 1:
+            board_id = f"{board_id}-{ids[board_id.lower()]}"
         for r in rows:
             r["details"] = f"details/{board_id}/{r['slug']}.html"
         siblings = per_split[(name, split)]

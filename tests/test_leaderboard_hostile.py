@@ -251,3 +251,16 @@ def test_build_refuses_unsafe_hash_flags_by_name(tmp_path):
     write_honest(runs)
     with pytest.raises(HeadSwapBenchError, match="not a hexadecimal hash"):
         build_site([runs], tmp_path / "s", settings_hashes=["../../etc"])
+
+
+def test_look_alike_boards_never_share_detail_pages(tmp_path):
+    """A made-up checksum with the honest one's first 8 characters (board ids carry 8) must not overwrite the
+    honest board's detail pages or anchors."""
+    runs = tmp_path / "runs"
+    write_run(runs, "honest", results_for("warp"))
+    write_run(runs, "twin", results_for("warp", version="1", checksum=CHECKSUM[:8] + "b" * 56))
+    doc = build_site([runs], tmp_path / "site")
+    ids = [b["id"] for b in doc["boards"]]
+    assert ids[1] == ids[0] + "-2"  # same name, split and 8-character prefixes: the second id is numbered
+    pages = [r["details"] for b in doc["boards"] for r in b["rows"]]
+    assert len(set(pages)) == 2 and all((tmp_path / "site" / p).is_file() for p in pages)
