@@ -154,7 +154,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         ds = b["dataset"]
         lines += [f"## {_md_escape(ds['name'])} / {_md_escape(ds['split'])}", "",
                   (f"{ds['num_clips']} clips · dataset checksum `{ds['checksum'][:12]}` · settings hash "
-                  f"`{b['settings_hash'][:12]}` · revision {', '.join(ds['revisions'])}"), ""]
+                  f"`{b['settings_hash'][:12]}` · revision {_md_escape(', '.join(ds['revisions']))}"), ""]
         lines += [f"> **Warning:** {_md_escape(label)}" for label in b["labels"]]
         if b["labels"]:
             lines.append("")
