@@ -228,6 +228,7 @@ def test_markdown_and_terminal_output_are_inert(tmp_path, capsys):
     r = results_for("warp")
     r["method"]["name"] = f"{PWN_SCRIPT} a|b\n# injected heading\n\x1b[2J[link](javascript:alert(1))"
     r["method"]["version"] = "`code` *bold*"
+    r["dataset"]["revision"] = "<b>rev</b>\n## injected revision"
     (runs / "evil").mkdir(parents=True)
     (runs / "evil" / "results.json").write_text(json.dumps(r))
     write_run(runs, "noop", results_for("noop"))
@@ -236,7 +237,8 @@ def test_markdown_and_terminal_output_are_inert(tmp_path, capsys):
     assert "\x1b" not in out and "\\x1b[2J" in out  # the escape sequence is printed, not executed
     md = (tmp_path / "site" / "leaderboard.md").read_text()
     assert "<script>" not in md and "&lt;script&gt;" in md
-    assert "\n# injected" not in md and not any(line.startswith("# injected") for line in md.splitlines())
+    assert "\n# injected" not in md and not any(line.startswith(("# injected", "## injected")) for line in md.splitlines())
+    assert "<b>" not in md and "&lt;b&gt;rev&lt;/b&gt; ## injected revision" in md
     row = next(line for line in md.splitlines() if "injected heading" in line)
     assert row.count(" | ") == row.replace("\\|", "").count(" | ")  # the | in the name is escaped
     assert "a\\|b" in row and "\\[link\\](javascript:alert(1))" in row and "\\`code\\` \\*bold\\*" in row
