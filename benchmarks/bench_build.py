@@ -51,9 +51,9 @@ def _summary(rows: list[dict]) -> dict:
     keys = [
         "sync_nme",
         "sync_nme_p95",
-        "expr_error",
-        "expr_error_raw",
-        "pose_error",
+        "sync_expression_dynamic",
+        "sync_expression_raw",
+        "sync_pose_worst_axis",
         "jitter_excess",
         "identity_similarity_to_target",
         "face_ratio",

@@ -176,9 +176,10 @@ HINTS: dict[Reason, str] = {
                             "controlnet_scale or a lower strength), or another --editor; limits "
                             "FilterSettings.max_nme (0.06) and max_nme_p95 (0.10)",
     Reason.EXPRESSION_DESYNC: "--editor-option settings that follow the motion more closely (diffusers: a higher "
-                              "controlnet_scale or a lower strength); limit FilterSettings.max_expr_error (0.03)",
+                              "controlnet_scale or a lower strength); limit "
+                              "FilterSettings.max_expression_dynamic (0.03)",
     Reason.POSE_DESYNC: "--editor-option settings that follow the motion more closely (diffusers: a higher "
-                        "controlnet_scale); limit FilterSettings.max_pose_error (6°)",
+                        "controlnet_scale); limit FilterSettings.max_pose_worst_axis (6°)",
     Reason.TEMPORAL_JITTER: "a temporally smoother editor setting (diffusers: a smaller --editor-option "
                             "context_stride, more overlap between its sliding windows); limit "
                             "FilterSettings.max_jitter_excess (0.02)",

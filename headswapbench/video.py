@@ -186,10 +186,8 @@ def _display(frames: np.ndarray, info: VideoInfo, rotated: bool) -> np.ndarray:
 
     if info.rotation and not rotated:
         frames = np.ascontiguousarray(np.rot90(frames, k=info.rotation // 90, axes=(1, 2)))
-    if frames.shape[1:3] != (info.display_height, info.display_width):
-        size = (info.display_width, info.display_height)
-        frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in frames])
-    return frames
+    # bicubic both ways, as FFmpeg's default scaler stretches them for display
+    return resize_frames(frames, (info.display_width, info.display_height), cv2.INTER_CUBIC)
 
 
 def _open_decord(path: str):
@@ -242,14 +240,35 @@ def _decode_pyav(path: str, indices: np.ndarray) -> np.ndarray:
     return np.stack([got[int(i)] for i in indices])
 
 
-def _resize(frames: np.ndarray, size: int | tuple[int, int] | None) -> np.ndarray:
+Size = int | tuple[int, int]  # a square side, or (width, height) as OpenCV orders it
+
+
+def _wh(size: Size) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def resize_image(image: np.ndarray, size: Size, interpolation: int | None = None) -> np.ndarray:
+    """One image [H, W] or [H, W, C] resized to ``size`` (unchanged when it already has that size).
+
+    The one resize policy of the toolkit, unless ``interpolation`` says otherwise: ``INTER_AREA`` when the
+    image shrinks along either axis (it averages the covered pixels, so no aliasing), ``INTER_CUBIC`` when it
+    only grows. Resize a landmark ``p`` with it as ``(p + 0.5) * (w / W) - 0.5`` (pixel centres)."""
+    w, h = _wh(size)
+    if image.shape[:2] == (h, w):
+        return image
+    if interpolation is None:
+        interpolation = cv2.INTER_AREA if w < image.shape[1] or h < image.shape[0] else cv2.INTER_CUBIC
+    return cv2.resize(np.ascontiguousarray(image), (w, h), interpolation=interpolation)
+
+
+def resize_frames(frames: np.ndarray, size: Size | None, interpolation: int | None = None) -> np.ndarray:
+    """Frames [N, H, W(, C)] resized to ``size`` with `resize_image` (``None``: unchanged)."""
     if size is None:
         return frames
-    w, h = (size, size) if isinstance(size, int) else size
+    w, h = _wh(size)
     if frames.shape[1:3] == (h, w):
         return frames
-    interp = cv2.INTER_AREA if w < frames.shape[2] else cv2.INTER_CUBIC
-    return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
+    return np.stack([resize_image(f, (w, h), interpolation) for f in frames])
 
 
 def read_frames(path: str | os.PathLike, indices: Sequence[int], info: VideoInfo | None = None,
@@ -293,7 +312,7 @@ def read_video(
         raise VideoError(path, f"requested frames {start}..{end - 1} but the clip has {len(src)} at "
                                f"{fps or info.fps:.3f} fps", Reason.FRAME_RANGE)
     frames = read_frames(path, src[start:end], info)
-    return Video(frames=_resize(frames, size), fps=float(fps or info.fps))
+    return Video(frames=resize_frames(frames, size), fps=float(fps or info.fps))
 
 
 def iter_video(
@@ -308,7 +327,7 @@ def iter_video(
     except Exception:
         reader = None  # read_frames falls back to PyAV per chunk
     for s in range(0, len(src), chunk):
-        yield _resize(read_frames(path, src[s:s + chunk], info, _reader=reader), size)
+        yield resize_frames(read_frames(path, src[s:s + chunk], info, _reader=reader), size)
 
 
 def _as_frames(video: Video | np.ndarray, fps: float | None) -> tuple[np.ndarray, float]:

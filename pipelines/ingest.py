@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from headswapbench.face.measures import box_iou
 from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
 
@@ -168,24 +169,18 @@ def head_window(boxes: np.ndarray, frame_wh: tuple[int, int], s: IngestSettings)
 
 
 def crop_resize(frames: np.ndarray, window: tuple[int, int, int], size: int) -> np.ndarray:
-    import cv2
+    from headswapbench.video import resize_frames
 
     x0, y0, side = window
-    interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
-    return np.stack(
-        [
-            cv2.resize(
-                np.ascontiguousarray(f[y0 : y0 + side, x0 : x0 + side]), (size, size), interpolation=interp
-            )
-            for f in frames
-        ]
-    )
+    return np.ascontiguousarray(resize_frames(frames[:, y0 : y0 + side, x0 : x0 + side], size))
 
 
 def sharpness(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Laplacian variance of the grey face crop resized to 64×64 (a fixed size, so it does not depend on the
     clip's resolution); boxes in the frames' pixels. Blur and heavy compression both lower it."""
     import cv2
+
+    from headswapbench.video import resize_image
 
     out = np.zeros(len(frames))
     for i, (f, b) in enumerate(zip(frames, boxes)):
@@ -194,7 +189,7 @@ def sharpness(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         if x1 - x0 < 4 or y1 - y0 < 4:
             continue
         grey = cv2.cvtColor(np.ascontiguousarray(f[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
-        grey = cv2.resize(grey, (64, 64), interpolation=cv2.INTER_AREA)
+        grey = resize_image(grey, 64, cv2.INTER_AREA)  # AREA both ways: the calibrated thresholds assume it
         out[i] = cv2.Laplacian(grey, cv2.CV_64F).var()
     return out
 
@@ -225,7 +220,7 @@ class _FaceCounter:
             rb = det.location_data.relative_bounding_box
             box = np.array([rb.xmin * w, rb.ymin * h, (rb.xmin + rb.width) * w, (rb.ymin + rb.height) * h])
             size = float(np.sqrt(max(rb.width * w * rb.height * h, 0.0)))
-            if main_box is not None and np.isfinite(main_box).all() and _iou(box, main_box) > 0.2:
+            if main_box is not None and np.isfinite(main_box).all() and box_iou(box, main_box) > 0.2:
                 continue  # the tracked face itself
             if size >= min_frac * max(main, 1.0):
                 n += 1
@@ -233,14 +228,6 @@ class _FaceCounter:
 
     def close(self):
         self._det.close()
-
-
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def release_memory() -> None:

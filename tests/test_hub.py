@@ -44,7 +44,7 @@ def _row(clip_id: str, subject: str) -> TripletRow:
     return TripletRow(clip_id=clip_id, subject_id=subject, source_video="synthetic.mp4", start_frame=0,
                       num_frames=3, fps=25.0, width=16, height=16, driving_file_name="", reference_file_name="",
                       target_file_name="", editor="synthetic", editor_version="0", prompt="noise", seed=1,
-                      sync_nme=0.01, expr_error=0.02, identity_similarity_to_target=0.1)
+                      sync_nme=0.01, sync_expression_dynamic=0.02, identity_similarity_to_target=0.1)
 
 
 @pytest.fixture(scope="module")

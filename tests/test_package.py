@@ -38,7 +38,7 @@ def _row(cid: str, subject: str, **kw) -> TripletRow:
     return TripletRow(clip_id=cid, subject_id=subject, source_video=f"{subject}.mp4", start_frame=0, num_frames=4,
                       fps=25.0, width=24, height=16, driving_file_name="", reference_file_name="",
                       target_file_name="", editor="synthetic", editor_version="1", prompt="p", seed=3,
-                      sync_nme=0.02, expr_error=0.1, identity_similarity_to_target=0.2, **kw)
+                      sync_nme=0.02, sync_expression_dynamic=0.1, identity_similarity_to_target=0.2, **kw)
 
 
 # ------------------------------------------------------------------------------------------------- splits
@@ -79,8 +79,8 @@ def built(tmp_path_factory):
     media = _media(tmp_path_factory.mktemp("src"), 4)
     rows = {"train": [_row("c0", "s0", extra={"attributes": {"donor": "a"}}),
                       _row("c1", "s0", extra={"attributes": {"donor": "b"}})],
-            "val": [_row("c2", "s1", extra={"attributes": {"donor": "a"}, "pose_error": 2})],  # int here ...
-            "test": [_row("c3", "s2", extra={"attributes": {"donor": "c"}, "pose_error": 1.5})]}  # float there
+            "val": [_row("c2", "s1", extra={"attributes": {"donor": "a"}, "sync_pose_worst_axis": 2})],  # int here ...
+            "test": [_row("c3", "s2", extra={"attributes": {"donor": "c"}, "sync_pose_worst_axis": 1.5})]}  # float there
     info = DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}, split_seed=0)
     stats = write_dataset(root, rows, media, info)
     return root, media, stats
@@ -94,8 +94,8 @@ def test_layout_metadata_and_checksums(built):
     row = json.loads((root / "train" / "metadata.jsonl").read_text().splitlines()[0])
     assert row["driving_file_name"] == "driving/c0.mp4" and row["attributes"] == {"donor": "a"}
     # same keys and types in every split (datasets refuses differing schemas): all-null float column -> NaN
-    assert "pose_error" in row and np.isnan(row["pose_error"])
-    assert json.loads((root / "val" / "metadata.jsonl").read_text())["pose_error"] == 2.0
+    assert "sync_pose_worst_axis" in row and np.isnan(row["sync_pose_worst_axis"])
+    assert json.loads((root / "val" / "metadata.jsonl").read_text())["sync_pose_worst_axis"] == 2.0
     listed = dict(line.split("  ", 1)[::-1] for line in (root / "SHA256SUMS").read_text().splitlines())
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"README.md", "SHA256SUMS"}
     assert set(listed) == on_disk  # every media file and metadata.jsonl, nothing else

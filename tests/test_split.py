@@ -187,11 +187,11 @@ def test_rewriting_a_split_with_fewer_clips_removes_their_media(tmp_path):
 
 # ---------------------------------------------------------------------------------------- rows and Split
 def test_for_clip_builds_the_contract_row():
-    row = TripletRow.for_clip("c0", "s0", fps=25.0, editor="warp", pose_error=1.5, reference_suffix=".JPG")
+    row = TripletRow.for_clip("c0", "s0", fps=25.0, editor="warp", sync_pose_worst_axis=1.5, reference_suffix=".JPG")
     assert (row.driving_file_name, row.reference_file_name, row.target_file_name) == \
         ("driving/c0.mp4", "reference/c0.jpg", "target/c0.mp4")
-    assert row.fps == 25.0 and row.editor == "warp" and row.extra == {"pose_error": 1.5}
-    assert row.to_dict()["pose_error"] == 1.5 and TripletRow.from_dict(row.to_dict()) == row
+    assert row.fps == 25.0 and row.editor == "warp" and row.extra == {"sync_pose_worst_axis": 1.5}
+    assert row.to_dict()["sync_pose_worst_axis"] == 1.5 and TripletRow.from_dict(row.to_dict()) == row
     assert canonical_file_names("c0")["reference_file_name"] == "reference/c0.png"
     with pytest.raises(InvalidSplitError, match="subject_id"):
         TripletRow.for_clip("c0", "")

@@ -13,7 +13,16 @@ import pytest
 from headswapbench.errors import VideoError
 from headswapbench.reasons import Reason
 from headswapbench.types import Video
-from headswapbench.video import probe, read_frames, read_image, read_video, write_image, write_video
+from headswapbench.video import (
+    probe,
+    read_frames,
+    read_image,
+    read_video,
+    resize_frames,
+    resize_image,
+    write_image,
+    write_video,
+)
 
 
 def _ffmpeg() -> str:
@@ -216,3 +225,29 @@ def test_write_video_chunks_streams_and_matches_write_video(tmp_path):
         write_video_chunks(tmp_path / "empty.mp4", iter(()), fps=25)
     assert exc.value.code is Reason.BAD_FRAMES
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chunked.mp4", "whole.mp4"]  # failures leave nothing
+
+
+# ---------------------------------------------------------------------------------------------------- resize
+def test_resize_shrinks_by_averaging_and_keeps_w_h_order():
+    img = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 30, 30], [20, 20, 30, 30]], np.uint8)
+    assert resize_image(img, 2).tolist() == [[0, 10], [20, 30]]  # INTER_AREA: the mean of each 2x2 block
+    assert resize_image(img, (4, 2)).tolist() == [[0, 0, 10, 10], [20, 20, 30, 30]]  # (w, h): rows halve
+    assert resize_image(img, (2, 4)).tolist() == [[0, 10]] * 2 + [[20, 30]] * 2  # columns halve
+    rgb = np.repeat(img[..., None], 3, axis=2)
+    out = resize_frames(np.stack([rgb, 255 - rgb]), 2)
+    assert out.shape == (2, 2, 2, 3) and out[1, :, :, 0].tolist() == [[255, 245], [235, 225]]
+    assert resize_image(img, 4) is img and resize_frames(out, None) is out  # nothing to do: no copy
+
+
+def test_resize_enlarges_with_bicubic_unless_told():
+    import cv2
+
+    img = np.zeros((4, 4), np.uint8)
+    img[:, 2:] = 200  # a vertical edge: bicubic overshoots next to it, area (bilinear when enlarging) cannot
+    up = resize_image(img, 8)
+    assert np.array_equal(up, cv2.resize(img, (8, 8), interpolation=cv2.INTER_CUBIC))
+    assert np.array_equal(resize_image(img, 8, cv2.INTER_AREA), cv2.resize(img, (8, 8), interpolation=cv2.INTER_AREA))
+    assert not np.array_equal(up, resize_image(img, 8, cv2.INTER_AREA))
+    # shrinking along one axis is enough for area (it must not alias), whatever the other axis does
+    mixed = resize_image(img, (2, 8))
+    assert np.array_equal(mixed, cv2.resize(img, (2, 8), interpolation=cv2.INTER_AREA))

@@ -113,12 +113,9 @@ class TripletWindows:
 
     def reference(self, index: int) -> torch.Tensor:
         if index not in self._refs:
-            import cv2
+            from ..video import read_image, resize_image
 
-            from ..video import read_image
-
-            img = read_image(self.split.reference_path(self.rows[index]))
-            img = cv2.resize(img, (self.resolution, self.resolution), interpolation=cv2.INTER_AREA)
+            img = resize_image(read_image(self.split.reference_path(self.rows[index])), self.resolution)
             self._refs[index] = torch.from_numpy(img).permute(2, 0, 1).float() / 255.0
         return self._refs[index]
 

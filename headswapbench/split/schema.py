@@ -8,7 +8,7 @@ from ..errors import InvalidSplitError
 from .paths import FILE_COLUMNS
 
 REQUIRED_COLUMNS = ("clip_id", "subject_id", *FILE_COLUMNS)
-FLOAT_COLUMNS = {"fps", "sync_nme", "expr_error", "identity_similarity_to_target"}  # float even when null/whole
+FLOAT_COLUMNS = {"fps", "sync_nme", "sync_expression_dynamic", "identity_similarity_to_target"}  # float even when null/whole
 
 
 def canonical_file_names(clip_id: str, reference_suffix: str = ".png") -> dict[str, str]:
@@ -38,7 +38,7 @@ class TripletRow:
     prompt: str = ""
     seed: int = 0
     sync_nme: float | None = None
-    expr_error: float | None = None
+    sync_expression_dynamic: float | None = None
     identity_similarity_to_target: float | None = None
     extra: dict = field(default_factory=dict)  # any further columns, kept verbatim
 
