@@ -15,7 +15,6 @@ See docs/hub.md for exactly what is known and what is assumed."""
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from .errors import ChecksumError, HeadSwapBenchError, InvalidSplitError
 from .fileio import atomic_write_json, ensure_dir, sha256_file
 from .fileio import cache_dir as toolkit_cache_dir
+from .safeio import UnsafeFileError, loads_json, read_json, read_text
 from .split import (
     CARD_FILE,
     CHECKSUMS_FILE,
@@ -185,7 +185,13 @@ def _verify_or_discard(root: Path, split: str) -> None:
 def hub_source(root: str | Path) -> dict:
     """Where a downloaded dataset came from (repo, revision, commit), or {} for a local build."""
     p = Path(root) / SOURCE_FILE
-    return json.loads(p.read_text()) if p.is_file() else {}
+    if not (p.is_file() or p.is_symlink()):
+        return {}
+    try:
+        info = read_json(p, max_bytes=1 << 20)
+    except UnsafeFileError as exc:
+        raise InvalidSplitError(str(exc)) from None
+    return info if isinstance(info, dict) else {}
 
 
 # ------------------------------------------------------------------------------------- upstream adapter
@@ -233,21 +239,29 @@ def _safe_extract(archive: Path, into: Path) -> None:
         raise InvalidSplitError(str(exc)) from None
 
 
+MAX_METADATA_BYTES = 256 * 1024 * 1024
+
+
 def _read_upstream_metadata(files: list[Path]) -> list[dict]:
+    """Rows of the upstream repo's metadata files, read as untrusted (safeio: regular files, size, nesting and
+    number caps)."""
+    import csv
+    import io
+
     rows: list[dict] = []
     for f in files:
         try:
+            text = read_text(f, max_bytes=MAX_METADATA_BYTES)
             if f.suffix == ".jsonl":
-                rows += [json.loads(x) for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
+                rows += [loads_json(x.encode("utf-8")) for x in text.splitlines() if x.strip()]
             elif f.suffix == ".json":
-                data = json.loads(f.read_text(encoding="utf-8"))
+                data = loads_json(text.encode("utf-8"))
                 rows += data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else []
             elif f.suffix == ".csv":
-                import csv
-
-                with open(f, newline="", encoding="utf-8") as fh:
-                    rows += list(csv.DictReader(fh))
-        except (ValueError, OSError) as exc:
+                rows += list(csv.DictReader(io.StringIO(text, newline="")))
+        except UnsafeFileError as exc:
+            raise InvalidSplitError(f"upstream metadata {exc}") from None
+        except (ValueError, csv.Error) as exc:
             raise InvalidSplitError(f"upstream metadata {f.name} is unreadable: {exc}") from None
     return [r for r in rows if isinstance(r, dict)]
 

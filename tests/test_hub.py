@@ -405,3 +405,30 @@ def test_a_tar_gz_bomb_is_refused_without_decompressing_all_of_it(tmp_path):
     with pytest.raises(ArchiveError, match="decompression bomb"):
         safe_extract(path, tmp_path / "out", Limits(max_members=10, ratio_floor_bytes=1024**2))
     assert time.monotonic() - t0 < 20 and not list((tmp_path / "out").rglob("*.mp4"))
+
+
+def test_upstream_metadata_is_read_as_untrusted(tmp_path):
+    """A hostile upstream metadata file (200,000-deep line, symlink to a private file, FIFO) is refused with
+    one line, never a RecursionError, a leak or a hang."""
+    import os
+
+    from headswapbench.errors import InvalidSplitError
+    from headswapbench.hub import SOURCE_FILE, _read_upstream_metadata, hub_source
+
+    deep = tmp_path / "metadata.jsonl"
+    deep.write_text('{"clip": "a"}\n' + "[" * 200_000 + "]" * 200_000 + "\n")
+    with pytest.raises(InvalidSplitError, match="metadata.jsonl is unreadable: JSON nested more than 64 levels"):
+        _read_upstream_metadata([deep])
+    (tmp_path / "link").mkdir()
+    (tmp_path / "link" / "meta.json").symlink_to(deep)
+    with pytest.raises(InvalidSplitError, match="is a symbolic link"):
+        _read_upstream_metadata([tmp_path / "link" / "meta.json"])
+    os.mkfifo(tmp_path / "meta.csv")
+    with pytest.raises(InvalidSplitError, match="is a FIFO"):
+        _read_upstream_metadata([tmp_path / "meta.csv"])
+    (tmp_path / "ok.jsonl").write_text('{"a": 1}\n\n{"b": 2}\n')
+    assert _read_upstream_metadata([tmp_path / "ok.jsonl"]) == [{"a": 1}, {"b": 2}]
+    (tmp_path / "split").mkdir()
+    (tmp_path / "split" / SOURCE_FILE).write_text("[" * 100 + "]" * 100)
+    with pytest.raises(InvalidSplitError, match="nested more than 64"):
+        hub_source(tmp_path / "split")
