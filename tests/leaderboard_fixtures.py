@@ -39,7 +39,7 @@ def results_for(method: str, *, version: str = "1", checksum: str = CHECKSUM, se
     for name, v in rows.items():
         hib, unit = DIRECTION[name]
         metrics[name] = (unavailable_metric("weights missing", hib, unit) if v is None
-                         else metric_entry(v[0], (v[1], v[2]), num_clips, hib, unit))
+                         else metric_entry(v[0], (v[1], v[2]), num_clips if scored is None else scored, hib, unit))
     metrics["fid"] = unavailable_metric("model file 'pt_inception-2015-12-05-6726825d.pth' is not available",
                                         False, "FID")
     scored = num_clips if scored is None else scored

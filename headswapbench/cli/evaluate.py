@@ -32,14 +32,12 @@ def evaluate_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),
 ) -> None:
     """Score a head swapper on a split: swap, validate outputs, analyse, score, aggregate with 95 % CIs."""
-    from ..errors import HeadSwapBenchError
     from ..metrics.evaluate import evaluate, summary_rows
     from ..metrics.validate import check_device
     from ..options import parse_options
-    from ..swappers.external import resolve_source
+    from ..swappers.external import check_timeout, resolve_source
 
-    if timeout <= 0:
-        raise HeadSwapBenchError(f"--timeout {timeout:g}: must be a positive number of seconds")
+    check_timeout(timeout)  # nan, inf and <= 0 are refused by name, whatever the source
     source = resolve_source(swapper, command, predictions, timeout=timeout, name=name, version=method_version,
                             device=check_device(device),
                             swapper_options=parse_options(swapper_opt, "--swapper-opt"))
