@@ -633,8 +633,8 @@ def grouping_summary(embeddings: dict[str, np.ndarray], subjects: dict[str, str]
             a, b = keys[i[k]], keys[j[k]]
             near.append({"videos": [names.get(a, a), names.get(b, b)], "subjects": [subjects[a], subjects[b]],
                          "similarity": round(float(sim[k]), 4)})
-    return {**(rule.describe() if rule else {"method": "csv"}), "videos": len(subjects),
-            "subjects": len(members), "multi_video_subjects": groups, "apart_above_same_person": total,
+    return {**(rule.describe() if rule else {"method": "csv"}), "num_videos": len(subjects),
+            "num_subjects": len(members), "multi_video_subjects": groups, "apart_above_same_person": total,
             "closest_apart": near}
 
 

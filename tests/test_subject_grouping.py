@@ -85,7 +85,7 @@ def test_grouping_summary_names_each_multi_video_subject_and_the_closest_kept_ap
     subjects = cluster_subjects(embs, DLIB)
     names = {k: f"{k}.mp4" for k in embs}
     s = grouping_summary(embs, subjects, DLIB, names, same_threshold=0.92)
-    assert s["method"] == "identity-clustering" and s["videos"] == 4 and s["subjects"] == 3
+    assert s["method"] == "identity-clustering" and s["num_videos"] == 4 and s["num_subjects"] == 3
     assert s["multi_video_subjects"] == {"subj-v0": {"videos": ["v0.mp4", "v1.mp4"], "min_similarity": 0.99}}
     assert s["apart_above_same_person"] == 1
     assert s["closest_apart"] == [{"videos": ["v1.mp4", "v2.mp4"], "subjects": ["subj-v0", "subj-v2"],

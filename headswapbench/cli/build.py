@@ -181,7 +181,7 @@ def subjects_text(grouping: dict | None, max_lines: int = 10) -> list[str]:
     how = ("from --subjects" if grouping["method"] == "csv"
            else f"by identity ({grouping['backend']}: {grouping['rule']})")
     groups, near = grouping["multi_video_subjects"], grouping["closest_apart"]
-    lines = [f"{grouping['subjects']} subject(s) from {grouping['videos']} video(s), grouped {how}"
+    lines = [f"{grouping['num_subjects']} subject(s) from {grouping['num_videos']} video(s), grouped {how}"
              + ("" if groups else "; one video each")]
     for subj, g in list(groups.items())[:max_lines]:
         lines.append(f"  {subj}: {', '.join(g['videos'])}")

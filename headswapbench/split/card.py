@@ -169,7 +169,7 @@ def subjects_lines(grouping: dict, max_groups: int = 20) -> list[str]:
     how = ("from a `--subjects` CSV" if grouping.get("method") == "csv"
            else f"by identity ({grouping.get('backend')}: {grouping.get('rule')})")
     groups = grouping.get("multi_video_subjects") or {}
-    lines = [f"- Subjects: {grouping.get('subjects')} from {grouping.get('videos')} input videos, grouped {how}"
+    lines = [f"- Subjects: {grouping.get('num_subjects')} from {grouping.get('num_videos')} input videos, grouped {how}"
              + ("; one video per subject" if not groups else "; subjects of several videos:")]
     for subj, g in list(groups.items())[:max_groups]:
         lines.append(f"  - `{subj}`: " + ", ".join(f"`{v}`" for v in g["videos"]))
