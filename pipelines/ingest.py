@@ -357,6 +357,25 @@ def _why_unusable(track: FrameTrack, big: np.ndarray, frames: int) -> tuple[Reas
     return worst, text.format(shares[worst]) + f" (no {frames}-frame window left)", scores
 
 
+def usable_frames(track: FrameTrack, s: IngestSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(face side in source px, face big enough, usable): a usable frame has the main face, big enough, and no
+    other face."""
+    fs = np.where(
+        track.found,
+        np.maximum(track.boxes[:, 2] - track.boxes[:, 0], track.boxes[:, 3] - track.boxes[:, 1]),
+        0.0,
+    )
+    big = fs >= s.min_face_px()
+    return fs, big, track.found & (track.others == 0) & big
+
+
+def mean_identity(track: FrameTrack, frames: np.ndarray) -> np.ndarray | None:
+    """Unit mean of the identity samples taken on the ``frames`` (bool mask) — a clip's or a video's identity,
+    the embedding subject grouping compares; None without a sample."""
+    rows = frames[track.identity_frames] if len(track.identity_frames) else np.zeros(0, bool)
+    return _unit(track.identity[rows].mean(0)) if rows.any() else None
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(v)
     return v / norm if norm > 0 else v
@@ -393,13 +412,7 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
     except VideoError as exc:
         raise SkipItem(exc.code, exc.cause, **facts) from None
 
-    fs = np.where(
-        track.found,
-        np.maximum(track.boxes[:, 2] - track.boxes[:, 0], track.boxes[:, 3] - track.boxes[:, 1]),
-        0.0,
-    )
-    big = fs >= s.min_face_px()
-    ok = track.found & (track.others == 0) & big
+    fs, big, ok = usable_frames(track, s)
     starts = usable_windows(ok, s.frames, s.max_clips_per_video)
     if not starts:
         code, detail, scores = _why_unusable(track, big, s.frames)
@@ -438,8 +451,9 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
                 }
             )
             continue
-        emb_rows = (track.identity_frames >= start) & (track.identity_frames < start + s.frames)
-        emb = _unit(track.identity[emb_rows].mean(0)) if emb_rows.any() else None
+        window = np.zeros(len(ok), bool)
+        window[start : start + s.frames] = True
+        emb = mean_identity(track, window)
         out = clips_dir / f"{cid}.mp4"
         write_video(out, frames, fps=fps)
         clips.append(
@@ -460,14 +474,14 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
         raise SkipItem(first["code"], first["reason"], **facts, rejected_clips=rejected)
 
     refs = write_reference_candidates(key, path, info, fps, track, ok, folder / "refs", s)
-    all_ids = track.identity[np.isin(track.identity_frames, np.flatnonzero(ok))]
+    video_emb = mean_identity(track, ok)
     return {
         **facts,
         "num_frames_cfr": n,
         "clips": clips,
         "rejected_clips": rejected,
         "references": refs,
-        "identity": _round(_unit(all_ids.mean(0))) if len(all_ids) else None,
+        "identity": _round(video_emb) if video_emb is not None else None,
         "usable_share": round(float(ok.mean()), 4),
         "backends": track.backends,
     }
