@@ -640,7 +640,8 @@ def grouping_summary(embeddings: dict[str, np.ndarray], subjects: dict[str, str]
     if same_threshold is not None and len(keys) > 1:
         i, j = np.triu_indices(len(keys), 1)
         sim = S[i, j]
-        apart = np.array([subjects[keys[a]] != subjects[keys[b]] for a, b in zip(i, j)], bool)
+        lab = np.unique([subjects[k] for k in keys], return_inverse=True)[1]
+        apart = lab[i] != lab[j]
         pick = np.flatnonzero(apart & (sim >= same_threshold))
         total = int(pick.size)
         for k in pick[np.argsort(-sim[pick], kind="stable")][:max_pairs]:
