@@ -15,8 +15,10 @@ People with known identities:
   another camera (mirrored, 1/3 resolution, darker/warmer/lower-contrast); its consecutive windows of 121, 48
   and 24 frames (8, 3 and 2 identity samples: short videos give noisier means).
 
-Figures: per scenario the same-person and different-people similarity distributions, and per grouping rule
-the people split over several subjects (the unsafe error) and the people merged with another (the safe one).
+Figures: per scenario the same-person and different-people similarity distributions; per grouping rule the
+people split over several subjects (the unsafe error) and the people merged with another (the safe one); the
+same two counts, summed over the scenarios, as each rule's limit moves (``limit_sweep``); and the similarity
+distributions again with 5x more identity samples per video (``identity_every_3``).
 """
 
 from __future__ import annotations
@@ -191,6 +193,13 @@ def run(out_dir: Path) -> dict:
     figures = {"similarities": {name: similarity_figures(items) for name, items in scen.items()},
                "rules": {rule: {name: outcome(items, group(items, *spec)) for name, items in scen.items()}
                          for rule, spec in RULES.items()}}
+    # how far each limit is from an error: people split / merged, summed over the scenarios
+    figures["limit_sweep"] = {
+        f"{limit:.3f}": {name: [sum(outcome(items, group(items, *spec))[k] for items in scen.values())
+                                for k in ("people_split", "people_merged")]
+                         for name, spec in (("average", (None, limit, "average")), ("single", (limit, limit, "single")),
+                                            ("sure 0.97 + average", (0.97, limit, "rule")))}
+        for limit in np.arange(0.935, 0.9801, 0.005)}
     # more identity samples per video (every 3rd frame instead of every 15th): does the overlap shrink?
     dense = media(out_dir / "work", identity_every=3)["videos"]
     figures["identity_every_3"] = {
