@@ -136,15 +136,26 @@ def _run_one(fn: Callable[[str, Any], dict], item_id: str, payload: Any) -> dict
         rec = {"item_id": item_id, "status": DONE, "result": result}
     except SkipItem as exc:
         rec = {"item_id": item_id, "status": SKIPPED, "reason": exc.reason, "result": exc.scores}
-    except Exception as exc:  # recorded with its cause; the run goes on
+    except Exception as exc:  # recorded with its cause (and its reason code, if it carries one); the run goes on
         rec = {
             "item_id": item_id,
             "status": FAILED,
+            "code": _code_of(exc),
             "reason": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(limit=6),
         }
     rec["seconds"] = round(time.perf_counter() - t0, 4)
     return rec
+
+
+def _code_of(exc: Exception) -> str:
+    """The exception's ``code`` when it is a reason code (``headswapbench.reasons``), else ``error``."""
+    from .reasons import Reason
+
+    try:
+        return Reason(getattr(exc, "code", None)).value
+    except ValueError:
+        return Reason.ERROR.value
 
 
 class Executor:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from headswapbench.evaluation.metric import ClipData, ClipMetric
+
 from .base import (
     BLENDSHAPE_L1,
     EXPRESSION_ERROR,
@@ -24,8 +26,6 @@ from .base import (
     POSE_ERROR_PITCH,
     POSE_ERROR_ROLL,
     POSE_ERROR_YAW,
-    ClipData,
-    ClipMetric,
     nan_if_empty,
 )
 
@@ -112,8 +112,7 @@ class KeypointNME(ClipMetric):
         }
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "normaliser": "inter-ocular (outer eye corners 33-263, 2-D)",
-                "frames": "target face and output face"}
+        return {"normaliser": "inter-ocular (outer eye corners 33-263, 2-D)", "frames": "target face and output face"}
 
 
 class PoseError(ClipMetric):

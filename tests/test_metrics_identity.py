@@ -14,10 +14,11 @@ from headswapbench.metrics.base import (
     ID_TOP1,
     ID_TOP5,
     REPLACEMENT,
-    ClipData,
 )
 from headswapbench.metrics.identity import IdentityMetric, IdentityRetrieval
 
+from headswapbench.errors import HeadSwapBenchError
+from headswapbench.evaluation.metric import ClipData
 from headswapbench.types import Video
 
 E = 8
@@ -102,7 +103,7 @@ def test_retrieval_undefined_with_too_few_subjects():
 
 
 def test_registry_and_plugin_metric_info():
-    from headswapbench.metrics import METRIC_INFO, METRICS, ClipMetric, MetricInfo, register_info
+    from headswapbench.evaluation.metric import METRIC_INFO, METRICS, ClipMetric, MetricInfo, register_info
 
     assert set(METRICS.names()) >= {"identity", "identity_retrieval", "keypoints", "pose", "expression", "psnr",
                                     "ssim", "lpips", "flicker", "fid", "fvd"}
@@ -118,11 +119,11 @@ def test_registry_and_plugin_metric_info():
         def compute(self, data):
             return {"sharpness_test_key": 1.0}
 
-    with pytest.raises(KeyError, match="register_info"):
-        Sharpness().settings()
+    with pytest.raises(HeadSwapBenchError, match="register_info"):
+        Sharpness().infos
     register_info(MetricInfo("sharpness_test_key", True, "a.u.", "test plug-in key"))
     try:
-        assert Sharpness().settings() == {"version": {"sharpness_test_key": "1"}}
+        assert [(i.name, i.version) for i in Sharpness().infos] == [("sharpness_test_key", "1")]
         with pytest.raises(ValueError, match="already described"):
             register_info(MetricInfo("sharpness_test_key", False, "a.u.", "different"))
     finally:
