@@ -103,6 +103,17 @@ class EvalPlan:
     def frames(self) -> str:
         return "middle frame (image method)" if self.config.image_method else "all frames at the driving clip's fps"
 
+    def labels(self, smoke: bool = False) -> dict[str, Any]:
+        """``settings.nonstandard`` / ``settings.smoke``: what the leaderboard shows beside a result."""
+        flags: dict[str, Any] = {}
+        nonstandard = [] if self.protocol.is_official else [f"protocol {self.protocol.label}"]
+        nonstandard += [f"override: {o}" for o in self.overrides]
+        if nonstandard:
+            flags["nonstandard"] = nonstandard
+        if smoke:
+            flags["smoke"] = True
+        return flags
+
     def protocol_block(self) -> dict[str, Any]:
         """The results.json ``protocol`` object."""
         p = self.protocol

@@ -200,20 +200,6 @@ def _fingerprints(plan: EvalPlan, prep: _Prepared, smoke: bool) -> dict[str, dic
     return out
 
 
-def _labels(plan: EvalPlan, smoke: bool) -> dict:
-    """``settings.nonstandard`` / ``settings.smoke``: what the leaderboard shows beside a result."""
-    flags: dict = {}
-    nonstandard = []
-    if not plan.protocol.is_official:
-        nonstandard.append(f"protocol {plan.protocol.label}")
-    nonstandard += [f"override: {o}" for o in plan.overrides]
-    if nonstandard:
-        flags["nonstandard"] = nonstandard
-    if smoke:
-        flags["smoke"] = True
-    return flags
-
-
 # ----------------------------------------------------------------------------------------------------------
 # The runner
 # ----------------------------------------------------------------------------------------------------------
@@ -405,7 +391,7 @@ def _results(plan: EvalPlan, prep: _Prepared, fingerprints: dict, method: dict, 
                 "analysis": {"landmarks": plan.landmarks, "identity": plan.identity,
                              "identity_frames": plan.identity_frames},
                 "frames": plan.frames, "resize": None,
-                "metrics": {m.name: m.settings() for m in prep.objects.values()}, **_labels(plan, smoke)}
+                "metrics": {m.name: m.settings() for m in prep.objects.values()}, **plan.labels(smoke)}
     return make_results(method, dataset, settings, entries, per_clip, coverage=coverage, protocol=plan.protocol_block(),
                         device=plan.config.device, per_clip_file="per_clip.csv",
                         provenance={"generated_by": "headswapbench evaluate", "evaluated_by": "headswapbench",
