@@ -18,6 +18,7 @@ import _eval_split
 import numpy as np
 import pytest
 from _eval_split import SIZE, TRIPLETS, T
+
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.evaluation import EvalConfig, evaluate
 from headswapbench.evaluation.metric import ClipMetric, MetricInfo, register_info
@@ -355,3 +356,131 @@ def test_set_level_metric_from_stored_features(eval_split, tmp_path, standin_i3d
     assert len(list((tmp_path / "features").rglob("*.npz"))) == 4
     again = evaluate(eval_split, tmp_path, "noop", cfg(metrics=("fvd",), metric_options=opts))
     assert again.reused["score"] == 4 and again.results["metrics"]["fvd"]["mean"] == entry["mean"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Invariance, reproducibility, comparability
+# ---------------------------------------------------------------------------------------------------------
+BATCHED = ("psnr", "ssim", "flicker")  # batched paired metrics and chunked flicker (face analysis is per frame)
+
+
+def test_batch_size_does_not_change_the_numbers(tmp_path, shared_data):
+    """torch-fidelity style: batch 1 vs 8 (a 2-clip, 12-frame split keeps batch 1 affordable)."""
+    small = _eval_split.build_split(tmp_path / "small", shared_data, triplets=TRIPLETS[:2], frames=12)
+    one, eight = (evaluate(small, tmp_path / f"b{b}", "noop", cfg(metrics=BATCHED, batch_size=b,
+                                                                 bootstrap_replicates=200)) for b in (1, 8))
+    a, b = _per_clip(one), _per_clip(eight)
+    assert len(a) == 2
+    for cid in a:
+        for key in BATCHED:
+            assert float(a[cid][key]) == pytest.approx(float(b[cid][key]), rel=1e-6, abs=1e-9), (cid, key)
+    # the fingerprints do not mention the batch size: the two runs are the same entry on a leaderboard
+    assert {k: e["fingerprint_hash"] for k, e in one.results["metrics"].items()} == \
+        {k: e["fingerprint_hash"] for k, e in eight.results["metrics"].items()}
+
+
+def test_two_runs_are_bit_identical(eval_split, tmp_path, monkeypatch):
+    runs = []
+    for i in range(2):  # separate analysis caches: everything is computed twice
+        monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(tmp_path / f"cache{i}"))
+        runs.append(evaluate(eval_split, tmp_path / f"r{i}", "noop",
+                             cfg(metrics=("identity", "keypoints", *BATCHED), identity_every=8,
+                                 bootstrap_replicates=200)))
+    a, b = (json.loads(r.results_path.read_text()) for r in runs)
+    assert a["metrics"] == b["metrics"] and a["per_clip"] == b["per_clip"] and a["settings"] == b["settings"]
+    assert runs[0].per_clip_path.read_bytes() == runs[1].per_clip_path.read_bytes()
+
+
+def test_a_metric_subset_carries_the_full_runs_fingerprints(full_runs, eval_split, tmp_path):
+    part = evaluate(eval_split, tmp_path, "noop", cfg(metrics=("psnr", "ssim"), bootstrap_replicates=200))
+    full = full_runs["noop"].results["metrics"]
+    for key in ("psnr", "ssim"):
+        assert part.results["metrics"][key]["fingerprint"] == full[key]["fingerprint"]
+        assert part.results["metrics"][key]["fingerprint_hash"] == full[key]["fingerprint_hash"]
+        assert part.results["metrics"][key]["mean"] == full[key]["mean"]
+    assert part.results["protocol"]["overrides"][0].startswith("metrics psnr, ssim (protocol:")
+
+
+def test_published_protocol_offline_says_which_file_to_fetch_and_what_was_computed(eval_split, tmp_path, capsys):
+    """Done-when of issue 10: `--protocol headswapbench-v1` on a machine without its model files ends with one
+    line naming the AdaFace file and what was still computed; identity, LPIPS, FID, FVD are unavailable,
+    each with code and file; everything else is computed."""
+    from headswapbench.cli.main import main
+    from headswapbench.fingerprint import fingerprint_difference
+
+    assert main(["evaluate", str(eval_split), "--out", str(tmp_path / "v1"), "--swapper", "noop",
+                 "--protocol", "headswapbench-v1", "--no-progress"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[1].startswith("protocol: headswapbench-v1") and "official" in out[1]
+    last = out[-1]
+    assert last.startswith("missing model files: adaface-ir101 (") and "huggingface.co/minchul" in last
+    assert "still computed: keypoint_nme, face_missing_output, pose_error" in last and "psnr, ssim, flicker" in last
+    res = json.loads((tmp_path / "v1" / "results.json").read_text())
+    for key, weight in (("identity_cosine_target", "adaface"), ("lpips", "alexnet"), ("fid", "inception"),
+                        ("fvd", "i3d")):
+        e = res["metrics"][key]
+        assert not e["available"] and e["code"] == "metric_unavailable" and weight in e["reason"].lower(), key
+    assert res["metrics"]["lpips"]["fingerprint"]["weights"] == {"lpips-alexnet": {"sha256": None, "pinned": False}}
+    assert res["protocol"]["official"] is True and res["metrics"]["keypoint_nme"]["available"]
+    assert res["metrics"]["keypoint_nme"]["fingerprint"]["weights"]["facemesh"]["pinned"] is True
+    offline = evaluate(eval_split, tmp_path / "off", "noop", cfg(metrics=("psnr",)))
+    assert fingerprint_difference(offline.results["metrics"]["psnr"]["fingerprint"],
+                                  res["metrics"]["psnr"]["fingerprint"]) == "protocol offline-v1 vs headswapbench-v1"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A hostile or careless method, a lost run.json, the notebook user
+# ---------------------------------------------------------------------------------------------------------
+def test_a_method_that_writes_into_the_split_is_refused(eval_split, tmp_path, shared_data):
+    from headswapbench.evaluation.inputs import SplitChangedError
+
+    split_copy = _eval_split.build_split(tmp_path / "split", shared_data)
+    script = tmp_path / "cheat.py"
+    script.write_text("import os, shutil, sys\n"
+                      "drv, ref, out = sys.argv[1:4]\n"
+                      "tgt = drv.replace(os.sep + 'driving' + os.sep, os.sep + 'target' + os.sep)\n"
+                      "if sys.argv[4] == 'overwrite':\n"
+                      "    shutil.copyfile(drv, tgt)  # the target now equals the output: PSNR 80\n"
+                      "else:\n"
+                      "    st = os.stat(tgt); open(tgt, 'ab').close(); os.utime(tgt, ns=(st.st_atime_ns, st.st_mtime_ns))\n"
+                      "shutil.copyfile(drv, out)\n")
+    touch = CommandSource(f"{sys.executable} {script} {{driving}} {{reference}} {{output}} touch", timeout=30)
+    run = evaluate(split_copy, tmp_path / "touch", touch, cfg(metrics=("psnr",)))  # same bytes: scored
+    assert run.results["coverage"]["scored"] == 4 and run.seconds["split_recheck"] < 1.0
+    cheat = CommandSource(f"{sys.executable} {script} {{driving}} {{reference}} {{output}} overwrite", timeout=30)
+    with pytest.raises(SplitChangedError, match=r"the split's files changed while the method ran .*test/target/"):
+        evaluate(split_copy, tmp_path / "cheat", cheat, cfg(metrics=("psnr",)))
+    assert not (tmp_path / "cheat" / "results.json").exists()
+
+
+def test_outputs_without_run_json_are_not_reused(eval_split, tmp_path):
+    evaluate(eval_split, tmp_path, "noop", cfg(metrics=("psnr",)))
+    (tmp_path / "run.json").unlink()
+    with pytest.raises(HeadSwapBenchError, match=r"holds outputs/, stages/, features/ but no run.json|"
+                                                 r"holds outputs/, stages/ but no run.json"):
+        evaluate(eval_split, tmp_path, "oracle", cfg(metrics=("psnr",)))
+    (tmp_path / "run.json").write_text("{not json")
+    with pytest.raises(HeadSwapBenchError, match="run.json is damaged"):
+        evaluate(eval_split, tmp_path, "oracle", cfg(metrics=("psnr",)))
+
+
+def test_split_object_image_method_and_data_frames(eval_split, tmp_path):
+    from headswapbench.results import to_frames
+    from headswapbench.split import Split
+    from headswapbench.video import read_video, write_video
+
+    split = load_split(eval_split)
+    preds = tmp_path / "preds"  # an image method: one edited frame per clip (here: the target's middle frame)
+    for r in split.rows:
+        v = read_video(split.target_path(r))
+        write_video(preds / f"{r.clip_id}.mp4", v.frames[T // 2:T // 2 + 1], fps=v.fps)
+    run = evaluate(split, tmp_path / "run", PredictionsSource(preds),
+                   cfg(metrics=("psnr", "flicker"), image_method=True))  # a Split object, not a path
+    metrics, per_clip = to_frames(run.results)
+    assert metrics.loc["psnr", "mean"] > 30 and metrics.loc["psnr", "n_subjects"] == 3  # the same frame, re-encoded
+    assert metrics.loc["flicker", "code"] == "metric_undefined"  # one frame has no temporal change
+    assert sorted(per_clip.index) == sorted(CLIPS)
+    assert run.results["metrics"]["psnr"]["fingerprint"]["settings"]["frames"] == "middle frame (image method)"
+    subset = Split(split.root, split.name, split.rows[:2])
+    with pytest.raises(HeadSwapBenchError, match="a subset cannot be scored as the split"):
+        evaluate(subset, tmp_path / "sub", "noop", cfg(metrics=("psnr",)))

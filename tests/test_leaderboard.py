@@ -219,7 +219,7 @@ def test_smoke_results_and_partial_coverage_are_labelled_and_html_is_escaped(tmp
     from headswapbench.results import make_results
 
     evil = make_results(evil["method"], evil["dataset"], evil["settings"], evil["metrics"], evil["per_clip"],
-                        coverage=evil["coverage"], provenance=evil["provenance"])
+                        coverage=evil["coverage"], provenance=evil["provenance"], protocol=evil["protocol"])
     write_run(root, "evil", evil)
     write_run(root, "noop", results_for("noop", settings=smoke))
     doc = build_site([root], tmp_path / "site")

@@ -120,7 +120,7 @@ def test_registry_and_plugin_metric_info():
             return {"sharpness_test_key": 1.0}
 
     with pytest.raises(HeadSwapBenchError, match="register_info"):
-        Sharpness().infos
+        _ = Sharpness().infos
     register_info(MetricInfo("sharpness_test_key", True, "a.u.", "test plug-in key"))
     try:
         assert [(i.name, i.version) for i in Sharpness().infos] == [("sharpness_test_key", "1")]

@@ -9,6 +9,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+
 from headswapbench.evaluation.stats import aggregate, bootstrap_ci
 
 

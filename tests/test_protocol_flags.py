@@ -65,6 +65,7 @@ def test_published_numbers_are_data_mapped_to_our_keys():
     import headswapbench.metrics.geometry  # noqa: F401 - registers the built-in keys' infos
     import headswapbench.metrics.identity  # noqa: F401
     import headswapbench.metrics.paired  # noqa: F401
+
     from headswapbench.evaluation.metric import METRIC_INFO
 
     rows = {r.method: r for r in published_results("headswapbench-v1")}

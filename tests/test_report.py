@@ -10,6 +10,7 @@ import _eval_split
 import browser as browser_helpers
 import pytest
 from browser import js_errors, open_file, save_screenshot
+
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.evaluation import EvalConfig, evaluate
 from headswapbench.evaluation.report import best_and_worst, choose_primary, write_report

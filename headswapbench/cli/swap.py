@@ -26,6 +26,7 @@ def swap_cmd(
     from pathlib import Path
 
     from ..errors import HeadSwapBenchError
+    from ..evaluation.config import check_timeout
     from ..evaluation.validate import check_device, check_output, expected_format
     from ..options import parse_options
     from ..swappers.external import ClipFiles, resolve_source
@@ -37,8 +38,7 @@ def swap_cmd(
         raise HeadSwapBenchError(f"--out {out}: the output must be an .mp4 file")
     if (swapper is None) == (command is None):  # checked here: this command has no --predictions
         raise HeadSwapBenchError("give exactly one of --swapper NAME or --command TEMPLATE")
-    if timeout <= 0:
-        raise HeadSwapBenchError(f"--timeout {timeout:g}: must be a positive number of seconds")
+    check_timeout(timeout)
     source = resolve_source(swapper, command, None, timeout=timeout, device=check_device(device),
                             swapper_options=parse_options(swapper_opt, "--swapper-opt"))
     if source.needs_target and not target:

@@ -11,7 +11,6 @@ protocol", and results say which). Unknown names and keys are refused by name, w
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -129,18 +128,25 @@ def _positive_int(value: Any, what: str, minimum: int = 1) -> int:
     return value
 
 
+def check_timeout(value: Any) -> float:
+    """A per-clip timeout: a positive, finite number of seconds (nan and inf are refused: a nan timeout never
+    fires, an infinite one lets a hung method stall the run for ever)."""
+    try:
+        timeout = float(value)
+    except (TypeError, ValueError):
+        raise HeadSwapBenchError(f"--timeout {value!r}: must be a positive, finite number of seconds") from None
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise HeadSwapBenchError(f"--timeout {timeout:g}: must be a positive, finite number of seconds")
+    return timeout
+
+
 def _check_scalars(c: EvalConfig) -> None:
     from ..runner import EXECUTORS, parse_shard
+    from .validate import check_device
 
     _positive_int(c.batch_size, "--batch-size")
-    try:
-        timeout = float(c.timeout)
-    except (TypeError, ValueError):
-        raise HeadSwapBenchError(f"--timeout {c.timeout!r}: must be a number of seconds") from None
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise HeadSwapBenchError(f"--timeout {c.timeout!r}: must be a finite number of seconds > 0")
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", str(c.device)):
-        raise HeadSwapBenchError(f"--device {c.device!r}: expected cpu, cuda or cuda:N")
+    check_timeout(c.timeout)
+    check_device(c.device)  # a bad name, or CUDA on a machine without it, before any work
     if c.executor not in EXECUTORS.names() and ":" not in c.executor:
         raise HeadSwapBenchError(f"--executor {c.executor!r}: expected one of {', '.join(EXECUTORS.names())}")
     parse_shard(c.shard)
@@ -217,4 +223,4 @@ def _plan(c: EvalConfig) -> EvalPlan:
 
 _MISSING = object()
 
-__all__ = ["EvalConfig", "EvalPlan"]
+__all__ = ["EvalConfig", "EvalPlan", "check_timeout"]

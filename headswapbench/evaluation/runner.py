@@ -47,8 +47,16 @@ from . import aggregate as agg
 from . import rundir
 from .config import EvalConfig, EvalPlan
 from .inputs import SplitSnapshot, resolve_split
-from .metric import METRIC_INFO, NEEDS_ANALYSIS, NEEDS_IDENTITY, ClipMetric, SetMetric, load_metrics, metric_class, \
-    needs_of
+from .metric import (
+    METRIC_INFO,
+    NEEDS_ANALYSIS,
+    NEEDS_IDENTITY,
+    ClipMetric,
+    SetMetric,
+    load_metrics,
+    metric_class,
+    needs_of,
+)
 from .stages import ScoreClip, SwapClip
 from .validate import InvalidOutputsError, ValidationReport, check_device, check_output, expected_format
 
