@@ -25,7 +25,11 @@ def load_object(spec: str) -> Any:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise RegistryError(f"cannot import module '{module_name}' for '{spec}': {exc}") from exc
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError) and exc.name and module_name.startswith(exc.name):
+            hint = (f"; if '{module_name.split('.')[0]}' is a file or package of yours, put the folder that holds it "
+                    f"on PYTHONPATH (PYTHONPATH=/path/to/folder headswapbench ...) or pip install it")
+        raise RegistryError(f"cannot import module '{module_name}' for '{spec}': {exc}{hint}") from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
