@@ -364,9 +364,15 @@ def test_set_level_metric_from_stored_features(eval_split, tmp_path, standin_i3d
 BATCHED = ("psnr", "ssim", "flicker")  # batched paired metrics and chunked flicker (face analysis is per frame)
 
 
-def test_batch_size_does_not_change_the_numbers(tmp_path, shared_data):
-    """torch-fidelity style: batch 1 vs 8 (a 2-clip, 12-frame split keeps batch 1 affordable)."""
-    small = _eval_split.build_split(tmp_path / "small", shared_data, triplets=TRIPLETS[:2], frames=12)
+@pytest.fixture(scope="module")
+def small_split(tmp_path_factory, shared_data):
+    """2 clips of 12 frames: what the invariance tests need, at a fraction of the cost."""
+    return _eval_split.build_split(tmp_path_factory.mktemp("small"), shared_data, triplets=TRIPLETS[:2], frames=12)
+
+
+def test_batch_size_does_not_change_the_numbers(tmp_path, small_split):
+    """torch-fidelity style: batch 1 vs 8."""
+    small = small_split
     one, eight = (evaluate(small, tmp_path / f"b{b}", "noop", cfg(metrics=BATCHED, batch_size=b,
                                                                  bootstrap_replicates=200)) for b in (1, 8))
     a, b = _per_clip(one), _per_clip(eight)
@@ -379,12 +385,12 @@ def test_batch_size_does_not_change_the_numbers(tmp_path, shared_data):
         {k: e["fingerprint_hash"] for k, e in eight.results["metrics"].items()}
 
 
-def test_two_runs_are_bit_identical(eval_split, tmp_path, monkeypatch):
+def test_two_runs_are_bit_identical(small_split, tmp_path, monkeypatch):
     runs = []
     for i in range(2):  # separate analysis caches: everything is computed twice
         monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(tmp_path / f"cache{i}"))
-        runs.append(evaluate(eval_split, tmp_path / f"r{i}", "noop",
-                             cfg(metrics=("identity", "keypoints", *BATCHED), identity_every=8,
+        runs.append(evaluate(small_split, tmp_path / f"r{i}", "noop",
+                             cfg(metrics=("identity", "keypoints", *BATCHED), identity_every=4,
                                  bootstrap_replicates=200)))
     a, b = (json.loads(r.results_path.read_text()) for r in runs)
     assert a["metrics"] == b["metrics"] and a["per_clip"] == b["per_clip"] and a["settings"] == b["settings"]

@@ -81,9 +81,9 @@ def test_published_numbers_are_data_mapped_to_our_keys():
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"timeout": float("nan")}, "--timeout nan: must be a finite number"),
-    ({"timeout": float("inf")}, "--timeout inf: must be a finite number"),
-    ({"timeout": 0}, "--timeout 0: must be a finite number of seconds > 0"),
+    ({"timeout": float("nan")}, "--timeout nan: must be a positive, finite number"),
+    ({"timeout": float("inf")}, "--timeout inf: must be a positive, finite number"),
+    ({"timeout": 0}, "--timeout 0: must be a positive, finite number of seconds"),
     ({"batch_size": 0}, "--batch-size 0: must be an integer >= 1"),
     ({"metrics": ("psnr", "ssmi")}, "unknown metric 'ssmi'. Did you mean 'ssim'"),
     ({"metric_options": {"fid_frame_strid": 2}}, "unknown metric option.s. fid_frame_strid .*fid_frame_stride"),
