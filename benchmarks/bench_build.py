@@ -51,9 +51,9 @@ def _summary(rows: list[dict]) -> dict:
     keys = [
         "sync_nme",
         "sync_nme_p95",
-        "expr_error",
-        "expr_error_raw",
-        "pose_error",
+        "sync_expression_dynamic",
+        "sync_expression_raw",
+        "sync_pose_worst_axis",
         "jitter_excess",
         "identity_similarity_to_target",
         "face_ratio",
@@ -92,7 +92,7 @@ def calibrate_filter(
         try:
             rec = ingest_video(path.stem, path, work / "ingest", s)
         except SkipItem as exc:
-            print(f"  {path.stem}: skipped ({exc.reason})", flush=True)
+            print(f"  {path.stem}: skipped ({exc.code}: {exc.reason})", flush=True)
             continue
         for clip in rec["clips"]:
             cid = clip["clip_id"]

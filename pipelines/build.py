@@ -10,7 +10,7 @@ moment (SIGKILL included) resumes where it stopped with no duplicate, lost or ha
 Ingest, edit and filter are per-item runner stages (ingest: one item per raw video; edit and filter: one item
 per clip) and run in-process or on Ray (the edit stage asks for ``editor.num_gpus`` per worker). Subject
 grouping, reference choice and packaging need every video, so they run once, in the package step, after all
-shards have finished. ``OUT_DIR/build_report.json`` records counts kept/rejected by reason, timings, settings
+shards have finished. ``OUT_DIR/build_report.json`` records counts kept/rejected by reason code, timings, settings
 and versions."""
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.fileio import atomic_write_json, sha256_json
 from headswapbench.options import parse_options as _parse_options
+from headswapbench.reasons import Reason, code_of
 from headswapbench.runner import (
     DONE,
     FAILED,
@@ -123,15 +124,6 @@ def _editor(name: str, options: dict):
     return _EDITORS[key]
 
 
-def _sample_prompt(editor, seed: int, clip):
-    """The editor's prompt for this clip; plug-ins written against the older ``sample_prompt(seed)`` still work."""
-    import inspect
-
-    if "clip" in inspect.signature(editor.sample_prompt).parameters:
-        return editor.sample_prompt(seed, clip=clip)
-    return editor.sample_prompt(seed)
-
-
 class EditStep:
     def __init__(self, folder: Path, editor: str, options: dict, seed: int):
         self.folder, self.editor, self.options, self.seed = Path(folder), editor, dict(options), seed
@@ -150,11 +142,11 @@ class EditStep:
         t0 = time.perf_counter()
         clip = read_video(clip_path)
         t1 = time.perf_counter()
-        prompt, attributes = _sample_prompt(editor, seed, clip)
+        prompt, attributes = editor.sample_prompt(seed, clip=clip)
         try:
             edited = editor.apply(clip, prompt, seed)
-        except FaceNotFoundError as exc:
-            raise SkipItem(f"no_face_to_edit: {exc}") from None
+        except FaceNotFoundError as exc:  # in the clip, or in the donor photo (the error's code says which)
+            raise SkipItem(exc.code or Reason.NO_FACE_TO_EDIT, str(exc)) from None
         except MissingWeightsError as exc:
             _MISSING_WEIGHTS[key] = exc
             raise
@@ -275,7 +267,7 @@ class Build:
             first = next(r for r in res.records.values() if r["status"] == FAILED)
             raise HeadSwapBenchError(
                 f"stage '{stage.name}': all {counts[FAILED]} item(s) failed; first "
-                f"({first['item_id']}): {first['reason']}"
+                f"({first['item_id']}, {code_of(first.get('code'))}): {first['reason']}"
             )
         return res
 
@@ -300,7 +292,8 @@ class Build:
         res = self._run(stage, [(k, str(p)) for k, p in self.videos()], self.cfg.shard)
         usable = any(r["status"] == DONE and r["result"].get("clips") for r in res.records.values())
         if not usable and self.cfg.shard[1] == 1:
-            why = "; ".join(f"{r['item_id']}: {r.get('reason', 'no clip long enough')}" for r in res.records.values())
+            why = "; ".join(f"{k}: {code_of(r.get('code'))} ({r.get('reason', '')})"
+                            for k, r in res.records.items() if r["status"] != DONE)
             raise HeadSwapBenchError(f"no usable clip in {len(res.records)} video(s) ({why[:600]})")
         return res
 
@@ -350,6 +343,8 @@ class Build:
 
     def run_package(self) -> dict:
         """Group subjects, pick references, split by subject and write the dataset (needs every shard)."""
+        from headswapbench.split import DatasetInfo, TripletRow, write_dataset
+
         from . import package as pkg
         from .ingest import assign_subjects_and_references, read_subjects_csv
 
@@ -391,33 +386,30 @@ class Build:
             ref, er, scores = refs[cid], e["result"], f["result"]
             subject = subjects[clip["video"]]
             rows.append(
-                {
-                    "clip_id": cid,
-                    "subject_id": subject,
-                    "source_video": clip["video"],
-                    "start_frame": clip["start_frame"],
-                    "num_frames": clip["num_frames"],
-                    "fps": clip["fps"],
-                    "width": self.cfg.ingest.size,
-                    "height": self.cfg.ingest.size,
-                    "driving_file_name": f"driving/{cid}.mp4",
-                    "reference_file_name": f"reference/{cid}.png",
-                    "target_file_name": f"target/{cid}.mp4",
-                    "editor": er["editor"],
-                    "editor_version": er["editor_version"],
-                    "prompt": er["prompt"],
-                    "seed": er["seed"],
-                    "sync_nme": scores.get("sync_nme"),
-                    "expr_error": scores.get("expr_error"),
-                    "identity_similarity_to_target": scores.get("identity_similarity_to_target"),
-                    "pose_error": scores.get("pose_error"),
-                    "jitter_excess": scores.get("jitter_excess"),
-                    "identity_threshold": scores.get("identity_threshold"),
-                    "attributes": er.get("attributes", {}),
-                    "reference_video": ref["video"],
-                    "reference_frame": ref["frame"],
-                    "crop_window": clip["window"],
-                }
+                TripletRow.for_clip(
+                    cid,
+                    subject,
+                    source_video=clip["video"],
+                    start_frame=clip["start_frame"],
+                    num_frames=clip["num_frames"],
+                    fps=clip["fps"],
+                    width=self.cfg.ingest.size,
+                    height=self.cfg.ingest.size,
+                    editor=er["editor"],
+                    editor_version=er["editor_version"],
+                    prompt=er["prompt"],
+                    seed=er["seed"],
+                    sync_nme=scores.get("sync_nme"),
+                    sync_expression_dynamic=scores.get("sync_expression_dynamic"),
+                    identity_similarity_to_target=scores.get("identity_similarity_to_target"),
+                    sync_pose_worst_axis=scores.get("sync_pose_worst_axis"),
+                    jitter_excess=scores.get("jitter_excess"),
+                    identity_threshold=scores.get("identity_threshold"),
+                    attributes=er.get("attributes", {}),
+                    reference_video=ref["video"],
+                    reference_frame=ref["frame"],
+                    crop_window=clip["window"],
+                )
             )
             files[cid] = {
                 "driving": self.folder("edit") / er["file"],
@@ -426,15 +418,13 @@ class Build:
             }
         if not rows:
             raise HeadSwapBenchError("nothing to package: no clip passed every stage (see build_report.json)")
-        from headswapbench.split import TripletRow
-
         assignment = pkg.assign_splits(
-            sorted({r["subject_id"] for r in rows}), self.cfg.splits, self.cfg.seed
+            sorted({r.subject_id for r in rows}), self.cfg.splits, self.cfg.seed
         )
         by_split: dict[str, list] = {name: [] for name in self.cfg.splits}
         for r in rows:
-            by_split[assignment[r["subject_id"]]].append(TripletRow.from_dict(r))
-        info = pkg.DatasetInfo(
+            by_split[assignment[r.subject_id]].append(r)
+        info = DatasetInfo(
             editor=self.editor_desc,
             filter=asdict(self.cfg.filter),
             ingest=asdict(self.cfg.ingest),
@@ -445,7 +435,7 @@ class Build:
         )
         for split in self.cfg.splits:
             self._remove_stale_temps(self.cfg.out_dir / split)
-        summary = pkg.package_dataset(self.cfg.out_dir, {k: v for k, v in by_split.items() if v}, files, info)
+        summary = write_dataset(self.cfg.out_dir, {k: v for k, v in by_split.items() if v}, files, info)
         self.timings["package"] = round(time.perf_counter() - t0, 3)
         return {"rows": len(rows), "dropped": dropped, "summary": summary}
 
@@ -478,7 +468,7 @@ class Build:
                 rej: dict[str, int] = {}
                 for r in recs.values():
                     for c in (r.get("result") or {}).get("rejected_clips", []):
-                        k = c["reason"].split(":")[0]
+                        k = code_of(c.get("code")).value
                         rej[k] = rej.get(k, 0) + 1
                 entry.update(clips_cut=len(clips), clips_rejected_by_reason=rej)
             if name == "edit":
@@ -490,8 +480,8 @@ class Build:
             stages[name] = entry
         if package is not None:
             dropped: dict[str, int] = {}
-            for reason in package["dropped"].values():
-                k = reason.split(":")[0]
+            for why in package["dropped"].values():
+                k = code_of(why.get("code")).value
                 dropped[k] = dropped.get(k, 0) + 1
             stages["package"] = {
                 "rows": package["rows"],

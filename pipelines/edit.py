@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FaceNotFoundError, HeadSwapBenchError, MissingWeightsError
+from ..reasons import Reason
 from ..registry import Registry
 from ..types import Image, Video
 
@@ -73,6 +74,7 @@ class HeadEditor:
 EDITORS: Registry[HeadEditor] = Registry("head editor", base=HeadEditor, entry_point_group="headswapbench.editors")
 EDITORS.register("warp", "headswapbench.pipelines.edit:WarpEditor")
 EDITORS.register("diffusers", "headswapbench.pipelines.edit:DiffusersEditor")
+EDITORS.register("vace", "headswapbench.pipelines.vace:VaceEditor")
 
 
 def make_editor(name: str, **options: Any) -> HeadEditor:
@@ -189,15 +191,6 @@ def render_landmarks(landmarks: np.ndarray, height: int, width: int) -> np.ndarr
     return out
 
 
-def _resize(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    import cv2
-
-    if frames.shape[1:3] == (height, width):
-        return frames
-    interp = cv2.INTER_AREA if frames.shape[1] > height else cv2.INTER_CUBIC
-    return np.stack([cv2.resize(f, (width, height), interpolation=interp) for f in frames])
-
-
 # ----------------------------------------------------------------------------------------------- warp editor
 class WarpEditor(HeadEditor):
     """Offline default: warp a donor photo's face onto every frame along the clip's landmarks (CPU, classical).
@@ -249,10 +242,14 @@ class WarpEditor(HeadEditor):
                 img = read_image(img)
             from ..face import analyze_image
 
-            analysis = analyze_image(img, identity=None)
+            no_face = FaceNotFoundError(f"donor '{donor_id}': no face found in the photo", code=Reason.NO_DONOR)
+            try:
+                analysis = analyze_image(img, identity=None)
+            except FaceNotFoundError:
+                raise no_face from None
             lms = None if analysis is None else getattr(analysis, "landmarks", None)
             if lms is None or not np.isfinite(np.asarray(lms)[:, :2]).all():
-                raise FaceNotFoundError(f"donor '{donor_id}': no face found in the photo")
+                raise no_face
             self._donor_cache[donor_id] = (img, np.asarray(lms, np.float32))
         return self._donor_cache[donor_id]
 
@@ -421,6 +418,8 @@ class DiffusersEditor(HeadEditor):
         import torch
         from PIL import Image as PILImage
 
+        from ..video import resize_frames
+
         T, H, W = clip.num_frames, clip.height, clip.width
         lms = clip_landmarks(clip)
         mask = head_mask(lms, H, W)
@@ -428,8 +427,8 @@ class DiffusersEditor(HeadEditor):
         # model resolution: the long side at `size`, both sides multiples of 8 (clips are square crops anyway)
         scale = self.size / max(H, W)
         h8, w8 = max(8, int(round(H * scale / 8)) * 8), max(8, int(round(W * scale / 8)) * 8)
-        video = [PILImage.fromarray(f) for f in _resize(clip.frames, h8, w8)]
-        cond = [PILImage.fromarray(f) for f in _resize(control, h8, w8)]
+        video = [PILImage.fromarray(f) for f in resize_frames(clip.frames, (w8, h8))]
+        cond = [PILImage.fromarray(f) for f in resize_frames(control, (w8, h8))]
         pipe = self.pipeline()
         if T > self.context_frames:
             pipe.enable_free_noise(context_length=self.context_frames, context_stride=self.context_stride)
@@ -445,7 +444,7 @@ class DiffusersEditor(HeadEditor):
         frames = np.asarray(result.frames[0], dtype=np.float32)  # [T, h8, w8, 3] in [0, 1]
         if frames.shape[0] != T:
             raise HeadSwapBenchError(f"diffusers editor: pipeline returned {frames.shape[0]} frames, expected {T}")
-        gen = _resize((np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8), H, W).astype(np.float32)
+        gen = resize_frames((np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8), (W, H)).astype(np.float32)
         m = mask[..., None]
         out = gen * m + clip.frames.astype(np.float32) * (1 - m)
         return Video((out + 0.5).clip(0, 255).astype(np.uint8), clip.fps)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_hub import FakeHub
 
 from headswapbench.errors import HeadSwapBenchError, InvalidSplitError
-from headswapbench.split import TripletRow, load_split
+from headswapbench.split import TripletRow, load_split, write_dataset
 
 TOKEN = "hf_write_token"
 
@@ -44,16 +44,14 @@ def _row(clip_id: str, subject: str) -> TripletRow:
     return TripletRow(clip_id=clip_id, subject_id=subject, source_video="synthetic.mp4", start_frame=0,
                       num_frames=3, fps=25.0, width=16, height=16, driving_file_name="", reference_file_name="",
                       target_file_name="", editor="synthetic", editor_version="0", prompt="noise", seed=1,
-                      sync_nme=0.01, expr_error=0.02, identity_similarity_to_target=0.1)
+                      sync_nme=0.01, sync_expression_dynamic=0.02, identity_similarity_to_target=0.1)
 
 
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory) -> Path:
-    from headswapbench.pipelines.package import package_dataset
-
     root = tmp_path_factory.mktemp("dataset")
     files = _synthetic_media(tmp_path_factory.mktemp("media"), 3)
-    package_dataset(root, {"train": [_row("clip0", "s0"), _row("clip1", "s0")], "test": [_row("clip2", "s1")]}, files)
+    write_dataset(root, {"train": [_row("clip0", "s0"), _row("clip1", "s0")], "test": [_row("clip2", "s1")]}, files)
     return root
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from fractions import Fraction
 
@@ -10,8 +11,18 @@ import numpy as np
 import pytest
 
 from headswapbench.errors import VideoError
+from headswapbench.reasons import Reason
 from headswapbench.types import Video
-from headswapbench.video import probe, read_frames, read_image, read_video, write_image, write_video
+from headswapbench.video import (
+    probe,
+    read_frames,
+    read_image,
+    read_video,
+    resize_frames,
+    resize_image,
+    write_image,
+    write_video,
+)
 
 
 def _ffmpeg() -> str:
@@ -71,8 +82,9 @@ def test_write_roundtrip_is_h264_yuv420p_and_deterministic(tmp_path):
 
 
 def test_write_rejects_odd_size_and_leaves_no_file(tmp_path):
-    with pytest.raises(VideoError, match="even"):
+    with pytest.raises(VideoError, match="even") as exc:
         write_video(tmp_path / "odd.mp4", np.zeros((2, 15, 16, 3), np.uint8), fps=25)
+    assert exc.value.code is Reason.ODD_SIZE
     assert list(tmp_path.iterdir()) == []
 
 
@@ -145,21 +157,29 @@ def test_bad_inputs_raise_one_clear_error(tmp_path, shared_data):
         for p in s.encode(frame):
             c.mux(p)
         c.mux(s.encode(None))
-    cases = {
-        empty: "empty",
-        junk: "unreadable",
-        cut: "truncated",
-        audio: "audio-only",
-        tmp_path / "missing.mp4": "does not exist",
-        tmp_path: "directory",
-        shared_data / "images" / "lp_d9.jpg": "image file",  # said "video stream has no frames"
-        moov_last_cut: "truncated or corrupt mp4",  # said "not a video container FFmpeg can open"
-        shared_data / "images" / "edtalk_leijun.png": "image file",
+    fifo = tmp_path / "fifo.mp4"
+    os.mkfifo(fifo)  # opening it would block the decoder forever
+    cases = {  # file → (words of the message for people, the code for counting)
+        empty: ("empty", Reason.EMPTY_FILE),
+        junk: ("unreadable", Reason.UNREADABLE),
+        cut: ("truncated", Reason.TRUNCATED),
+        audio: ("audio-only", Reason.NO_VIDEO_STREAM),
+        tmp_path / "missing.mp4": ("does not exist", Reason.MISSING_FILE),
+        tmp_path: ("directory", Reason.IS_DIRECTORY),
+        fifo: ("not a regular file", Reason.NOT_REGULAR_FILE),  # said "file is empty (0 bytes)"
+        shared_data / "images" / "lp_d9.jpg": ("image file", Reason.IMAGE_NOT_VIDEO),  # said "no frames"
+        moov_last_cut: ("truncated or corrupt mp4", Reason.TRUNCATED),  # said "not a video container ..."
+        shared_data / "images" / "edtalk_leijun.png": ("image file", Reason.IMAGE_NOT_VIDEO),
     }
-    for path, cause in cases.items():
+    for path, (cause, code) in cases.items():
         with pytest.raises(VideoError, match=cause) as exc:
             read_video(path)
         assert str(path) in str(exc.value)
+        assert exc.value.code is code, (path, exc.value.code)
+    good_info = probe(good)
+    with pytest.raises(VideoError, match="requested frames") as exc:  # asks for more than the clip has
+        read_video(good, start=good_info.num_frames - 2, num_frames=5)
+    assert exc.value.code is Reason.FRAME_RANGE
 
 
 def test_images_roundtrip_and_bad_image(tmp_path, shared_images):
@@ -168,8 +188,12 @@ def test_images_roundtrip_and_bad_image(tmp_path, shared_images):
     write_image(tmp_path / "x.png", img)
     np.testing.assert_array_equal(read_image(tmp_path / "x.png"), img)
     (tmp_path / "bad.png").write_bytes(b"garbage")
-    with pytest.raises(VideoError, match="unreadable image"):
+    with pytest.raises(VideoError, match="unreadable image") as exc:
         read_image(tmp_path / "bad.png")
+    assert exc.value.code is Reason.UNREADABLE
+    with pytest.raises(VideoError, match="uint8") as exc:
+        write_image(tmp_path / "y.png", img.astype(np.float32))
+    assert exc.value.code is Reason.BAD_FRAMES
 
 
 def test_very_narrow_video_keeps_rgb_shape(tmp_path):
@@ -194,8 +218,36 @@ def test_write_video_chunks_streams_and_matches_write_video(tmp_path):
     # not byte-equal: libx264 with 2 threads is occasionally non-deterministic under load (measured 1 in ~10)
     assert a.frames.shape == b.frames.shape and a.fps == b.fps == 25
     assert np.abs(a.frames.astype(int) - b.frames.astype(int)).mean() < 1.0
-    with pytest.raises(VideoError, match="frame size changed"):
+    with pytest.raises(VideoError, match="frame size changed") as exc:
         write_video_chunks(tmp_path / "bad.mp4", [frames[:5], frames[5:, :32]], fps=25)
-    with pytest.raises(VideoError, match="no frames"):
+    assert exc.value.code is Reason.BAD_FRAMES
+    with pytest.raises(VideoError, match="no frames") as exc:
         write_video_chunks(tmp_path / "empty.mp4", iter(()), fps=25)
+    assert exc.value.code is Reason.BAD_FRAMES
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chunked.mp4", "whole.mp4"]  # failures leave nothing
+
+
+# ---------------------------------------------------------------------------------------------------- resize
+def test_resize_shrinks_by_averaging_and_keeps_w_h_order():
+    img = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 30, 30], [20, 20, 30, 30]], np.uint8)
+    assert resize_image(img, 2).tolist() == [[0, 10], [20, 30]]  # INTER_AREA: the mean of each 2x2 block
+    assert resize_image(img, (4, 2)).tolist() == [[0, 0, 10, 10], [20, 20, 30, 30]]  # (w, h): rows halve
+    assert resize_image(img, (2, 4)).tolist() == [[0, 10]] * 2 + [[20, 30]] * 2  # columns halve
+    rgb = np.repeat(img[..., None], 3, axis=2)
+    out = resize_frames(np.stack([rgb, 255 - rgb]), 2)
+    assert out.shape == (2, 2, 2, 3) and out[1, :, :, 0].tolist() == [[255, 245], [235, 225]]
+    assert resize_image(img, 4) is img and resize_frames(out, None) is out  # nothing to do: no copy
+
+
+def test_resize_enlarges_with_bicubic_unless_told():
+    import cv2
+
+    img = np.zeros((4, 4), np.uint8)
+    img[:, 2:] = 200  # a vertical edge: bicubic overshoots next to it, area (bilinear when enlarging) cannot
+    up = resize_image(img, 8)
+    assert np.array_equal(up, cv2.resize(img, (8, 8), interpolation=cv2.INTER_CUBIC))
+    assert np.array_equal(resize_image(img, 8, cv2.INTER_AREA), cv2.resize(img, (8, 8), interpolation=cv2.INTER_AREA))
+    assert not np.array_equal(up, resize_image(img, 8, cv2.INTER_AREA))
+    # shrinking along one axis is enough for area (it must not alias), whatever the other axis does
+    mixed = resize_image(img, (2, 8))
+    assert np.array_equal(mixed, cv2.resize(img, (2, 8), interpolation=cv2.INTER_AREA))

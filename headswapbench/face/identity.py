@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import FaceNotFoundError, HeadSwapBenchError
 from ..registry import Registry
+from .topology import ALIGNMENT_5
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
@@ -40,7 +41,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 def five_points(landmarks: np.ndarray) -> np.ndarray:
     """ArcFace's 5 points (image-left eye, image-right eye, nose tip, image-left and image-right mouth corner)
     from MediaPipe's 478 landmarks (iris centres 468 / 473)."""
-    return np.asarray(landmarks, np.float32)[[468, 473, 1, 61, 291], :2]
+    return np.asarray(landmarks, np.float32)[ALIGNMENT_5, :2]
 
 
 class IdentityModel:

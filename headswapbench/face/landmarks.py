@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..registry import Registry
+from .topology import NUM_LANDMARKS
 from .tracking import SubjectTracker, box_size, pick_main_face, same_face
 
 # mediapipe 0.10.14 calls a protobuf API that protobuf 4.25 deprecates, once per graph; nothing to act on.
 warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated", category=UserWarning)
-
-NUM_LANDMARKS = 478
 
 
 @dataclass

@@ -31,7 +31,6 @@ from typing import Any
 from ..errors import HeadSwapBenchError
 from .base import SWAPPERS, SwapContext, Swapper
 
-PLACEHOLDERS = ("{driving}", "{reference}", "{output}", "{clip_id}")
 REQUIRED_PLACEHOLDERS = ("{driving}", "{reference}", "{output}")
 _SAFE_CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 

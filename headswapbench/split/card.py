@@ -9,13 +9,50 @@ images with ``ds.cast_column("reference", datasets.Image())`` (same storage, tes
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..fileio import atomic_write_text
-from ..split import CHECKSUMS_FILE, FILE_COLUMNS, METADATA_FILE
+from .paths import CARD_FILE, CHECKSUMS_FILE, FILE_COLUMNS, METADATA_FILE
+from .read import find_splits, load_split
+from .schema import FLOAT_COLUMNS
 
 TASK_CATEGORIES = ["video-to-video", "image-to-video"]
 TAGS = ["head-swap", "face-swap", "video-editing", "talking-head", "paired", "synthetic-driving"]
+
+
+@dataclass
+class DatasetInfo:
+    """What the card says about how the data was made (the build fills it in)."""
+
+    name: str = "HeadSwapBench (local build)"
+    license: str = "other"
+    license_note: str = ("Derived from the input videos: the licence of those videos applies. Driving clips are "
+                         "synthetic edits (new heads); targets and references are real footage.")
+    editor: dict = field(default_factory=dict)
+    filter: dict = field(default_factory=dict)
+    ingest: dict = field(default_factory=dict)
+    split_seed: int = 0
+    split_ratios: dict = field(default_factory=dict)  # {} = the assignment to splits is not recorded
+    sources: str = ""
+    toolkit_version: str = ""
+
+
+def dataset_stats(root: str | Path) -> dict:
+    """Per-split counts (clips, subjects, frames, resolutions, fps) read from the metadata."""
+    root = Path(root)
+    stats = {}
+    for name in find_splits(root):
+        rows = load_split(root, name, verify="none").rows
+        res = Counter(f"{r.width}x{r.height}" for r in rows)
+        stats[name] = {"clips": len(rows), "subjects": len({r.subject_id for r in rows}),
+                       "frames": sum(int(r.num_frames) for r in rows),
+                       "frames_per_clip": sorted({int(r.num_frames) for r in rows}),
+                       "resolution": dict(sorted(res.items())), "fps": sorted({float(r.fps) for r in rows}),
+                       "editors": sorted({f"{r.editor} {r.editor_version}".strip() for r in rows})}
+    return stats
 
 
 def _features_yaml(root: Path, splits: list[str]) -> list:
@@ -37,16 +74,13 @@ def _features_yaml(root: Path, splits: list[str]) -> list:
         elif str(getattr(feat, "dtype", "")) == "null":
             from datasets import Value
 
-            out[key] = Value("float64") if key in _FLOAT_COLUMNS else Value("string")
+            out[key] = Value("float64") if key in FLOAT_COLUMNS else Value("string")
         else:
             out[key] = feat
     return Features(out)._to_yaml_list()
 
 
-_FLOAT_COLUMNS = {"sync_nme", "expr_error", "identity_similarity_to_target", "fps"}
-
-
-def card_yaml(root: Path, info, stats: dict) -> dict:
+def card_yaml(root: Path, info: DatasetInfo, stats: dict) -> dict:
     splits = list(stats)
     total_clips = sum(s["clips"] for s in stats.values())
     size = "n<1K" if total_clips < 1000 else "1K<n<10K" if total_clips < 10000 else "10K<n<100K"
@@ -72,14 +106,15 @@ def card_yaml(root: Path, info, stats: dict) -> dict:
             "editor": info.editor,
             "filter": info.filter,
             "ingest": info.ingest,
-            "split": {"seed": info.split_seed, "ratios": info.split_ratios, "by": "subject_id (sha256 of seed:subject)"},
+            "split": {"seed": info.split_seed, "ratios": info.split_ratios,
+                      "by": "subject_id (sha256 of seed:subject)"},
             "checksums": CHECKSUMS_FILE,
             "toolkit_version": info.toolkit_version,
         },
     }
 
 
-def render_card(root: Path, info, stats: dict) -> str:
+def render_card(root: Path, info: DatasetInfo, stats: dict) -> str:
     import yaml
 
     meta = card_yaml(root, info, stats)
@@ -98,7 +133,8 @@ def render_card(root: Path, info, stats: dict) -> str:
               f"- Editor: `{json.dumps(info.editor, sort_keys=True)}`",
               f"- Filter thresholds: `{json.dumps(info.filter, sort_keys=True)}`",
               f"- Ingest: `{json.dumps(info.ingest, sort_keys=True)}`",
-              f"- Split: seed {info.split_seed}, ratios {info.split_ratios} (per-subject hash)",
+              (f"- Split: seed {info.split_seed}, ratios {info.split_ratios} (per-subject hash)" if info.split_ratios
+               else "- Split: by subject_id (assignment not recorded)"),
               "", "## Licence", "", info.license_note, "",
               "## Loading", "", "```python",
               "from headswapbench.split import load_split",
@@ -112,11 +148,34 @@ def render_card(root: Path, info, stats: dict) -> str:
     return "\n".join(lines)
 
 
-def write_card(root: str | Path, info) -> Path:
-    from .package import dataset_stats
-
+def write_card(root: str | Path, info: DatasetInfo) -> Path:
     root = Path(root)
     text = render_card(root, info, dataset_stats(root))
-    path = root / "README.md"
+    path = root / CARD_FILE
     atomic_write_text(path, text)
     return path
+
+
+def trim_card(root: str | Path) -> None:
+    """Keep only the splits present locally in the card's ``configs`` so ``datasets.load_dataset(root)`` works
+    on a partial download (the card lists every split of the repo; the others were not fetched)."""
+    import yaml
+
+    card = Path(root) / CARD_FILE
+    if not card.is_file():
+        return
+    text = card.read_text(encoding="utf-8")
+    m = re.match(r"^---\n(.*?)\n---\n", text, re.DOTALL)
+    try:
+        meta = yaml.safe_load(m.group(1)) if m else None
+    except yaml.YAMLError:
+        return
+    if not isinstance(meta, dict) or not isinstance(meta.get("configs"), list):
+        return
+    present = set(find_splits(root))
+    for config in meta["configs"]:
+        if isinstance(config, dict) and isinstance(config.get("data_files"), list):
+            config["data_files"] = [d for d in config["data_files"]
+                                    if not isinstance(d, dict) or d.get("split") in present]
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+    atomic_write_text(card, f"---\n{front}---\n{text[m.end():]}")
