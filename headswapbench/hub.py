@@ -15,11 +15,8 @@ See docs/hub.md for exactly what is known and what is assumed."""
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import shutil
-import tarfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -27,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from .errors import ChecksumError, HeadSwapBenchError, InvalidSplitError
 from .fileio import atomic_write_json, ensure_dir, sha256_file
 from .fileio import cache_dir as toolkit_cache_dir
+from .safeio import UnsafeFileError, loads_json, read_json, read_text
 from .split import (
     CARD_FILE,
     CHECKSUMS_FILE,
@@ -48,7 +46,7 @@ from .split import (
 UPSTREAM_REPO = "yananwang-MBZUAI/HeadSwapBench"
 SOURCE_FILE = "HUB_SOURCE.json"  # at the dataset root: repo, revision, commit, layout (for results.json)
 REPO_TYPE = "dataset"
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")  # a subset of what headswapbench.archives reads
 
 
 # ------------------------------------------------------------------------------------------------- errors
@@ -187,7 +185,13 @@ def _verify_or_discard(root: Path, split: str) -> None:
 def hub_source(root: str | Path) -> dict:
     """Where a downloaded dataset came from (repo, revision, commit), or {} for a local build."""
     p = Path(root) / SOURCE_FILE
-    return json.loads(p.read_text()) if p.is_file() else {}
+    if not (p.is_file() or p.is_symlink()):
+        return {}
+    try:
+        info = read_json(p, max_bytes=1 << 20)
+    except UnsafeFileError as exc:
+        raise InvalidSplitError(str(exc)) from None
+    return info if isinstance(info, dict) else {}
 
 
 # ------------------------------------------------------------------------------------- upstream adapter
@@ -225,60 +229,39 @@ def _role_and_key(path: str) -> tuple[str | None, str]:
 
 
 def _safe_extract(archive: Path, into: Path) -> None:
-    """Extract a zip/tar refusing absolute paths, '..', links and devices (untrusted archive)."""
-    into.mkdir(parents=True, exist_ok=True)
-    base = into.resolve()
+    """Extract an untrusted archive under the rules of ``headswapbench.archives`` (size, count, ratio, names,
+    no links); a refusal is an InvalidSplitError naming the archive, member and rule."""
+    from .archives import ArchiveError, safe_extract
 
-    def target(name: str) -> Path:
-        pp = PurePosixPath(name)
-        if pp.is_absolute() or ".." in pp.parts or "\\" in name:
-            raise InvalidSplitError(f"archive {archive.name}: member '{name}' escapes the extraction folder")
-        t = (base / pp).resolve()
-        if base not in t.parents and t != base:
-            raise InvalidSplitError(f"archive {archive.name}: member '{name}' escapes the extraction folder")
-        return t
+    try:
+        safe_extract(archive, into)
+    except ArchiveError as exc:
+        raise InvalidSplitError(str(exc)) from None
 
-    if archive.name.endswith(".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                t = target(info.filename)
-                if info.is_dir():
-                    t.mkdir(parents=True, exist_ok=True)
-                    continue
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise InvalidSplitError(f"archive {archive.name}: member '{info.filename}' is a link")
-                t.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(t, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-    else:
-        with tarfile.open(archive) as tf:
-            for m in tf.getmembers():
-                t = target(m.name)
-                if m.isdir():
-                    t.mkdir(parents=True, exist_ok=True)
-                elif m.isfile():
-                    t.parent.mkdir(parents=True, exist_ok=True)
-                    with tf.extractfile(m) as src, open(t, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-                else:
-                    raise InvalidSplitError(f"archive {archive.name}: member '{m.name}' is a link or device")
+
+MAX_METADATA_BYTES = 256 * 1024 * 1024
 
 
 def _read_upstream_metadata(files: list[Path]) -> list[dict]:
+    """Rows of the upstream repo's metadata files, read as untrusted (safeio: regular files, size, nesting and
+    number caps)."""
+    import csv
+    import io
+
     rows: list[dict] = []
     for f in files:
         try:
+            text = read_text(f, max_bytes=MAX_METADATA_BYTES)
             if f.suffix == ".jsonl":
-                rows += [json.loads(x) for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
+                rows += [loads_json(x.encode("utf-8")) for x in text.splitlines() if x.strip()]
             elif f.suffix == ".json":
-                data = json.loads(f.read_text(encoding="utf-8"))
+                data = loads_json(text.encode("utf-8"))
                 rows += data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else []
             elif f.suffix == ".csv":
-                import csv
-
-                with open(f, newline="", encoding="utf-8") as fh:
-                    rows += list(csv.DictReader(fh))
-        except (ValueError, OSError) as exc:
+                rows += list(csv.DictReader(io.StringIO(text, newline="")))
+        except UnsafeFileError as exc:
+            raise InvalidSplitError(f"upstream metadata {exc}") from None
+        except (ValueError, csv.Error) as exc:
             raise InvalidSplitError(f"upstream metadata {f.name} is unreadable: {exc}") from None
     return [r for r in rows if isinstance(r, dict)]
 

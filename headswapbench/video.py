@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
+import struct
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -382,19 +384,102 @@ def write_video_chunks(path: str | os.PathLike, chunks: Iterable[np.ndarray], fp
     return path
 
 
+# Largest image read_image decodes: 100 megapixels (a 10000×10000 scan; phone photos are ≤ 50 MP). An image
+# is 3 bytes a pixel once decoded, so this also bounds the memory one reference photo can take (300 MB).
+MAX_IMAGE_PIXELS = 100_000_000
+ALPHA_BACKGROUND = (255, 255, 255)  # transparent pixels are shown on white, as image viewers and browsers do
+
+
+def _image_error(path: Path, cause: str, code: str) -> VideoError:
+    return VideoError(path, cause, Reason(code))
+
+
+def _upright(im, path: Path):
+    """EXIF orientation applied; an unreadable EXIF block leaves the image as stored (and says so)."""
+    from PIL import ImageOps
+
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on malformed EXIF
+        log.warning("%s: EXIF orientation unreadable (%s); the image is used as stored", path, exc)
+        return im
+
+
+def to_rgb8(im) -> np.ndarray:
+    """A decoded PIL image as uint8 RGB [H, W, 3], for every mode Pillow opens:
+
+    - 16-bit grey (``I;16*``, 16-bit PNG/TIFF) keeps its top 8 bits (``v >> 8``, as Pillow itself reduces
+      16-bit RGB PNGs), so a 16-bit copy of an 8-bit image decodes to exactly the 8-bit image; 32-bit ``I``
+      is read as 16-bit data when it exceeds 255; float ``F`` as [0, 1] when its maximum is ≤ 1, else [0, 255];
+    - grey (``1``, ``L``) is repeated into three channels;
+    - alpha (``LA``, ``RGBA``, premultiplied ``La``/``RGBa``, palette with transparency) is composited over
+      `ALPHA_BACKGROUND`, not dropped: a transparent pixel's stored colour is arbitrary (often black);
+    - palette images are expanded; CMYK goes through its embedded ICC profile to sRGB when it has one
+      (Pillow's plain conversion otherwise); any other mode (YCbCr, HSV, LAB ...) through Pillow's converter.
+    """
+    mode = im.mode
+    if mode.startswith("I;16") or mode == "I":
+        a = np.asarray(im).astype(np.int64)
+        if mode == "I" and a.max(initial=0) <= 255:
+            gray = np.clip(a, 0, 255).astype(np.uint8)
+        else:
+            gray = (np.clip(a, 0, 65535) >> 8).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode == "F":
+        a = np.nan_to_num(np.asarray(im, np.float64))
+        a = a * 255.0 if a.max(initial=0) <= 1.0 else a
+        return np.repeat(np.clip(np.round(a), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    if mode == "P" and "transparency" in im.info or mode in ("PA", "LA", "La", "RGBA", "RGBa"):
+        rgba = np.asarray(im.convert("RGBA"), np.float64)
+        alpha = rgba[..., 3:] / 255.0
+        out = rgba[..., :3] * alpha + np.asarray(ALPHA_BACKGROUND, np.float64) * (1.0 - alpha)
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+    if mode == "CMYK" and im.info.get("icc_profile"):
+        try:
+            import io
+
+            from PIL import ImageCms
+
+            src = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))
+            im = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except Exception as exc:  # noqa: BLE001 - a broken profile: fall back to the plain conversion
+            log.warning("CMYK image with an unusable ICC profile (%s); converted without it", exc)
+    return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+
+
 def read_image(path: str | os.PathLike) -> Image:
-    """Any common image as uint8 RGB, EXIF orientation applied."""
+    """Any common image as uint8 RGB (see `to_rgb8` for 16-bit, grey, alpha, palette and CMYK), EXIF
+    orientation applied. An image above `MAX_IMAGE_PIXELS` is refused from its header, before decoding
+    (``Reason.TOO_MANY_PIXELS``); a file Pillow cannot decode is ``Reason.UNREADABLE``."""
+    import warnings
+
     from PIL import Image as PILImage
-    from PIL import ImageOps, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     p = Path(path)
     _check_file(p)
+
+    def too_big(size: str, pixels: int) -> VideoError:
+        return _image_error(p, f"image is {size}{pixels / 1e6:.0f} megapixels, above the {MAX_IMAGE_PIXELS / 1e6:.0f}-"
+                               "megapixel cap (a decompression bomb, or far larger than any face photo needs); "
+                               "downscale it", "too_many_pixels")
+
     try:
-        with PILImage.open(p) as im:
-            im = ImageOps.exif_transpose(im)
-            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise VideoError(p, f"unreadable image ({exc})", Reason.UNREADABLE) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            im = PILImage.open(p)  # reads the header only
+        with im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:
+                raise too_big(f"{im.width}x{im.height} = ", im.width * im.height)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+                im.load()
+            return to_rgb8(_upright(im, p))
+    except PILImage.DecompressionBombError as exc:  # Pillow's own cap (2 × 89 MP) fires inside open()
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise too_big("", int(found.group(1)) if found else MAX_IMAGE_PIXELS + 1) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
+        raise _image_error(p, f"unreadable image ({type(exc).__name__}: {exc})", "unreadable") from None
 
 
 def write_image(path: str | os.PathLike, image: Image) -> Path:

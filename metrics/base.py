@@ -95,40 +95,18 @@ def nan_if_empty(values) -> float:
 # ----------------------------------------------------------------------------------------------------------
 # Model files
 # ----------------------------------------------------------------------------------------------------------
-_DIGESTS: dict[tuple[str, float, int], str] = {}
-
-
 def resolve_weight(name: str, override: Any = None) -> tuple[Any, str]:
-    """Path and full sha256 of a metric's model file, from the weights manager (``headswapbench.weights``).
+    """Path and full sha256 of a metric's model file, checked by the weights manager
+    (``headswapbench.weights.resolve``: pinned files by their full sha256, others by their format).
 
-    The manager downloads and checks the file, or raises ``MissingWeightsError`` (offline / absent), which
-    makes the metric unavailable with that reason. ``override`` (a path) uses that file instead — stand-in
-    weights in tests, or a local copy; a missing override file is a ``MissingWeightsError`` too. The file's
-    full sha256 is computed once per process and returned for ``Metric.weights()``; where the manager pins a hash
-    (full digest or the 8-hex prefix in torch-hub file names) a cached file that does not match it raises
-    ``ChecksumError``, except for an explicit override (stand-ins are expected to differ)."""
-    from pathlib import Path
-
+    The manager downloads the file, or raises ``MissingWeightsError`` (offline / absent), which makes the
+    metric unavailable with that reason; a file that is not what it claims raises ``ChecksumError`` or
+    ``InvalidWeightsError``. ``override`` (a path) uses that file instead — stand-in weights in tests, or a
+    local copy — checked for its format; it counts as pinned only if it is byte-identical to the pinned file
+    (``headswapbench.weights.fingerprint(name, override)`` says which, for results)."""
     from headswapbench import weights as manager
-    from headswapbench.errors import ChecksumError, MissingWeightsError
-    from headswapbench.fileio import sha256_file
 
-    spec = manager.get_spec(name)
-    if override is not None:
-        path = Path(override)
-        if not path.is_file():
-            raise MissingWeightsError(spec.name, spec.filename, spec.url, spec.sha256, path,
-                                      "the given weight file does not exist")
-    else:
-        path = Path(manager.weight_path(name))
-    st = path.stat()
-    key = (str(path.resolve()), st.st_mtime, st.st_size)
-    if key not in _DIGESTS:
-        digest = sha256_file(path)
-        if override is None and spec.sha256 and not digest.startswith(spec.sha256.lower()):
-            raise ChecksumError(f"{path}: sha256 {digest} does not match the pinned {spec.sha256} of "
-                                f"{spec.filename} ({spec.url}); delete it and fetch it again")
-        _DIGESTS[key] = digest
-    return path, _DIGESTS[key]
+    checked = manager.resolve(name, override)
+    return checked.path, checked.sha256
 
 

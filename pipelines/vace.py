@@ -24,11 +24,11 @@ import numpy as np
 
 from ..errors import HeadSwapBenchError, MissingWeightsError
 from ..types import Image, Video
+from ..video import resize_frames
 from .edit import (
     TINY,
     HeadEditor,
     WarpEditor,
-    _resize,
     _tiny_tokenizer,
     clip_landmarks,
     head_mask,
@@ -346,13 +346,13 @@ class VaceEditor(HeadEditor):
         head, mask_info = segmented_head_mask(clip.frames, lms, self.segmentation)
         gen, comp = generation_and_composite_masks(head, lms, self.dilate, self.feather)
         h, w = self.model_size(H, W)
-        frames = _resize(clip.frames, h, w)
+        frames = resize_frames(clip.frames, (w, h))
         if self.control == "facemesh":
-            control = _resize(render_landmarks(lms, H, W), h, w)
+            control = resize_frames(render_landmarks(lms, H, W), (w, h))
         else:
             control = np.full((T, h, w, 3), _REACTIVE_GREY, np.uint8)
-        gen_m = _resize(gen.astype(np.uint8) * 255, h, w) > 127
-        comp_m = _resize((comp * 255 + 0.5).astype(np.uint8), h, w).astype(np.float32) / 255
+        gen_m = resize_frames(gen.astype(np.uint8) * 255, (w, h)) > 127
+        comp_m = resize_frames((comp * 255 + 0.5).astype(np.uint8), (w, h)).astype(np.float32) / 255
         context = np.where(gen_m[..., None], control, frames)
         return {"frames": frames, "context": context, "gen": gen_m, "comp_m": comp_m, "comp": comp,
                 "size": (h, w), "mask_info": mask_info}
@@ -411,7 +411,7 @@ class VaceEditor(HeadEditor):
         result = clip.frames.copy()
         for t in range(T):  # frame by frame: a 121-frame 512² clip in float would be 0.4 GB per temporary
             m = c["comp"][t, ..., None]
-            full = _resize(gen8[t : t + 1], H, W)[0].astype(np.float32)
+            full = resize_frames(gen8[t : t + 1], (W, H))[0].astype(np.float32)
             result[t] = (full * m + clip.frames[t].astype(np.float32) * (1 - m) + 0.5).clip(0, 255).astype(np.uint8)
         return Video(result, clip.fps)
 

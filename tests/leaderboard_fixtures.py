@@ -25,6 +25,14 @@ def fingerprint_for(key: str, settings: dict) -> dict:
     return make_fingerprint(PROTOCOL["id"], key, "1", {"fixture_settings": sha256_json(settings)}, {})
 
 
+def with_fingerprint(key: str, entry: dict, settings: dict | None = None) -> dict:
+    """A hand-made metric entry with the fingerprint schema 2 requires (for raw JSON written by a test)."""
+    from headswapbench.fingerprint import fingerprint_hash
+
+    fp = fingerprint_for(key, SETTINGS if settings is None else settings)
+    return {**entry, "fingerprint": fp, "fingerprint_hash": fingerprint_hash(fp)}
+
+
 # (mean, lo, hi) per metric; None = unavailable
 TABLE = {
     "oracle": {"identity_cosine_ref": (0.912, 0.890, 0.931), "replacement": (1.0, 1.0, 1.0),
@@ -52,7 +60,8 @@ def results_for(method: str, *, version: str = "1", checksum: str = CHECKSUM, se
         hib, unit = DIRECTION[name]
         fp = fingerprint_for(name, settings)
         metrics[name] = (unavailable_metric("weights missing", hib, unit, fingerprint=fp) if v is None
-                         else metric_entry(v[0], (v[1], v[2]), num_clips, hib, unit, fingerprint=fp))
+                         else metric_entry(v[0], (v[1], v[2]), num_clips if scored is None else scored, hib, unit,
+                                           fingerprint=fp))
     metrics["fid"] = unavailable_metric("model file 'pt_inception-2015-12-05-6726825d.pth' is not available",
                                         False, "FID", fingerprint=fingerprint_for("fid", settings))
     scored = num_clips if scored is None else scored

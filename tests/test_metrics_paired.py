@@ -100,8 +100,8 @@ def test_lpips_equals_lpips_package_with_same_weights(real_pair, standin_alexnet
 
 
 def test_lpips_stand_in_fails_the_pinned_hash_through_the_manager(standin_alexnet, tmp_path, monkeypatch):
-    """Without an explicit override the file comes from the weights manager, whose pinned hash prefix
-    (7be5be79) the random stand-in cannot match: a clear ChecksumError, never a silent wrong LPIPS."""
+    """Without an explicit override the file comes from the weights manager, whose pinned full sha256
+    (7be5be79…) the random stand-in cannot match: a clear ChecksumError, never a silent wrong LPIPS."""
     from headswapbench.errors import ChecksumError
 
     _, path = standin_alexnet

@@ -31,6 +31,17 @@ def test_the_published_protocol_encodes_the_paper():
     assert [q.name for q in list_protocols()] == ["headswapbench-v1", "offline-v1"]
 
 
+def test_protocol_pins_agree_with_the_weights_table():
+    """One fact, two files: a protocol's pin of a model file is the weights table's full pin (when it has one)."""
+    from headswapbench import weights
+
+    for p in list_protocols():
+        for name, pin in p.weights.items():
+            table = weights.get_spec(name).sha256
+            if pin is not None and table and len(table) == 64:
+                assert pin == table, (p.name, name)
+
+
 def _write(tmp_path, text: str, name: str = "p.toml"):
     path = tmp_path / name
     path.write_text(text)

@@ -120,3 +120,42 @@ def test_report_linked_media_and_cli(run_dir, browser, tmp_path, capsys):
         choose_primary({"metrics": {"psnr": {}}}, [], "lpips")
     with pytest.raises(HeadSwapBenchError, match="no results.json"):
         write_report(tmp_path)
+
+
+def test_report_never_embeds_a_symlink_or_a_non_regular_file(run_dir, tmp_path):
+    """A run folder is untrusted: an output that is a symlink to a system file (once embedded as a base64
+    "video"), or a FIFO, is shown as missing; a per_clip_file that leaves the run folder is refused."""
+    import base64
+    import json
+    import os
+    import shutil
+
+    from headswapbench.evaluation.report import _Media
+
+    secret = tmp_path / "secret.mp4"
+    secret.write_bytes(b"TOP-SECRET not a video")
+    media = _Media(tmp_path / "page.html", embed=True)
+    (tmp_path / "link.mp4").symlink_to(secret)
+    os.mkfifo(tmp_path / "pipe.mp4")
+    assert media.src(tmp_path / "link.mp4", "x") is None
+    assert media.src(tmp_path / "pipe.mp4", "x") is None  # returns at once, never blocks on the pipe
+    assert media.src(secret.with_suffix(".txt"), "x") is None  # not a media file by its suffix
+    assert media.src(secret, "x").startswith("data:video/mp4;base64,")  # a regular file is embedded
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    record = json.loads((run / "run.json").read_text())
+    record["outputs"] = str(run / "outputs")
+    (run / "run.json").write_text(json.dumps(record))
+    outputs = sorted((run / "outputs").glob("*.mp4"))
+    outputs[0].unlink()
+    outputs[0].symlink_to("/etc/passwd")
+    text = write_report(run, tmp_path / "r.html", k=10).read_text()
+    leaked = base64.b64encode(open("/etc/passwd", "rb").read()[:48]).decode()
+    assert leaked not in text and f"{outputs[0].stem} output not found (or not a regular file)" in text
+
+    results = json.loads((run / "results.json").read_text())
+    results["per_clip_file"] = "../../etc/passwd"
+    (run / "results.json").write_text(json.dumps(results))
+    with pytest.raises(HeadSwapBenchError, match="must be a file name inside the run folder"):
+        write_report(run, tmp_path / "r2.html")

@@ -187,9 +187,9 @@ def test_windows_get_the_control_inside_and_the_previous_window_as_known_frames(
     assert (ref[0, 0] >= 250).all()  # the donor's head cut out on white
     cond = ed.conditioning(clip8, lms8)
     control = np.asarray(render_landmarks(lms8, 128, 128))
-    from headswapbench.pipelines.edit import _resize
+    from headswapbench.video import resize_frames
 
-    control = _resize(control, 64, 64)
+    control = resize_frames(control, (64, 64))
     first_video = np.stack([np.asarray(f) for f in rec.calls[0]["video"]])
     first_mask = np.stack([np.asarray(m) for m in rec.calls[0]["mask"]]) > 127
     assert np.array_equal(first_mask, cond["gen"][:5])  # white = generate = the grown head mask

@@ -227,6 +227,101 @@ def test_write_video_chunks_streams_and_matches_write_video(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chunked.mp4", "whole.mp4"]  # failures leave nothing
 
 
+# ------------------------------------------------------------------------------ every image to 8-bit RGB
+def _png(path, arr: np.ndarray, color_type: int, bit_depth: int, width: int | None = None,
+         height: int | None = None) -> None:
+    """A minimal PNG written by hand (16-bit data, or a header that declares any size)."""
+    import struct
+    import zlib
+
+    h, w = (height, width) if width else arr.shape[:2]
+    dt = ">u2" if bit_depth == 16 else "u1"
+    raw = b"".join(b"\x00" + arr[y].astype(dt).tobytes() for y in range(arr.shape[0]))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
+                     + chunk(b"IEND", b""))
+
+
+def test_a_16_bit_grey_png_of_a_face_analyses_like_its_8_bit_version(tmp_path, shared_images):
+    """The reported case: a 16-bit grayscale PNG decoded as 99.6 % white ('no face found'). Its 16-bit copy
+    (v * 257, as image tools widen 8 to 16 bits) must decode to exactly the 8-bit image and give the same
+    face analysis; 16-bit RGB likewise."""
+    from headswapbench.face import analyze_image
+
+    photo = next(p for p in shared_images if p.name == "lp_d19.jpg")
+    gray8 = np.round(read_image(photo).astype(np.float64) @ [0.299, 0.587, 0.114]).astype(np.uint8)
+    _png(tmp_path / "g8.png", gray8, 0, 8)
+    _png(tmp_path / "g16.png", gray8.astype(np.uint16) * 257, 0, 16)
+    a8, a16 = read_image(tmp_path / "g8.png"), read_image(tmp_path / "g16.png")
+    assert a16.dtype == np.uint8 and a16.shape == (*gray8.shape, 3)
+    np.testing.assert_array_equal(a16, a8)
+    assert (a16 == 255).mean() < 0.05  # not the white page of the bug
+    f8, f16 = analyze_image(a8, identity="dlib"), analyze_image(a16, identity="dlib")
+    assert f8 is not None and f16 is not None
+    np.testing.assert_array_equal(f16.landmarks, f8.landmarks)
+    np.testing.assert_allclose(f16.identity, f8.identity, atol=1e-6)
+    rgb8 = read_image(photo)
+    _png(tmp_path / "rgb16.png", rgb8.astype(np.uint16) * 257, 2, 16)
+    np.testing.assert_array_equal(read_image(tmp_path / "rgb16.png"), rgb8)
+
+
+def test_alpha_palette_cmyk_and_exif_orientation(tmp_path):
+    from PIL import Image as PILImage
+
+    rgba = np.zeros((4, 6, 4), np.uint8)
+    rgba[..., :3] = (10, 20, 30)
+    rgba[:, :3, 3] = 255  # left half opaque, right half fully transparent (its stored colour is black-ish)
+    PILImage.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    got = read_image(tmp_path / "a.png")
+    assert (got[:, :3] == (10, 20, 30)).all() and (got[:, 3:] == 255).all()  # composited over white
+    la = np.zeros((4, 4, 2), np.uint16)
+    la[..., 0], la[..., 1] = 100 * 257, 32768  # 16-bit grey + half alpha
+    _png(tmp_path / "la16.png", la, 4, 16)
+    alpha = (32768 >> 8) / 255  # Pillow keeps the top byte of 16-bit samples
+    expected = round(100 * alpha + 255 * (1 - alpha))  # 177: grey 100 half over white
+    np.testing.assert_array_equal(read_image(tmp_path / "la16.png"), np.full((4, 4, 3), expected, np.uint8))
+    pal = PILImage.new("P", (3, 2))
+    pal.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
+    pal.putpixel((1, 0), 1)
+    pal.save(tmp_path / "p.png")
+    got = read_image(tmp_path / "p.png")
+    assert got.shape == (2, 3, 3) and tuple(got[0, 0]) == (255, 0, 0) and tuple(got[0, 1]) == (0, 255, 0)
+    pal.info["transparency"] = 0
+    pal.save(tmp_path / "pt.png", transparency=0)
+    assert tuple(read_image(tmp_path / "pt.png")[0, 0]) == (255, 255, 255)
+    PILImage.new("CMYK", (5, 5), (0, 255, 255, 0)).save(tmp_path / "c.jpg", quality=100)  # pure red in CMYK
+    got = read_image(tmp_path / "c.jpg")
+    assert got.shape == (5, 5, 3) and got[..., 0].min() > 200 and got[..., 1:].max() < 60
+    wide = PILImage.fromarray(np.zeros((10, 30, 3), np.uint8))
+    exif = wide.getexif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    wide.save(tmp_path / "o.jpg", exif=exif)
+    assert read_image(tmp_path / "o.jpg").shape == (30, 10, 3)
+
+
+def test_a_180_megapixel_png_is_refused_from_its_header(tmp_path):
+    """The reported case: a 180-megapixel PNG gave a DecompressionBombError traceback. Refused in one line
+    with the reason code, from the header (the file here is tiny: it only declares its size)."""
+    from headswapbench.reasons import Reason
+    from headswapbench.video import MAX_IMAGE_PIXELS
+
+    for w, h in ((18_000, 10_000), (12_000, 9_000)):  # above Pillow's own limit, and between ours and Pillow's
+        path = tmp_path / f"big{w}.png"
+        _png(path, np.zeros((1, 1), np.uint8), 0, 8, width=w, height=h)
+        with pytest.raises(VideoError, match=r"megapixels, above the 100-megapixel cap") as exc:
+            read_image(path)
+        assert exc.value.code == Reason.TOO_MANY_PIXELS and str(path) in str(exc.value)
+        assert "\n" not in str(exc.value) and w * h > MAX_IMAGE_PIXELS
+    (tmp_path / "trunc.png").write_bytes((tmp_path / "big18000.png").read_bytes()[:40])
+    with pytest.raises(VideoError, match="unreadable image") as exc:
+        read_image(tmp_path / "trunc.png")
+    assert exc.value.code == Reason.UNREADABLE
+
+
 # ---------------------------------------------------------------------------------------------------- resize
 def test_resize_shrinks_by_averaging_and_keeps_w_h_order():
     img = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 30, 30], [20, 20, 30, 30]], np.uint8)

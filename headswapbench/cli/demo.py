@@ -100,7 +100,7 @@ def run_demo(out: Path, frames: int, size: int, clip_frames: int, progress: bool
         run = evaluate(split_dir, out / "runs" / name, name, config)
         runs[name] = {k: v.get("mean") for k, v in run.results["metrics"].items()}
         directions = {k: v.get("higher_is_better") for k, v in run.results["metrics"].items()}
-        write_report(out / "runs" / name)  # report.html beside results.json; the leaderboard links it
+        write_report(out / "runs" / name)  # report.html beside results.json, for the run's owner (never published)
     timings["evaluate"] = time.perf_counter() - t0
 
     typer.secho("5/5 leaderboard", bold=True)

@@ -10,7 +10,6 @@ protocol", and results say which). Unknown names and keys are refused by name, w
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -128,24 +127,13 @@ def _positive_int(value: Any, what: str, minimum: int = 1) -> int:
     return value
 
 
-def check_timeout(value: Any) -> float:
-    """A per-clip timeout: a positive, finite number of seconds (nan and inf are refused: a nan timeout never
-    fires, an infinite one lets a hung method stall the run for ever)."""
-    try:
-        timeout = float(value)
-    except (TypeError, ValueError):
-        raise HeadSwapBenchError(f"--timeout {value!r}: must be a positive, finite number of seconds") from None
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise HeadSwapBenchError(f"--timeout {timeout:g}: must be a positive, finite number of seconds")
-    return timeout
-
-
 def _check_scalars(c: EvalConfig) -> None:
     from ..runner import EXECUTORS, parse_shard
+    from ..swappers.external import check_timeout
     from .validate import check_device
 
     _positive_int(c.batch_size, "--batch-size")
-    check_timeout(c.timeout)
+    check_timeout(c.timeout)  # nan, inf and <= 0 refused (a nan timeout never fires)
     check_device(c.device)  # a bad name, or CUDA on a machine without it, before any work
     if c.executor not in EXECUTORS.names() and ":" not in c.executor:
         raise HeadSwapBenchError(f"--executor {c.executor!r}: expected one of {', '.join(EXECUTORS.names())}")
@@ -223,4 +211,4 @@ def _plan(c: EvalConfig) -> EvalPlan:
 
 _MISSING = object()
 
-__all__ = ["EvalConfig", "EvalPlan", "check_timeout"]
+__all__ = ["EvalConfig", "EvalPlan"]

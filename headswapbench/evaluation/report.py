@@ -7,8 +7,9 @@ a number means, and every clip's values in a table sortable by any column, linke
 
 Media are embedded as base64 data URIs by default, so the single file opens from disk, mails and archives
 without breaking; ``embed=False`` copies them into ``<name>_files/`` beside the page with relative links
-instead (for large grids). Only regular files are embedded: a symlink among the outputs or the split is shown
-as missing, never followed. Videos are the toolkit's H.264 mp4 files, which browsers play. The page has no
+instead (for large grids). A run folder is read as untrusted (``headswapbench.safeio``): a symlink or any
+non-regular file is never embedded or copied (shown as missing), and the per-clip file named in results.json
+must sit in the run folder itself. Videos are the toolkit's H.264 mp4 files, which browsers play. The page has no
 script and no external resource: the per-clip table sorts with CSS alone (a radio button per column and
 direction selects a precomputed ``order`` for every row).
 """
@@ -18,19 +19,21 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import json
+import io
 import math
 import os
-import shutil
 from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Any
 
 from ..errors import HeadSwapBenchError
+from ..safeio import UnsafeFileError, read_bytes, read_json, read_text
 
 PRIMARY_PREFERENCE = ("identity_cosine_target", "identity_cosine_ref", "lpips", "keypoint_nme", "ssim", "psnr")
 MIME = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+MAX_MEDIA_BYTES = 256 * 1024 * 1024
+MAX_TABLE_BYTES = 64 * 1024 * 1024
 
 
 def _load_run(run_dir: Path) -> tuple[dict, list[dict], dict]:
@@ -41,14 +44,20 @@ def _load_run(run_dir: Path) -> tuple[dict, list[dict], dict]:
         raise HeadSwapBenchError(f"{run_dir}: no results.json (run `headswapbench evaluate ... --out {run_dir}` first)")
     results = load_results(res_path)
     rows: list[dict] = []
-    pc = run_dir / (results.get("per_clip_file") or "per_clip.csv")
-    if pc.is_file():
-        with open(pc, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    elif results.get("per_clip"):
-        rows = [dict(r, status="done") for r in results["per_clip"]]
-    run = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-    return results, rows, run
+    name = results.get("per_clip_file") or "per_clip.csv"
+    if not isinstance(name, str) or Path(name).name != name:
+        raise HeadSwapBenchError(f"{res_path}: per_clip_file {name!r} must be a file name inside the run folder")
+    pc = run_dir / name
+    try:
+        if pc.is_file() or pc.is_symlink():
+            rows = list(csv.DictReader(io.StringIO(read_text(pc, max_bytes=MAX_TABLE_BYTES), newline="")))
+        elif results.get("per_clip"):
+            rows = [dict(r, status="done") for r in results["per_clip"]]
+        run_file = run_dir / "run.json"
+        run = read_json(run_file) if run_file.is_file() or run_file.is_symlink() else {}
+    except UnsafeFileError as exc:
+        raise HeadSwapBenchError(str(exc)) from None
+    return results, rows, run if isinstance(run, dict) else {}
 
 
 def _value(row: dict, key: str) -> float:
@@ -98,15 +107,20 @@ class _Media:
         self.copied = 0
 
     def src(self, path: Path | None, name: str) -> str | None:
-        if path is None or Path(path).is_symlink() or not Path(path).is_file():
-            return None  # a symlink is never followed: it could point at any file on the machine
+        """None for a missing file, a symlink (it could point at any file of this machine), a non-regular
+        file or a file that is not an image/video by its suffix: nothing but the clip itself is ever shown."""
+        if path is None or Path(path).suffix.lower() not in MIME:
+            return None
         path = Path(path)
+        try:
+            data = read_bytes(path, max_bytes=MAX_MEDIA_BYTES)
+        except UnsafeFileError:
+            return None
         if self.embed:
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            return f"data:{MIME.get(path.suffix.lower(), 'application/octet-stream')};base64,{data}"
+            return f"data:{MIME[path.suffix.lower()]};base64,{base64.b64encode(data).decode('ascii')}"
         self.folder.mkdir(parents=True, exist_ok=True)
         dest = self.folder / f"{name}{path.suffix.lower()}"
-        shutil.copyfile(path, dest)
+        dest.write_bytes(data)
         self.copied += 1
         return f"{self.folder.name}/{dest.name}"
 
@@ -200,7 +214,7 @@ def per_clip_table(results: dict, rows: list[dict], csv_href: str | None) -> str
 
 def _cell(src: str | None, kind: str, label: str) -> str:
     if src is None:
-        return f'<div class="missing">{html.escape(label)} not found</div>'
+        return f'<div class="missing">{html.escape(label)} not found (or not a regular file)</div>'
     if kind == "image":
         return f'<img src="{src}" alt="{html.escape(label)}">'
     return f'<video src="{src}" autoplay loop muted playsinline controls title="{html.escape(label)}"></video>'

@@ -111,10 +111,12 @@ def _backend_weights(desc: dict | None, model: Any) -> dict[str, str | None]:
     from .. import weights as table
 
     out: dict[str, str | None] = {}
-    found = (desc or {}).get("weights")
-    for w in (found if isinstance(found, list) else [found] if isinstance(found, dict) else []):
-        if isinstance(w, dict) and w.get("name"):
-            out[w["name"]] = w.get("sha256")
+    for key, found in (desc or {}).items():  # "weights", and e.g. FaceMesh's "detector_weights"
+        if key != "weights" and not key.endswith("_weights"):
+            continue
+        for w in (found if isinstance(found, list) else [found] if isinstance(found, dict) else []):
+            if isinstance(w, dict) and w.get("name"):
+                out[w["name"]] = w.get("sha256")
     if not out and getattr(model, "weight_name", None):
         out[model.weight_name] = table.describe(model.weight_name).get("sha256")
     return out
@@ -123,8 +125,8 @@ def _backend_weights(desc: dict | None, model: Any) -> dict[str, str | None]:
 def _clean(desc: dict | None) -> dict:
     """A backend description without what does not change numbers (weights go to ``weights``; a verification
     threshold and its provenance text do not change a cosine)."""
-    drop = {"weights", "threshold", "threshold_source", "similarity"}
-    return {k: v for k, v in (desc or {}).items() if k not in drop}
+    drop = {"threshold", "threshold_source", "similarity"}
+    return {k: v for k, v in (desc or {}).items() if k not in drop and k != "weights" and not k.endswith("_weights")}
 
 
 def _prepare(plan: EvalPlan) -> _Prepared:

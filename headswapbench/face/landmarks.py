@@ -136,6 +136,10 @@ class FaceMeshLandmarks(LandmarkModel):
                  patience: int = 15):
         import mediapipe as mp
 
+        from .. import weights
+
+        for name in ("facemesh", "facemesh-detector"):  # the wheel's model files, checked before MediaPipe loads them
+            weights.weight_path(name)
         self.version = f"mediapipe-{mp.__version__}-legacy-facemesh-refined"
         self._mp = mp
         self.min_detection_confidence = min_detection_confidence
@@ -148,7 +152,8 @@ class FaceMeshLandmarks(LandmarkModel):
 
             self._described = {**super().describe(), "min_detection_confidence": self.min_detection_confidence,
                                "min_tracking_confidence": self.min_tracking_confidence,
-                               "weights": weights.describe("facemesh")}
+                               "weights": weights.describe("facemesh"),
+                               "detector_weights": weights.describe("facemesh-detector")}
         return dict(self._described)
 
     # building blocks shared by the video and photo paths
