@@ -227,6 +227,21 @@ def test_command_source_through_runner(eval_split, tmp_path):
     assert run.results["method"]["source"].startswith("command:")
 
 
+def test_swap_failure_codes_are_data(eval_split, tmp_path):
+    """A timeout and a missing output are told apart by their codes, as SwapFailed carries them."""
+    script = tmp_path / "slow.py"
+    script.write_text("import shutil, sys, time\n"
+                      "drv, ref, out = sys.argv[1:4]\n"
+                      "if 'klobuchar-000' in drv: time.sleep(30)\n"
+                      "if 'mcguinness' in drv: sys.exit(0)  # exits 0 without an output\n"
+                      "shutil.copyfile(drv, out)\n")
+    src = CommandSource(f"{sys.executable} {script} {{driving}} {{reference}} {{output}}", timeout=1.5)
+    run = evaluate(eval_split, tmp_path / "run", src, cfg(metrics=("psnr",), skip_invalid=True))
+    codes = {c: f["code"] for c, f in run.results["coverage"]["failures"].items()}
+    assert codes == {"klobuchar-000": "swap_timeout", "mcguinness-040": "no_output"}
+    assert _per_clip(run)["klobuchar-000"]["code"] == "swap_timeout"
+
+
 def test_predictions_folder_problem_report(eval_split, tmp_path):
     from headswapbench.video import read_video, write_video
 

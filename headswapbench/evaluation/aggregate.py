@@ -18,7 +18,7 @@ from ..runner import DONE
 from .metric import ClipMetric, SetMetric
 from .stats import aggregate
 
-SWAP_CODES = {Reason.SWAP_FAILED.value, Reason.SWAP_TIMEOUT.value, Reason.NO_OUTPUT.value}
+SWAP_CODES = {Reason.SWAP_FAILED.value, Reason.SWAP_TIMEOUT.value, Reason.NO_OUTPUT.value, Reason.INVALID_OUTPUT.value}
 
 
 def swap_failure_code(record: dict) -> str:
