@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from headswapbench.evaluation.metric import ClipData, ClipMetric, SetMetric
+from headswapbench.face.retrieval import own_subject_ranks, subject_gallery, top_k_hits, top_k_rate
 
 from .base import ID_COS_DRIVING, ID_COS_REF, ID_COS_TARGET, ID_TOP1, ID_TOP5, REPLACEMENT
 
@@ -140,38 +141,18 @@ class IdentityRetrieval(SetMetric):
 
     def _ranks(self) -> tuple[list[str], np.ndarray]:
         """Gallery subjects and, per clip, the 0-based rank of its own subject (NaN: no query/ no gallery)."""
-        names = sorted(self.state["gallery"])
-        if not names:
-            return names, np.full(len(self.state["queries"]), np.nan)
-        gallery = _normalise(np.stack([np.mean(self.state["gallery"][s], axis=0) for s in names]))
-        ranks = []
-        for subject, q in zip(self.state["subjects"], self.state["queries"]):
-            if subject not in names or not q.size or not np.isfinite(q).all():
-                ranks.append(np.nan)
-                continue
-            sims = gallery @ q
-            own = sims[names.index(subject)]
-            ranks.append(float((sims > own).sum()))  # ties count in the clip's favour
-        return names, np.asarray(ranks)
+        names, gallery = subject_gallery(self.state["gallery"])
+        return names, own_subject_ranks(names, gallery, self.state["subjects"], self.state["queries"])
 
     def per_clip(self) -> dict[str, dict[str, float]]:
         """Per-clip hit indicators (for bootstrap intervals over subjects); NaN where undefined."""
         names, ranks = self._ranks()
-        out = {}
-        for cid, r in zip(self.state["clip_ids"], ranks):
-            out[cid] = {
-                key: (float(r < k) if np.isfinite(r) and len(names) > k else math.nan)
-                for key, k in ((ID_TOP1, 1), (ID_TOP5, 5))
-            }
-        return out
+        hits = {key: top_k_hits(ranks, k, len(names)) for key, k in ((ID_TOP1, 1), (ID_TOP5, 5))}
+        return {cid: {key: float(h[i]) for key, h in hits.items()} for i, cid in enumerate(self.state["clip_ids"])}
 
     def compute(self) -> dict[str, float]:
         names, ranks = self._ranks()
-        ok = ranks[np.isfinite(ranks)]
-        return {
-            key: (float((ok < k).mean()) if ok.size and len(names) > k else math.nan)
-            for key, k in ((ID_TOP1, 1), (ID_TOP5, 5))
-        }
+        return {key: top_k_rate(ranks, k, len(names)) for key, k in ((ID_TOP1, 1), (ID_TOP5, 5))}
 
     def counts(self) -> dict[str, int]:
         _, ranks = self._ranks()

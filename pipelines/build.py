@@ -10,8 +10,10 @@ moment (SIGKILL included) resumes where it stopped with no duplicate, lost or ha
 Ingest, edit and filter are per-item runner stages (ingest: one item per raw video; edit and filter: one item
 per clip) and run in-process or on Ray (the edit stage asks for ``editor.num_gpus`` per worker). Subject
 grouping, reference choice and packaging need every video, so they run once, in the package step, after all
-shards have finished. ``OUT_DIR/build_report.json`` records counts kept/rejected by reason code, timings, settings
-and versions."""
+shards have finished. ``OUT_DIR/build_report.json`` accounts for every input and clip (``accounting``: each
+video's fate, each clip kept or rejected with its code, detail and hint; the sums add up), gives split health and
+each split's identity-leak baseline, and records timings, settings and versions; ``OUT_DIR/build_inputs.csv``
+has one row per input."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from headswapbench.errors import HeadSwapBenchError
-from headswapbench.fileio import atomic_write_json, sha256_json
+from headswapbench.fileio import atomic_write_json, atomic_write_text, sha256_json
 from headswapbench.options import parse_options as _parse_options
 from headswapbench.reasons import Reason, code_of
 from headswapbench.runner import (
@@ -38,13 +40,17 @@ from headswapbench.runner import (
     make_executor,
     run_stage,
 )
+from headswapbench.split import health_warnings
 
+from .accounting import inputs_csv
 from .filter import FilterSettings
 from .ingest import IngestSettings
 
 STAGES = ("ingest", "edit", "filter", "package")
 DEFAULT_SPLITS = {"train": 0.8, "val": 0.1, "test": 0.1}
 REPORT_FILE = "build_report.json"
+INPUTS_FILE = "build_inputs.csv"
+IDENTITY_BACKEND = "dlib"  # ingest's subject clustering, the filter's identity check, the leak baseline
 WORK_DIR = ".work"
 
 
@@ -59,6 +65,7 @@ class BuildConfig:
     filter: FilterSettings = field(default_factory=FilterSettings)
     splits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SPLITS))
     seed: int = 0
+    max_clips_per_subject: int = 0  # 0 = no cap; else keep each subject's best-synchronised N clips
     shard: tuple[int, int] = (0, 1)
     executor: str = "local"
     ray_address: str | None = None
@@ -198,6 +205,7 @@ class Build:
         self.executor = make_executor(cfg.executor, cfg.ray_address)
         self.results: dict[str, StageResult] = {}
         self.timings: dict[str, float] = {}
+        self.package_outcome: dict | None = None  # kept / dropped clip ids of this run's package step
 
     @property
     def editor_desc(self) -> dict:
@@ -376,6 +384,7 @@ class Build:
         edited, filtered = self.records("edit"), self.records("filter")
         clips = self.clips(shard_only=False)
         rows, files, dropped = [], {}, {}
+        self.package_outcome = {"kept": [], "dropped": dropped}  # what the report accounts, even if this fails
         for cid, clip in clips.items():
             e, f = edited.get(cid), filtered.get(cid)
             if not e or not f or e["status"] != DONE or f["status"] != DONE:
@@ -416,6 +425,9 @@ class Build:
                 "reference": self.folder("ingest") / ref["file"],
                 "target": clip["path"],
             }
+        if self.cfg.max_clips_per_subject:
+            rows, capped = pkg.cap_clips_per_subject(rows, self.cfg.max_clips_per_subject)
+            dropped.update(capped)
         if not rows:
             raise HeadSwapBenchError("nothing to package: no clip passed every stage (see build_report.json)")
         assignment = pkg.assign_splits(
@@ -424,6 +436,8 @@ class Build:
         by_split: dict[str, list] = {name: [] for name in self.cfg.splits}
         for r in rows:
             by_split[assignment[r.subject_id]].append(r)
+        by_split = {k: v for k, v in by_split.items() if v}
+        leak = self.leak_baselines(by_split, files)
         info = DatasetInfo(
             editor=self.editor_desc,
             filter=asdict(self.cfg.filter),
@@ -432,14 +446,48 @@ class Build:
             split_ratios=dict(self.cfg.splits),
             sources=str(self.cfg.raw_dir.name),
             toolkit_version=_version("headswapbench") or "",
+            max_clips_per_subject=self.cfg.max_clips_per_subject,
+            leak_baseline=leak,
         )
         for split in self.cfg.splits:
             self._remove_stale_temps(self.cfg.out_dir / split)
-        summary = write_dataset(self.cfg.out_dir, {k: v for k, v in by_split.items() if v}, files, info)
+        summary = write_dataset(self.cfg.out_dir, by_split, files, info)
         self.timings["package"] = round(time.perf_counter() - t0, 3)
-        return {"rows": len(rows), "dropped": dropped, "summary": summary}
+        self.package_outcome["kept"] = sorted(r.clip_id for r in rows)
+        return {"rows": len(rows), "kept": self.package_outcome["kept"], "dropped": dropped, "summary": summary,
+                "leak_baseline": leak}
+
+    def leak_baselines(self, by_split: dict[str, list], files: dict[str, dict]) -> dict[str, dict]:
+        """Identity-leak baseline per split (``headswapbench.split.leak``) with the build's identity backend and
+        the filter's identity stride, so each V_c's analysis comes from the cache the filter filled."""
+        from headswapbench.split import identity_leak_baseline
+
+        from .filter import identity_stride
+
+        return {
+            name: identity_leak_baseline(
+                ((r.subject_id, files[r.clip_id]["driving"], files[r.clip_id]["reference"]) for r in rows),
+                identity=IDENTITY_BACKEND,
+                identity_every=identity_stride(rows[0].num_frames, self.cfg.filter),
+                progress=self.cfg.progress,
+            )
+            for name, rows in by_split.items()
+        }
 
     # report ----------------------------------------------------------------------------------------------
+    def ledger(self, package: dict | None) -> dict:
+        """Every input's fate and every clip's (``accounting.account``), from the manifests of these settings."""
+        from .accounting import account
+        from .ingest import scan_videos
+
+        videos = [(k, p.relative_to(self.cfg.raw_dir).as_posix())
+                  for k, p in scan_videos(self.cfg.raw_dir, exclude=self.cfg.out_dir)]
+        ingest = self.records("ingest")
+        touched = [n for n in ("edit", "filter") if n in self._hashes]  # no editor needed for ingest alone
+        edit = self.records("edit") if "edit" in touched else {}
+        filtered = self.records("filter") if "filter" in touched else {}
+        return account(videos, ingest, edit, filtered, package)
+
     def report(self, package: dict | None, stages_run: list[str]) -> dict:
         stages = {}
         for name in ("ingest", "edit", "filter"):
@@ -483,12 +531,19 @@ class Build:
             for why in package["dropped"].values():
                 k = code_of(why.get("code")).value
                 dropped[k] = dropped.get(k, 0) + 1
+            kept = package.get("rows", len(package.get("kept") or ()))
             stages["package"] = {
-                "rows": package["rows"],
+                "items": kept + len(package["dropped"]),  # clips that passed the filter
+                "done": kept,
+                "skipped": len(package["dropped"]),
+                "failed": 0,
+                "rows": kept,
                 "rejected_by_reason": dropped,
                 "wall_seconds_this_run": self.timings.get("package"),
                 "splits": package.get("summary"),
             }
+        ledger = self.ledger(package)
+        splits = split_health((package or {}).get("summary"), (package or {}).get("leak_baseline"))
         return {
             "toolkit_version": _version("headswapbench"),
             "stages_run": stages_run,
@@ -500,10 +555,16 @@ class Build:
                 "editor": self._editor_desc,
                 "splits": self.cfg.splits,
                 "seed": self.cfg.seed,
+                "max_clips_per_subject": self.cfg.max_clips_per_subject,
                 "subjects_csv": str(self.cfg.subjects_csv) if self.cfg.subjects_csv else None,
                 "identity_threshold": identity_threshold(),
             },
             "settings_hashes": self.hashes,
+            "totals": ledger["totals"],
+            "reasons": ledger["reasons"],
+            "splits": splits,
+            "warnings": health_warnings(splits),
+            "inputs": ledger["inputs"],
             "stages": stages,
             "timings_seconds": self.timings,
             "versions": {
@@ -523,12 +584,19 @@ class Build:
         }
 
 
+def split_health(summary: dict | None, leak: dict | None) -> dict[str, dict]:
+    """Per split: subjects, clips, clips per subject, the largest subject and the identity-leak baseline."""
+    keys = ("subjects", "clips", "clips_per_subject", "largest_subject", "balancing_cap")
+    return {name: {**{k: s.get(k) for k in keys}, "identity_leak_baseline": (leak or {}).get(name)}
+            for name, s in (summary or {}).items()}
+
+
 def identity_threshold() -> float:
     """Same-person cosine similarity of the identity backend ingest embeds with (subject clustering and the
     reference sanity check): the face module's measured value (dlib: ``DlibIdentity.threshold``)."""
     from headswapbench.face import get_identity_model
 
-    return float(get_identity_model("dlib").threshold)
+    return float(get_identity_model(IDENTITY_BACKEND).threshold)
 
 
 def _version(dist: str) -> str | None:
@@ -561,6 +629,8 @@ def run_build(cfg: BuildConfig, stages: list[str] | None = None) -> dict:
                 getattr(build, f"run_{name}")()
     except HeadSwapBenchError as exc:
         error = exc
+    if package is None and build.package_outcome is not None:  # the package step stopped: account its drops
+        package = {"rows": 0, **build.package_outcome, "summary": None}
     report = build.report(package, ran)
     if sharded and "package" not in ran:
         report["note"] = (
@@ -569,6 +639,7 @@ def run_build(cfg: BuildConfig, stages: list[str] | None = None) -> dict:
     if error is not None:
         report["error"] = str(error)
     atomic_write_json(cfg.out_dir / REPORT_FILE, report)
+    atomic_write_text(cfg.out_dir / INPUTS_FILE, inputs_csv(report["inputs"]))
     if error is not None:
         raise error
     return report

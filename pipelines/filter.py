@@ -142,12 +142,18 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> tuple[Reason, str] | N
     return None
 
 
+def identity_stride(num_frames: int, s: FilterSettings) -> int:
+    """Stride of the frames the filter embeds (``identity_samples`` per clip); the package step's leak baseline
+    passes the same, so V_c's cached analysis is reused."""
+    return max(1, -(-int(num_frames) // max(s.identity_samples, 1)))
+
+
 def filter_pair(target_path, driving_path, s: FilterSettings) -> dict[str, Any]:
     """Analyse V_a and V_c and return their scores, or raise SkipItem(code, detail, **scores)."""
     from headswapbench.face import analyze_video
     from headswapbench.video import probe
 
-    every = max(1, -(-probe(target_path).num_frames // max(s.identity_samples, 1)))
+    every = identity_stride(probe(target_path).num_frames, s)
     target = analyze_video(target_path, identity_every=every, progress=False)
     driving = analyze_video(driving_path, identity_every=every, progress=False)
     scores = sync_scores(target, driving)

@@ -1,4 +1,5 @@
-"""The build's packaging decisions: which split each subject goes to (identity-disjoint, seeded, stable).
+"""The build's packaging decisions: which split each subject goes to (identity-disjoint, seeded, stable), and
+how many clips a subject may bring (``--max-clips-per-subject``).
 
 Writing the dataset (media, metadata.jsonl, SHA256SUMS, card) is the core's ``headswapbench.split.write_dataset``;
 the build calls it with the rows this module assigned."""
@@ -6,11 +7,14 @@ the build calls it with the rows this module assigned."""
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..errors import InvalidSplitError
+from ..reasons import Reason
 from ..split.paths import SPLIT_NAME
+from ..split.schema import TripletRow
 
 DEFAULT_RATIOS: dict[str, float] = {"train": 0.8, "val": 0.1, "test": 0.1}
 
@@ -81,3 +85,32 @@ def assign_splits(subject_ids: Iterable[str], ratios: Mapping[str, float] | None
         best = min(donors, key=lambda s: (max(lo - u[s], u[s] - hi, 0.0), s))
         out[best] = name
     return out
+
+
+# ------------------------------------------------------------------------------------------ balance
+def cap_clips_per_subject(rows: Sequence[TripletRow], cap: int) -> tuple[list[TripletRow], dict[str, dict]]:
+    """Keep at most ``cap`` clips per subject: the best-synchronised (lowest ``sync_nme``, then clip id, so the
+    choice is deterministic and independent of order or sharding). → (kept rows, clip_id → {code, reason} of
+    the dropped ones, recorded as ``subject_cap``)."""
+    if cap < 1:
+        raise InvalidSplitError(f"--max-clips-per-subject must be at least 1, got {cap}")
+    by_subject: dict[str, list[TripletRow]] = {}
+    for r in rows:
+        by_subject.setdefault(r.subject_id, []).append(r)
+    kept, dropped = [], {}
+    for subject, group in sorted(by_subject.items()):
+        ranked = sorted(group, key=lambda r: (_nme(r), r.clip_id))
+        kept.extend(ranked[:cap])
+        for r in ranked[cap:]:
+            dropped[r.clip_id] = {
+                "code": Reason.SUBJECT_CAP.value,
+                "reason": f"subject {subject} has {len(group)} clips; --max-clips-per-subject {cap} keeps the "
+                          f"{cap} best-synchronised (this one's landmark NME {_nme(r):.4g})",
+            }
+    order = {r.clip_id: i for i, r in enumerate(rows)}
+    return sorted(kept, key=lambda r: order[r.clip_id]), dropped
+
+
+def _nme(row: TripletRow) -> float:
+    v = row.sync_nme
+    return float(v) if v is not None and math.isfinite(float(v)) else math.inf

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..fileio import atomic_write_text
+from .health import MAX_SUBJECT_SHARE, MIN_EVAL_SUBJECTS, health_warnings, subject_balance
 from .paths import CARD_FILE, CHECKSUMS_FILE, FILE_COLUMNS, METADATA_FILE
 from .read import find_splits, load_split
 from .schema import FLOAT_COLUMNS
@@ -38,16 +39,18 @@ class DatasetInfo:
     split_ratios: dict = field(default_factory=dict)  # {} = the assignment to splits is not recorded
     sources: str = ""
     toolkit_version: str = ""
+    max_clips_per_subject: int = 0  # the build's cap (0 = none)
+    leak_baseline: dict = field(default_factory=dict)  # split → identity_leak_baseline(...) ({} = not measured)
 
 
 def dataset_stats(root: str | Path) -> dict:
-    """Per-split counts (clips, subjects, frames, resolutions, fps) read from the metadata."""
+    """Per-split counts (clips, subjects, clips per subject, frames, resolutions, fps) read from the metadata."""
     root = Path(root)
     stats = {}
     for name in find_splits(root):
         rows = load_split(root, name, verify="none").rows
         res = Counter(f"{r.width}x{r.height}" for r in rows)
-        stats[name] = {"clips": len(rows), "subjects": len({r.subject_id for r in rows}),
+        stats[name] = {**subject_balance(r.subject_id for r in rows),
                        "frames": sum(int(r.num_frames) for r in rows),
                        "frames_per_clip": sorted({int(r.num_frames) for r in rows}),
                        "resolution": dict(sorted(res.items())), "fps": sorted({float(r.fps) for r in rows}),
@@ -107,7 +110,12 @@ def card_yaml(root: Path, info: DatasetInfo, stats: dict) -> dict:
             "filter": info.filter,
             "ingest": info.ingest,
             "split": {"seed": info.split_seed, "ratios": info.split_ratios,
-                      "by": "subject_id (sha256 of seed:subject)"},
+                      "by": "subject_id (sha256 of seed:subject)",
+                      "max_clips_per_subject": info.max_clips_per_subject or None},
+            "health": {"warnings": health_warnings(stats), "min_eval_subjects": MIN_EVAL_SUBJECTS,
+                       "max_subject_share": MAX_SUBJECT_SHARE},
+            "identity_leak_baseline": {name: info.leak_baseline[name] for name in splits
+                                       if name in info.leak_baseline},
             "checksums": CHECKSUMS_FILE,
             "toolkit_version": info.toolkit_version,
         },
@@ -129,12 +137,14 @@ def render_card(root: Path, info: DatasetInfo, stats: dict) -> str:
         res = ", ".join(s["resolution"])
         fps = ", ".join(f"{f:g}" for f in s["fps"])
         lines.append(f"| {name} | {s['clips']} | {s['subjects']} | {s['frames']} | {res} | {fps} |")
-    lines += ["", "## How it was made", "",
+    lines += ["", *health_section(stats, info.leak_baseline), "## How it was made", "",
               f"- Editor: `{json.dumps(info.editor, sort_keys=True)}`",
               f"- Filter thresholds: `{json.dumps(info.filter, sort_keys=True)}`",
               f"- Ingest: `{json.dumps(info.ingest, sort_keys=True)}`",
               (f"- Split: seed {info.split_seed}, ratios {info.split_ratios} (per-subject hash)" if info.split_ratios
                else "- Split: by subject_id (assignment not recorded)"),
+              *([f"- At most {info.max_clips_per_subject} clips per subject (the best-synchronised kept)"]
+                if info.max_clips_per_subject else []),
               "", "## Licence", "", info.license_note, "",
               "## Loading", "", "```python",
               "from headswapbench.split import load_split",
@@ -146,6 +156,30 @@ def render_card(root: Path, info: DatasetInfo, stats: dict) -> str:
               "```", "",
               f"`{CHECKSUMS_FILE}` lists the sha256 of every media file and metadata.jsonl (`sha256sum -c`).", ""]
     return "\n".join(lines)
+
+
+def _num(v) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def health_section(stats: dict, leak: dict) -> list[str]:
+    """The card's "Split health" prose: balance per split, the identity-leak baseline beside chance, warnings."""
+    lines = ["## Split health", "",
+             "| split | subjects | clips | clips per subject (min / median / max) | largest subject | "
+             "identity-leak top-1 | chance |", "|---|---|---|---|---|---|---|"]
+    for name, s in stats.items():
+        cps, top, lk = s.get("clips_per_subject"), s.get("largest_subject") or {}, leak.get(name) or {}
+        spread = f"{cps['min']} / {cps['median']:g} / {cps['max']}" if cps else ""
+        share = f"{top['share']:.0%}" if top else ""
+        lines.append(f"| {name} | {s['subjects']} | {s['clips']} | {spread} | {share} | {_num(lk.get('top1'))} | "
+                     f"{_num(lk.get('chance'))} |")
+    lines += ["", ("**Identity-leak baseline**: top-1 retrieval of each driving clip V_c, unchanged, against the "
+                   "split's reference gallery (one embedding per subject, the mean of its reference images), "
+                   "with the build's identity backend. It is what a swapper scores on `identity_top1` by doing "
+                   "nothing; chance is 1 / subjects. n/a: not measured, or one subject only."), ""]
+    warnings = health_warnings(stats)
+    lines += [f"- **Warning:** {w}" for w in warnings] or ["No split-health warnings."]
+    return lines + [""]
 
 
 def write_card(root: str | Path, info: DatasetInfo) -> Path:
