@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from headswapbench.fingerprint import make_fingerprint
 from headswapbench.results import make_results, metric_entry, write_results
 
 METRICS = {  # name: (typical value, higher_is_better, unit)
@@ -39,13 +40,17 @@ def _results(i: int, rng: random.Random) -> dict:
         lo, hi = BOUNDED.get(unit, (0.0, float("inf")))
         m = min(v * rng.uniform(0.7, 1.3), hi)
         w = abs(m) * rng.uniform(0.02, 0.1)
-        metrics[k] = metric_entry(m, (max(m - w, lo), min(m + w, hi)), NUM_CLIPS, hib, unit)
+        metrics[k] = metric_entry(m, (max(m - w, lo), min(m + w, hi)), NUM_CLIPS, hib, unit,
+                                  fingerprint=make_fingerprint("headswapbench-v1@1", k, "1", {"benchmark": True}, {}))
     per_clip = [{"clip_id": f"clip{c:04d}", "subject_id": f"s{c // 10:03d}",
                  **{k: rng.random() for k in ("psnr", "ssim", "keypoint_nme")}} for c in range(NUM_CLIPS)]
     return make_results({"name": f"synthetic-method-{i:03d}", "version": "1", "source": "synthetic (benchmark)"},
                         {"name": "HeadSwapBench", "revision": "v1", "split": "test", "num_clips": NUM_CLIPS,
                          "checksum": "c" * 64},
-                        {"benchmark": "synthetic"}, metrics, per_clip, created_at="2026-01-01T00:00:00Z")
+                        {"benchmark": "synthetic"}, metrics, per_clip, created_at="2026-01-01T00:00:00Z",
+                        protocol={"name": "headswapbench-v1", "version": "1", "id": "headswapbench-v1@1",
+                                  "sha256": "0" * 64, "official": True, "overrides": [],
+                                  "headline": "identity_cosine_target"})
 
 
 def run(out_dir: Path) -> dict:

@@ -237,7 +237,7 @@ def test_smoke_results_and_partial_coverage_are_labelled_and_html_is_escaped(tmp
     from headswapbench.results import make_results
 
     evil = make_results(evil["method"], evil["dataset"], evil["settings"], evil["metrics"], evil["per_clip"],
-                        coverage=evil["coverage"], provenance=evil["provenance"])
+                        coverage=evil["coverage"], provenance=evil["provenance"], protocol=evil["protocol"])
     write_run(root, "evil", evil)
     write_run(root, "noop", results_for("noop", settings=smoke))
     doc = build_site([root], tmp_path / "site")
@@ -303,7 +303,7 @@ def test_detail_page_is_rendered_from_the_results_with_best_and_worst_clips(tmp_
     rows[5]["psnr"] = None  # undefined on one clip: left out of the ordering
     r = make_results(base["method"], base["dataset"], base["settings"], base["metrics"], rows,
                      coverage={"expected": 30, "scored": 30, "failed": 0, "failures": {}},
-                     provenance=base["provenance"])
+                     provenance=base["provenance"], protocol=base["protocol"])
     write_run(tmp_path / "runs", "warp", r)
     doc = build_site([tmp_path / "runs"], tmp_path / "site", sort_by="psnr")
     row = doc["boards"][0]["rows"][0]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from headswapbench.leaderboard import build_site
 from hostile_results import PWN_SCRIPT, SECRET, write_honest, write_hostile, write_report_attacks
-from leaderboard_fixtures import CHECKSUM, results_for, write_run
+from leaderboard_fixtures import CHECKSUM, results_for, with_fingerprint, write_run
 
 from headswapbench.cli.main import main
 from headswapbench.errors import HeadSwapBenchError
@@ -96,8 +96,8 @@ def test_overflowing_numbers_of_an_unknown_unit_still_render(tmp_path):
     runs = tmp_path / "runs"
     for name, mean, ci in (("huge", 1e308, [-1e308, 1e308]), ("tiny", 1.0, [0.5, 1.5])):
         r = results_for("warp", version=name)
-        r["metrics"]["custom_score"] = {"mean": mean, "ci95": ci, "n": 10, "higher_is_better": True,
-                                        "unit": "widgets", "available": True}
+        r["metrics"]["custom_score"] = with_fingerprint("custom_score", {
+            "mean": mean, "ci95": ci, "n": 10, "higher_is_better": True, "unit": "widgets", "available": True})
         (runs / name).mkdir(parents=True)
         (runs / name / "results.json").write_text(json.dumps(r))
     doc = build_site([runs], tmp_path / "site", sort_by="custom_score")
@@ -209,8 +209,8 @@ def test_csv_never_writes_a_formula_and_keeps_negative_numbers_numeric(tmp_path)
     for i, name in enumerate(NAMES):
         r = results_for("warp", version=str(i))
         r["method"]["name"] = name
-        r["metrics"]["signed"] = {"mean": -1.25, "ci95": [-1.5, -1.0], "n": 10, "higher_is_better": True,
-                                  "available": True}
+        r["metrics"]["signed"] = with_fingerprint("signed", {"mean": -1.25, "ci95": [-1.5, -1.0], "n": 10,
+                                                             "higher_is_better": True, "available": True})
         (runs / f"m{i}").mkdir(parents=True)
         (runs / f"m{i}" / "results.json").write_text(json.dumps(r))
     build_site([runs], tmp_path / "site")
