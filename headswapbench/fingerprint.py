@@ -25,6 +25,7 @@ results.json the maintainer trusts). Never from the files being ranked.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,8 +173,9 @@ class ReferenceFingerprints:
         return fingerprint_hash(fp) if fp is not None else None
 
     def to_dict(self) -> dict[str, Any]:
+        """The reference file (``parse_reference`` reads it back); a copy, safe to edit."""
         return {"reference_version": REFERENCE_VERSION, "protocol": self.protocol, "source": self.source,
-                "fingerprints": {k: {"fingerprint": fp, "fingerprint_hash": fingerprint_hash(fp)}
+                "fingerprints": {k: {"fingerprint": copy.deepcopy(fp), "fingerprint_hash": fingerprint_hash(fp)}
                                  for k, fp in self.fingerprints.items()},
                 "unknown": dict(self.unknown)}
 

@@ -133,7 +133,8 @@ def build_boards(accepted: list[Loaded], sort_by: str | None = None,
                 for cell, ann in zip(cells, rank_metric(cells, m["higher_is_better"])):
                     if cell is not None:
                         cell.update(ann)
-        primary = _primary(metrics, sort_by)
+        shipped = shipped_protocol(pid)
+        primary = _primary(metrics, sort_by, shipped.headline if shipped is not None else None)
         if primary:
             rows.sort(key=lambda r: (r["metrics"].get(primary, {}).get("rank", 10**9), r["method"]["name"],
                                      r["method"]["version"]))
@@ -229,12 +230,16 @@ def _metric_columns(items: list[Loaded]) -> tuple[list[dict[str, Any]], dict[str
     return list(cols.values()), conflicts
 
 
-def _primary(metrics: list[dict[str, Any]], sort_by: str | None) -> str | None:
+def _primary(metrics: list[dict[str, Any]], sort_by: str | None, headline: str | None) -> str | None:
+    """``--sort-by``, else the shipped protocol's headline metric when its column ranks anyone, else the first
+    ranked column (evaluation lists the headline one first) among those most rows rank on."""
     ranked = [m for m in metrics if m["higher_is_better"] is not None and m["not_ranked"] is None]
     if sort_by and sort_by in {m["name"] for m in ranked}:
         return sort_by
     if not ranked:
         return None
+    if any(m["name"] == headline and m["ranked_rows"] for m in ranked):
+        return headline
     # the first ranked metric (evaluation lists the headline one first) among those most rows rank on
     top = max(m["ranked_rows"] for m in ranked)
     return next(m["name"] for m in ranked if m["ranked_rows"] == top) if top else None

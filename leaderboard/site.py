@@ -20,7 +20,6 @@ from typing import Any
 
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.fileio import ensure_dir
-
 from headswapbench.fingerprint import ReferenceFingerprints
 
 from .collect import Collection, Loaded, collect, read_references, read_verified, references_for

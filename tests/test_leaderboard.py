@@ -200,6 +200,25 @@ def test_explicit_flags_choose_the_dataset_and_each_protocol_gets_a_board(tmp_pa
     assert v1["rows"][0]["metrics"]["psnr"]["rank"] == 1  # derived here: PSNR needs no model file
 
 
+def test_without_flags_nothing_is_voted_each_checksum_and_protocol_get_a_board(tmp_path):
+    """No majority rule: a file never decides which dataset is the reference. Without the maintainer's flag
+    (and with no protocol declaring a checksum) every checksum is its own board, labelled as not pinned; each
+    protocol is its own board too."""
+    root = tmp_path / "runs"
+    write_run(root, "a", results_for("warp", checksum="1" * 64, created_at="2026-01-01T00:00:00Z"))
+    write_run(root, "b", results_for("noop", checksum="2" * 64, created_at="2026-06-01T00:00:00Z"))
+    write_run(root, "c", official_results("oracle", dataset="HeadSwapBench-demo", checksum="2" * 64,
+                                          num_clips=10, table={"oracle": TABLE["oracle"]}))
+    doc = build_site([root], tmp_path / "site")
+    assert doc["refused"] == []
+    boards = {(b["dataset"]["checksum"][0], b["protocol"]["id"]): b for b in doc["boards"]}
+    assert sorted(boards) == [("1", "offline-v1@1"), ("2", "headswapbench-v1@1"), ("2", "offline-v1@1")]
+    assert all(not b["pinned"]["dataset_checksum"] for b in doc["boards"])
+    assert any("on 2 dataset checksums" in x and "--dataset-checksum" in x for x in boards["1", "offline-v1@1"]["labels"])
+    assert not any(x.startswith("not pinned") for x in boards["2", "headswapbench-v1@1"]["labels"])  # one checksum
+    assert doc["reference"][0]["dataset_checksum_rule"] == "not pinned: one board per dataset checksum"
+
+
 def test_splits_are_separate_boards(tmp_path):
     root = tmp_path / "runs"
     write_run(root, "t", results_for("warp"))

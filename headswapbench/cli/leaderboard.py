@@ -83,7 +83,7 @@ def build_cmd(
         parts += [f"  left off {one_line(who)} · {', '.join(keys)}: {one_line(why)}"
                   for who, why, keys in left_off_groups(board)]
         if board["published"]:
-            parts.append(f"  reported in the literature (quoted, not ranked): " + "; ".join(
+            parts.append("  reported in the literature (quoted, not ranked): " + "; ".join(
                 f"{one_line(p['method'])} " + ", ".join(f"{k} {quoted(v)}" for k, v in p["metrics"].items())
                 + f" ({one_line(p['label'])})" for p in board["published"]))
         parts.append("")
