@@ -19,6 +19,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from html import escape
 from importlib import resources
 from typing import Any
@@ -324,6 +325,7 @@ def svg_chart(board: dict[str, Any], metric: dict[str, Any], d: int) -> str:
         return ""
     rows.sort(key=lambda rc: (rc[1].get("rank", 0) if hib is not None else 0,
                               -rc[1]["mean"] if hib in (True, None) else rc[1]["mean"]))
+    names = Counter(r["method"]["name"] for r, _ in rows)
     pts = [v for _, c in rows for v in ([c["mean"]] + list(c.get("ci95") or []))]
     # work in units of a power of ten of the largest value: ticks stay round, and nothing overflows even at
     # 1e308 (where hi - lo alone is infinite)
@@ -354,6 +356,8 @@ def svg_chart(board: dict[str, Any], metric: dict[str, Any], d: int) -> str:
         cls = "diag" if hib is None else ("best" if c.get("best") else "tied" if c.get("tied_with_best") else "")
         x0, x1 = sorted((x(0.0), x(c["mean"])))
         label = r["method"]["name"]
+        if names[label] > 1:  # two versions of one method: say which bar is which
+            label = f'{label} {r["method"]["version"]}'
         short = label if len(label) <= 16 else label[:15] + "…"
         parts.append(f'<text class="lab" x="{label_w - 8}" y="{y + 15}" text-anchor="end"><title>{escape(label)} '
                      f'{escape(r["method"]["version"])}</title>{escape(short)}</text>')
@@ -549,11 +553,11 @@ def _published_html(b: dict[str, Any]) -> str:
         url = p["source"].get("url", "")
         src = (f'<a href="{escape(url)}" rel="noopener noreferrer">{escape(p["label"])}</a>' if url.startswith("https://")
                else escape(p["label"]))
-        body.append(f'<tr class="published-row"><td class="text method">{escape(p["method"])}'
-                    f'<span class="badge published">reported</span>{extra}</td>'
+        body.append(f'<tr class="published-row"><td class="text method"><span class="name">{escape(p["method"])}'
+                    f'</span> <span class="badge published">reported</span>{extra}</td>'
                     f'<td class="text role">{escape(p["role"])}</td>{vals}<td class="text src">{src}</td></tr>')
     return ('<div class="published" data-board="' + escape(b["id"]) + '">'
-            f'<div class="section-title">Reported in the literature: {escape(", ".join(sorted(sources)))}</div>'
+            f'<div class="section-title">Published numbers, {escape(", ".join(sorted(sources)))}</div>'
             '<p class="chart-note">Numbers as the paper reports them on this split under this protocol: quoted, not '
             "reproduced here, and never ranked with the results above (they have no results file, interval or "
             "fingerprint to check).</p>"

@@ -164,7 +164,7 @@ def test_published_rows_are_on_the_official_board_labelled_and_never_ranked(offi
     html = (site / "index.html").read_text()
     section = html[html.index('<div class="published"'):]
     section = section[:section.index("</table>")]
-    assert "Reported in the literature: reported in arXiv 2609.35708" in section
+    assert "Published numbers, reported in arXiv 2609.35708" in section
     assert ">0.7019<" in section and ">0.726<" in section and "whole_head_similarity = 0.894" in section
     assert 'href="https://arxiv.org/abs/2609.35708"' in section and 'class="rank"' not in section
     table = html[html.index('<table class="lb"'):html.index("</table>")]
@@ -192,7 +192,7 @@ def test_published_rows_only_on_the_official_split_and_protocol(tmp_path):
     write_run(runs, "offline", results_for("warp", dataset="yananwang-MBZUAI/HeadSwapBench"))  # offline-v1
     doc = build_site([runs], tmp_path / "site")
     assert len(doc["boards"]) == 3 and all(b["published"] == [] for b in doc["boards"])
-    assert "Reported in the literature" not in (tmp_path / "site" / "index.html").read_text()
+    assert 'class="published"' not in (tmp_path / "site" / "index.html").read_text()
 
 
 def test_n_subjects_beside_every_interval_few_subjects_warned_replicates_shown(tmp_path):
