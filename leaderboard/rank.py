@@ -105,6 +105,8 @@ def build_boards(accepted: list[Loaded], sort_by: str | None = None,
     ids: Counter[str] = Counter()
     for (name, split, checksum, pid), items in groups.items():
         ref = references.get(pid)
+        ref_hashes = {k: ref.hash(k) for k in ref.fingerprints} if ref is not None else {}
+        smoke = [is_smoke(i.results) for i in items]
         metrics, conflicts = _metric_columns(items)
         rows = [_row(item) for item in items]
         _unique_slugs(rows)
@@ -115,12 +117,13 @@ def build_boards(accepted: list[Loaded], sort_by: str | None = None,
                 m["not_ranked"] = conflicts[m["name"]]
             rankable = m["not_ranked"] is None and m["higher_is_better"] is not None
             cells = []
-            for r, item in zip(rows, items):
+            for r, item, is_smoked in zip(rows, items, smoke):
                 cell = r["metrics"].get(m["name"])
                 if cell is None or not cell.get("available"):
                     cells.append(None)
                     continue
-                why = _left_off_reason(item, m["name"], ref)
+                why = SMOKE if is_smoked else _left_off_reason(m["name"], item.results["metrics"][m["name"]], ref,
+                                                               ref_hashes.get(m["name"]))
                 if why:
                     cell["left_off"] = why
                     if rankable:
@@ -192,19 +195,18 @@ def _column_reference(key: str, pid: str, ref: ReferenceFingerprints | None) -> 
     return None, f"no reference fingerprint: {key} is not a metric of protocol {pid} ({ref.source})"
 
 
-def _left_off_reason(item: Loaded, key: str, ref: ReferenceFingerprints | None) -> str | None:
-    """Why an available cell is not ranked on its column ('' / None = it is comparable)."""
-    if is_smoke(item.results):
-        return SMOKE
-    entry = item.results["metrics"][key]
+def _left_off_reason(key: str, entry: dict[str, Any], ref: ReferenceFingerprints | None, ref_hash: str | None) -> str | None:
+    """Why an available cell of a result that is not a smoke model is not ranked on its column (None = it is
+    comparable). ``ref_hash``: the hash of the column's reference fingerprint, None when there is none."""
     fp = entry.get("fingerprint")
     if fp is None:
         return "no fingerprint (results made before schema 2)"
-    if ref is None or key not in ref.fingerprints:
+    if ref is None or ref_hash is None:
         return None  # the column itself is not ranked, and says why
-    if entry.get("fingerprint_hash") == ref.hash(key):
+    if entry.get("fingerprint_hash") == ref_hash:  # validated on load: the hash of this very fingerprint
         return None
-    return fingerprint_difference(fp, ref.fingerprints[key]) or "fingerprint differs from the reference"
+    return fingerprint_difference(fp, ref.fingerprints[key]) or \
+        "fingerprint differs from the reference"
 
 
 def _metric_columns(items: list[Loaded]) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -247,23 +249,25 @@ def _primary(metrics: list[dict[str, Any]], sort_by: str | None, headline: str |
 
 def _row(item: Loaded) -> dict[str, Any]:
     r = item.results
+    smoke = is_smoke(r)
     cov = r["coverage"]
     labels = settings_labels(r["settings"])
-    if is_smoke(r) and not any(x.startswith("smoke test") for x in labels):
+    if smoke and not any(x.startswith("smoke test") for x in labels):
         labels.insert(0, "smoke test: tiny/untrained models, numbers are not comparable to real ones")
     if cov["scored"] < r["dataset"]["num_clips"]:
         labels.append(f"partial: {cov['scored']} of {r['dataset']['num_clips']} clips scored")
     unpinned = sorted({w for e in r["metrics"].values() if e.get("available")
                        for w in unpinned_weights(e.get("fingerprint"))})
-    if unpinned:
+    if unpinned:  # said once per row; each cell below says its own files
         labels.append(f"unpinned weights: {', '.join(unpinned)} (not the sha256 any protocol or the weights table "
                       "pins; the numbers may come from other model files)")
     claim = r["provenance"].get("verified") is True
     metrics = {}
     for k, v in r["metrics"].items():
         cell = {kk: vv for kk, vv in v.items() if kk in CELL_FIELDS}
-        if v.get("available") and unpinned_weights(v.get("fingerprint")):
-            cell["unpinned"] = unpinned_weights(v["fingerprint"])
+        flagged = unpinned_weights(v.get("fingerprint")) if v.get("available") else []
+        if flagged:
+            cell["unpinned"] = flagged
         metrics[k] = cell
     return {
         "method": r["method"],
@@ -276,7 +280,7 @@ def _row(item: Loaded) -> dict[str, Any]:
         "provenance": {**{k: v for k, v in r["provenance"].items() if k != "verified"}, "claimed_verified": claim},
         "content_hash": item.content_hash,
         "settings_hash": r["settings_hash"],
-        "smoke": is_smoke(r),
+        "smoke": smoke,
         "overrides": list((r.get("protocol") or {}).get("overrides") or []),
         "replicates": (r.get("protocol") or {}).get("replicates"),
         "coverage": cov,
