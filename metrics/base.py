@@ -55,7 +55,7 @@ def _info(name, hib, unit, desc, needs, level="clip", version="1") -> MetricInfo
 
 # Every built-in result key (results.json carries direction, unit and version; the leaderboard reads them there).
 # identity_cosine_target v2: frame-paired (output frame t vs target frame t), was: vs the target's mean identity.
-register_info(
+BUILTIN_INFOS: tuple[MetricInfo, ...] = (
     _info(ID_COS_REF, True, "cosine", "mean identity cosine of output frames to the reference image", {_R, _A, _I}),
     _info(ID_COS_TARGET, True, "cosine", "mean identity cosine of output frame t to target frame t, over the "
           "frames embedded on both sides", {_T, _A, _I}, version="2"),
@@ -84,6 +84,7 @@ register_info(
     _info(FID, False, "FID", "Frechet Inception distance, output frames vs target frames", {_T}, level="set"),
     _info(FVD, False, "FVD", "Frechet video distance (I3D, 16-frame windows), outputs vs targets", {_T}, level="set"),
 )
+register_info(*BUILTIN_INFOS)
 
 
 def nan_if_empty(values) -> float:
