@@ -101,7 +101,7 @@ def _row_summary(board: dict, row: dict) -> dict:
     ci = cell.get("ci95")
     return {
         "rank": cell.get("rank"), "method": row["method"]["name"], "version": row["method"]["version"],
-        "metric": p, "value": cell.get("mean") if cell.get("available") else "n/a",
+        "metric": p, "value": (cell.get("mean") if cell.get("available") else "n/a") if cell else "not reported",
         "ci95": f"[{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "",
         "subjects": cell.get("n_subjects") if ci else None,
         "tied_with_best": bool(cell.get("tied_with_best")),
