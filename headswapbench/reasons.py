@@ -63,6 +63,7 @@ class Reason(StrEnum):
     SCORE_FAILED = "score_failed"
     METRIC_FAILED = "metric_failed"
     METRIC_UNAVAILABLE = "metric_unavailable"
+    METRIC_UNDEFINED = "metric_undefined"  # NaN on every clip (no face, too few frames/subjects): not a failure
     # ---- anything else: a bug or an unforeseen library error (the message and traceback say more)
     ERROR = "error"
 
@@ -110,6 +111,8 @@ DESCRIPTIONS: dict[Reason, str] = {
     Reason.SCORE_FAILED: "scoring this clip failed",
     Reason.METRIC_FAILED: "one metric failed on this clip (the others were scored)",
     Reason.METRIC_UNAVAILABLE: "a metric could not run (missing weights or backend)",
+    Reason.METRIC_UNDEFINED: "the metric is undefined on every scored clip or on the set (e.g. no face found, "
+                             "fewer than two frames, fewer subjects than top-k)",
     Reason.ERROR: "an unexpected error (see the message)",
 }
 
@@ -125,7 +128,8 @@ GROUPS: dict[str, tuple[Reason, ...]] = {
                Reason.POSE_DESYNC, Reason.TEMPORAL_JITTER, Reason.EDIT_ARTIFACT),
     "package": (Reason.NO_REFERENCE, Reason.SUBJECT_CAP),
     "evaluation": (Reason.SWAP_FAILED, Reason.SWAP_TIMEOUT, Reason.NO_OUTPUT, Reason.INVALID_OUTPUT,
-                   Reason.OUTPUT_CHANGED, Reason.SCORE_FAILED, Reason.METRIC_FAILED, Reason.METRIC_UNAVAILABLE),
+                   Reason.OUTPUT_CHANGED, Reason.SCORE_FAILED, Reason.METRIC_FAILED, Reason.METRIC_UNAVAILABLE,
+                   Reason.METRIC_UNDEFINED),
     "any": (Reason.ERROR,),
 }
 """Every code under the stage that records it (``file``: a ``VideoError``, wherever the file is read)."""

@@ -1,38 +1,45 @@
-"""The results.json contract: one file per method x split x metric settings.
+"""The results.json contract: one file per method x split x protocol.
 
 The evaluation writes it (``make_results`` + ``write_results``), the leaderboard reads it (``load_results``)
 and the two never import each other, so everything the leaderboard needs to rank honestly lives *in the
-file*: the metric direction (``higher_is_better``), whether a metric could run (``available`` + ``reason``),
-how many clips were scored (``coverage``), and the fingerprints that decide comparability (``dataset.checksum``
-and ``settings_hash`` = ``fileio.sha256_json(settings)``).
+file*: the metric direction (``higher_is_better``), whether a metric could run (``available`` + ``reason`` +
+``code``), how many clips were scored (``coverage``), the protocol, and per metric the fingerprint that decides
+which other results that column can be ranked with (``headswapbench.fingerprint``).
 
-Shape (``SCHEMA_VERSION`` 1)::
+Shape (``SCHEMA_VERSION`` 2)::
 
-    schema_version   int
+    schema_version   int (2; files of schema 1 still load: they have no protocol and no fingerprints)
     toolkit_version  str
     created_at       ISO-8601 UTC ("2026-11-25T06:40:21Z")
     method           {name, version, source, ...}
     dataset          {name, revision, split, num_clips, checksum, ...}
-    settings         free-form JSON (models + weight sha256, frame sampling, resize ...); optional
-                     conventions the leaderboard shows: ``smoke: bool`` (tiny/untrained models),
-                     ``nonstandard: [reason, ...]`` (backends other than the reference ones)
-    settings_hash    sha256_json(settings)
-    metrics          {name: {mean, ci95: [lo, hi] | null, n, higher_is_better: bool | null, unit?,
-                             available: bool, reason?, description?, ...}}
-                     higher_is_better null = diagnostic (shown, never ranked); ci95 null = no interval
-                     (e.g. a set-level metric); unavailable -> mean/ci95 null and a reason
-    coverage         {expected, scored, failed}
+    protocol         {name, version, id, sha256, official: bool, overrides: [str], headline, label,
+                      replicates?, seed?, level?}
+                     official = a built-in published protocol run without overrides; ``id`` is what
+                     fingerprints name (name@version, or custom:<sha12> for a protocol file)
+    settings         free-form JSON (protocol, backends, frame sampling, per-metric settings); conventions the
+                     leaderboard shows: ``smoke: bool`` (tiny/untrained models), ``nonstandard: [reason, ...]``
+    settings_hash    sha256_json(settings): detects edits to the settings; names the file in a Hub submission
+                     (the leaderboard groups by protocol and compares each column's fingerprint instead)
+    metrics          {key: {mean, ci95: [lo, hi] | null, n, n_subjects?, higher_is_better: bool | null, unit?,
+                            available: bool, reason?, code?, description?, version?,
+                            fingerprint: {protocol, metric, version, settings, weights}, fingerprint_hash}}
+                     higher_is_better null = diagnostic (shown, never ranked); ci95 null = no interval (a
+                     set-level metric); unavailable → mean/ci95 null, a reason and a code (headswapbench.reasons)
+    coverage         {expected, scored, failed, invalid?, failures?: {clip_id: {code, message}}}
     provenance       {generated_by, evaluated_by, verified: bool}
     environment      {python, torch, numpy, platform, device, git_commit, git_dirty}
-    per_clip         [{clip_id, ...numbers or null}] or null (rows may live in a sibling file named by
-                     ``per_clip_file``)
+    per_clip         [{clip_id, subject_id, ...numbers or null, metric_failures?: {metric: {code, message}}}] or
+                     null (rows may also live in a sibling file named by ``per_clip_file``)
 
 Unknown extra keys are kept (forward compatible); a *newer* schema_version is refused.
 
 A results file comes from outside, so ``load_results`` reads it through ``headswapbench.safeio`` (regular file,
 size, nesting and number caps) and the validator refuses numbers that cannot be true (``UNIT_RULES``): an
 interval that does not contain its mean, a rate outside [0, 1], a cosine outside [-1, 1], a negative distance
-or error, a distance declared higher-is-better, a PSNR outside [0, 150] dB, more clips in ``n`` than were scored.
+or error, a distance declared higher-is-better, a PSNR outside [0, 150] dB, more clips in ``n`` than were scored,
+more subjects than clips, bootstrap replicates below 1. ``to_frames`` turns a results file into pandas
+DataFrames for a notebook.
 """
 
 from __future__ import annotations
@@ -48,13 +55,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import InvalidResultsError
 from .fileio import atomic_write_json, sha256_json
+from .fingerprint import check_fingerprint, fingerprint_hash
 from .safeio import MAX_JSON_BYTES, UnsafeFileError, loads_json, read_bytes
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 METRIC_NAME_RE = re.compile(r"^[A-Za-z0-9_.@/+-]{1,100}$")
 CHECKSUM_RE = re.compile(r"^[0-9a-f]{16,128}$")  # sha256 hex as the split loader writes it
@@ -64,6 +72,7 @@ MAX_SOURCE_CHARS = 2000
 
 REQUIRED_TOP = ("schema_version", "toolkit_version", "created_at", "method", "dataset", "settings",
                 "settings_hash", "metrics", "coverage", "provenance")
+REQUIRED_SINCE_2 = ("protocol",)
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,9 @@ RANGE_SLACK = 1e-6  # absolute slack at a unit's bounds: the Frechet distance of
 COVERAGE_FIELDS = (FieldSpec("expected", (int,)), FieldSpec("scored", (int,)), FieldSpec("failed", (int,)))
 PROVENANCE_FIELDS = (FieldSpec("generated_by", (str,)), FieldSpec("evaluated_by", (str,)),
                      FieldSpec("verified", (bool,)))
+PROTOCOL_FIELDS = (FieldSpec("name", (str,)), FieldSpec("version", (str,)), FieldSpec("id", (str,)),
+                   FieldSpec("sha256", (str,)), FieldSpec("official", (bool,)), FieldSpec("overrides", (list,)),
+                   FieldSpec("headline", (str,), nullable=True))
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -159,8 +171,9 @@ def make_results(
     metrics: Mapping[str, Mapping[str, Any]],
     per_clip: list[Mapping[str, Any]] | None = None,
     *,
-    coverage: Mapping[str, int] | None = None,
+    coverage: Mapping[str, Any] | None = None,
     provenance: Mapping[str, Any] | None = None,
+    protocol: Mapping[str, Any] | None = None,
     metric_info: Mapping[str, Mapping[str, Any]] | None = None,
     device: str | None = None,
     created_at: str | None = None,
@@ -171,6 +184,8 @@ def make_results(
     - ``metrics`` entries may omit ``higher_is_better``/``unit``/``description`` when ``metric_info`` (e.g.
       ``{k: METRIC_INFO[k].to_dict()}``) has them; the metrics package's ``unavailable(reason)`` shape
       (``{"unavailable": reason}``) is accepted and normalised to ``available: false`` + ``reason``.
+    - a metric entry's ``fingerprint_hash`` is computed here from its ``fingerprint``; ``protocol`` is the
+      top-level protocol block (``headswapbench.evaluation`` builds both);
     - ``coverage`` defaults to expected = ``dataset.num_clips``, scored = number of per-clip rows (or
       expected when there are none), failed = expected - scored.
     - numpy scalars/arrays become plain JSON; NaN/inf in per-clip rows become null (a clip where the value is
@@ -200,9 +215,12 @@ def make_results(
         "metrics": _plain(norm_metrics),
         "coverage": _plain(dict(coverage)),
         "provenance": _plain(prov),
+        "protocol": _plain(dict(protocol)) if protocol is not None else None,
         "environment": environment_info(device if device is not None else settings.get("device")),
         "per_clip": rows,
     }
+    if obj["protocol"] is None:
+        del obj["protocol"]
     obj.update(_plain(extra))
     check_results(obj)
     return obj
@@ -260,6 +278,9 @@ def _normalise_metric(entry: dict[str, Any], info: Mapping[str, Any] | None) -> 
             entry[key] = info[key]
     if "ci95" in entry and entry["ci95"] is not None:
         entry["ci95"] = [_num(v) for v in entry["ci95"]]
+    if isinstance(entry.get("fingerprint"), Mapping):
+        entry["fingerprint"] = _plain(dict(entry["fingerprint"]))
+        entry["fingerprint_hash"] = fingerprint_hash(entry["fingerprint"])
     if "mean" in entry and entry["mean"] is not None:
         entry["mean"] = _num(entry["mean"])
     return entry
@@ -297,11 +318,12 @@ def validate_results(obj: Any) -> list[str]:
     if not isinstance(obj, dict):
         return [f"top level must be a JSON object, got {type(obj).__name__}"]
     problems: list[str] = []
-    missing = [k for k in REQUIRED_TOP if k not in obj]
+    sv = obj.get("schema_version")
+    modern = isinstance(sv, int) and not isinstance(sv, bool) and sv >= 2
+    missing = [k for k in REQUIRED_TOP + (REQUIRED_SINCE_2 if modern else ()) if k not in obj]
     if missing:
         problems.append(f"missing field(s): {', '.join(missing)}")
 
-    sv = obj.get("schema_version")
     if "schema_version" in obj:
         if not isinstance(sv, int) or isinstance(sv, bool):
             problems.append(f"schema_version must be an integer, got {sv!r}")
@@ -323,9 +345,29 @@ def validate_results(obj: Any) -> list[str]:
     problems += _check_fields(obj, "dataset", DATASET_FIELDS)
     problems += _check_fields(obj, "coverage", COVERAGE_FIELDS)
     problems += _check_fields(obj, "provenance", PROVENANCE_FIELDS)
+    problems += _check_fields(obj, "protocol", PROTOCOL_FIELDS)
+    proto = obj.get("protocol")
+    if isinstance(proto, dict) and isinstance(proto.get("overrides"), list):
+        if not all(isinstance(o, str) for o in proto["overrides"]):
+            problems.append("protocol.overrides must be a list of strings")
+        elif proto.get("official") is True and proto["overrides"]:
+            problems.append("protocol.official is true but the run overrides the protocol")
+    if isinstance(proto, dict):
+        reps, level = proto.get("replicates"), proto.get("level")
+        if reps is not None and not (_is_int(reps) and reps >= 1):
+            problems.append(f"protocol.replicates must be a positive integer, got {reps!r}")
+        if level is not None and not (_is_number(level) and 0 < level < 1):
+            problems.append(f"protocol.level must be a number between 0 and 1, got {level!r}")
     ds = obj.get("dataset")
     if isinstance(ds, dict) and isinstance(ds.get("num_clips"), int) and ds["num_clips"] < 0:
         problems.append("dataset.num_clips must be >= 0")
+    if isinstance(ds, dict) and ds.get("num_subjects") is not None:
+        subs = ds["num_subjects"]
+        if not (_is_int(subs) and subs >= 0):
+            problems.append(f"dataset.num_subjects must be an integer >= 0, got {subs!r}")
+        elif _is_int(ds.get("num_clips")) and subs > ds["num_clips"]:
+            problems.append(f"dataset.num_subjects ({subs}) exceeds dataset.num_clips ({ds['num_clips']}): every "
+                            "subject has at least one clip")
     cov = obj.get("coverage")
     if isinstance(cov, dict) and all(isinstance(cov.get(k), int) for k in ("expected", "scored", "failed")):
         if min(cov["expected"], cov["scored"], cov["failed"]) < 0:
@@ -333,6 +375,12 @@ def validate_results(obj: Any) -> list[str]:
         elif cov["scored"] + cov["failed"] > cov["expected"]:
             problems.append(f"coverage: scored ({cov['scored']}) + failed ({cov['failed']}) exceeds expected "
                             f"({cov['expected']})")
+    if isinstance(cov, dict) and "failures" in cov:
+        fails = cov["failures"]
+        if not isinstance(fails, dict) or not all(
+                isinstance(v, dict) and isinstance(v.get("code"), str) and isinstance(v.get("message"), str)
+                for v in fails.values()):
+            problems.append("coverage.failures must map clip ids to {code, message}")
 
     if isinstance(ds, dict) and isinstance(ds.get("checksum"), str) and not CHECKSUM_RE.match(ds["checksum"]):
         problems.append(f"dataset.checksum must be 16-128 lower-case hex digits, got {ds['checksum'][:80]!r}")
@@ -369,7 +417,7 @@ def validate_results(obj: Any) -> list[str]:
         else:
             scored = cov["scored"] if cov_ok else None
             for name, entry in metrics.items():
-                problems += [f"metrics.{name}: {p}" for p in _check_metric(name, entry, scored)]
+                problems += [f"metrics.{name}: {p}" for p in _check_metric(name, entry, scored, modern)]
 
     per_clip = obj.get("per_clip")
     if per_clip is not None:
@@ -414,6 +462,10 @@ def _check_fields(obj: dict, key: str, fields: tuple[FieldSpec, ...]) -> list[st
     return problems
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _is_number(v: Any) -> bool:
     """A finite number that converts to float (a 401-digit integer does not: OverflowError)."""
     if not isinstance(v, (int, float)) or isinstance(v, bool):
@@ -424,7 +476,7 @@ def _is_number(v: Any) -> bool:
         return False
 
 
-def _check_metric(name: str, entry: Any, scored: int | None = None) -> list[str]:
+def _check_metric(name: str, entry: Any, scored: int | None = None, modern: bool = True) -> list[str]:
     if not METRIC_NAME_RE.match(str(name)):
         return [f"bad metric name {name!r} (letters, digits and _ . @ / + - only)"]
     if not isinstance(entry, dict):
@@ -442,6 +494,18 @@ def _check_metric(name: str, entry: Any, scored: int | None = None) -> list[str]
     bad_text = [k for k in ("unit", "label", "description", "reason") if entry.get(k) is not None
                 and not isinstance(entry[k], str)]
     problems += [f"{k} must be a string" for k in bad_text]
+    if "code" in entry and not isinstance(entry["code"], str):
+        problems.append("code must be a string (a headswapbench.reasons code)")
+    if modern or "fingerprint" in entry:
+        fp = entry.get("fingerprint")
+        if fp is None:
+            problems.append("fingerprint is missing")
+        else:
+            problems += check_fingerprint(fp)
+            if isinstance(fp, dict) and entry.get("fingerprint_hash") != fingerprint_hash(fp):
+                problems.append("fingerprint_hash does not match the fingerprint (edited after hashing?)")
+            if isinstance(fp, dict) and fp.get("metric") not in (None, name):
+                problems.append(f"fingerprint.metric {fp.get('metric')!r} is not this entry's key")
     if not available:
         if not (isinstance(entry.get("reason"), str) and entry["reason"].strip()):
             problems.append("unavailable metric needs a reason")
@@ -455,6 +519,12 @@ def _check_metric(name: str, entry: Any, scored: int | None = None) -> list[str]
         problems.append(f"n must be a positive integer, got {n!r}")
     elif scored is not None and n > scored:
         problems.append(f"n ({n}) exceeds the clips scored (coverage.scored = {scored})")
+    subs = entry.get("n_subjects")
+    if subs is not None:
+        if not (_is_int(subs) and subs >= 0):
+            problems.append(f"n_subjects must be an integer >= 0, got {subs!r}")
+        elif _is_int(n) and subs > n:
+            problems.append(f"n_subjects ({subs}) exceeds n ({n}): every subject has at least one clip")
     ci_ok = False
     if ci is not None:
         if not (isinstance(ci, list) and len(ci) == 2 and all(_is_number(v) for v in ci)):
@@ -536,10 +606,19 @@ def parse_results(data: bytes, source: str | Path) -> dict[str, Any]:
     return check_results(obj, source)
 
 
+def protocol_id(obj: Mapping[str, Any]) -> str:
+    """The protocol a result was scored under, as fingerprints name it (``name@version``, ``custom:<sha12>``);
+    a schema-1 file has none."""
+    proto = obj.get("protocol")
+    pid = proto.get("id") if isinstance(proto, Mapping) else None
+    return pid if isinstance(pid, str) and pid else "none (schema 1)"
+
+
 def results_key(obj: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
-    """What makes two results the 'same entry': method name+version on one dataset split and settings."""
+    """What makes two results the 'same entry' (one row of a leaderboard board): method name+version on one
+    dataset split under one protocol."""
     return (obj["method"]["name"], obj["method"]["version"], obj["dataset"]["name"], obj["dataset"]["split"],
-            obj["settings_hash"])
+            protocol_id(obj))
 
 
 def settings_labels(settings: Mapping[str, Any]) -> list[str]:
@@ -551,8 +630,56 @@ def settings_labels(settings: Mapping[str, Any]) -> list[str]:
     return labels
 
 
+# ------------------------------------------------------------------------------------------------------
+# Notebook view
+# ------------------------------------------------------------------------------------------------------
+class ResultFrames(NamedTuple):
+    """``metrics``: one row per result key; ``per_clip``: one row per scored clip (index ``clip_id``)."""
+
+    metrics: Any
+    per_clip: Any
+
+
+METRIC_COLUMNS = ("mean", "ci_low", "ci_high", "n", "n_subjects", "higher_is_better", "unit", "available", "code",
+                  "reason", "fingerprint_hash")
+
+
+def to_frames(results: Mapping[str, Any] | str | Path) -> ResultFrames:
+    """pandas DataFrames of a results dict or results.json: the metric table and the per-clip rows.
+
+    Per-clip values that are undefined (null) become NaN; nested per-clip fields (``metric_failures``) stay
+    objects. For a file whose rows live beside it (``per_clip_file``), those are read."""
+    import pandas as pd
+
+    folder = None
+    if isinstance(results, (str, Path)):
+        folder = Path(results).parent
+        results = load_results(results)
+    rows = []
+    for key, e in results["metrics"].items():
+        ci = e.get("ci95") or [None, None]
+        rows.append({"metric": key, "mean": e.get("mean"), "ci_low": ci[0], "ci_high": ci[1], "n": e.get("n"),
+                     "n_subjects": e.get("n_subjects"), "higher_is_better": e.get("higher_is_better"),
+                     "unit": e.get("unit"), "available": e.get("available"), "code": e.get("code"),
+                     "reason": e.get("reason"), "fingerprint_hash": e.get("fingerprint_hash")})
+    metrics = pd.DataFrame(rows, columns=["metric", *METRIC_COLUMNS]).set_index("metric")
+    clips = results.get("per_clip")
+    name = results.get("per_clip_file")
+    if clips is None and folder is not None and isinstance(name, str) and Path(name).name == name:
+        per_clip = pd.read_csv(folder / name)  # a file beside results.json, never a path elsewhere
+    else:
+        per_clip = pd.DataFrame(list(clips or []))
+    if "clip_id" in per_clip.columns:
+        per_clip = per_clip.set_index("clip_id")
+    for col in per_clip.columns:
+        if col in results["metrics"]:
+            per_clip[col] = pd.to_numeric(per_clip[col], errors="coerce")
+    return ResultFrames(metrics, per_clip)
+
+
 __all__ = [
     "SCHEMA_VERSION",
+    "ResultFrames",
     "UNIT_RULES",
     "check_results",
     "environment_info",
@@ -560,9 +687,11 @@ __all__ = [
     "make_results",
     "metric_entry",
     "parse_results",
+    "protocol_id",
     "read_results_bytes",
     "results_key",
     "settings_labels",
+    "to_frames",
     "unavailable_metric",
     "validate_results",
     "write_results",

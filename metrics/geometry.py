@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from headswapbench.evaluation.metric import ClipData, ClipMetric
 from headswapbench.face.measures import expression_descriptor_l2, landmark_nme, pose_differences
 from headswapbench.face.topology import NUM_LANDMARKS
 
@@ -27,8 +28,6 @@ from .base import (
     POSE_ERROR_PITCH,
     POSE_ERROR_ROLL,
     POSE_ERROR_YAW,
-    ClipData,
-    ClipMetric,
     nan_if_empty,
 )
 
@@ -90,8 +89,7 @@ class KeypointNME(ClipMetric):
         }
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "normaliser": "inter-ocular (outer eye corners 33-263, 2-D)",
-                "frames": "target face and output face"}
+        return {"normaliser": "inter-ocular (outer eye corners 33-263, 2-D)", "frames": "target face and output face"}
 
 
 class PoseError(ClipMetric):

@@ -126,10 +126,11 @@ def test_box_iou():
 
 # ------------------------------------------------------------------------- the filter and the metrics agree
 def test_filter_and_metric_agree_on_nme_and_pose(random_face):
-    from headswapbench.metrics.base import KEYPOINT_NME, POSE_ERROR_PITCH, POSE_ERROR_YAW, ClipData
+    from headswapbench.metrics.base import KEYPOINT_NME, POSE_ERROR_PITCH, POSE_ERROR_YAW
     from headswapbench.metrics.geometry import KeypointNME, PoseError
     from headswapbench.pipelines.filter import sync_scores
 
+    from headswapbench.evaluation.metric import ClipData
     from headswapbench.types import Video
 
     rng = np.random.default_rng(3)

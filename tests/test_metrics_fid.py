@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.linalg
-from headswapbench.metrics.base import FID, FVD, ClipData
+from headswapbench.metrics.base import FID, FVD
 from headswapbench.metrics.fid import FIDMetric, GaussianStats, frechet_distance, frechet_distance_features
 
+from headswapbench.evaluation.metric import ClipData
 from headswapbench.types import Video
 
 
@@ -173,7 +174,7 @@ def test_fid_statistics_equal_pytorch_fid(standin_inception, fid_metric, two_set
     counts = metric.counts()
     assert counts["clips"] == 2 and counts["frames_output"] == len(out) and counts["input_sizes"] == ["120x120"]
     s = metric.settings()
-    assert s["frame_stride"] == 1 and "299" in s["resize"] and len(s["weights_sha256"]) == 64
+    assert s["frame_stride"] == 1 and "299" in s["resize"] and len(metric.weights()["fid-inception"]) == 64
 
 
 @pytest.mark.slow

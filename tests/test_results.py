@@ -10,6 +10,7 @@ import pytest
 
 from headswapbench.errors import InvalidResultsError
 from headswapbench.fileio import sha256_json
+from headswapbench.fingerprint import fingerprint_hash, make_fingerprint, weight_record
 from headswapbench.results import (
     SCHEMA_VERSION,
     check_results,
@@ -18,6 +19,7 @@ from headswapbench.results import (
     metric_entry,
     results_key,
     settings_labels,
+    to_frames,
     unavailable_metric,
     validate_results,
     write_results,
@@ -28,17 +30,26 @@ SETTINGS = {"identity": {"backend": "dlib", "sha256": "1" * 64}, "frames": "all"
             "nonstandard": ["identity backend dlib instead of arcface"]}
 
 
+PROTOCOL = {"name": "offline-v1", "version": "1", "id": "offline-v1@1", "sha256": "7" * 64, "official": False,
+            "overrides": [], "headline": "identity_cosine_ref"}
+
+
+def _fp(key: str, **settings) -> dict:
+    return make_fingerprint("offline-v1@1", key, "1", settings, {"dlib-resnet": weight_record("5" * 64, "5" * 64)})
+
+
 def _good(**kw):
     metrics = {
-        "identity_cosine_ref": metric_entry(np.float32(0.61), (0.55, 0.66), 3, True, "cos"),
-        "keypoint_nme": metric_entry(0.031, [0.02, 0.04], np.int64(3), False),
-        "fid": {"unavailable": "model file 'pt_inception.pth' is not available"},
+        "identity_cosine_ref": metric_entry(np.float32(0.61), (0.55, 0.66), 3, True, "cos",
+                                            fingerprint=_fp("identity_cosine_ref", identity_backend="dlib")),
+        "keypoint_nme": metric_entry(0.031, [0.02, 0.04], np.int64(3), False, fingerprint=_fp("keypoint_nme")),
+        "fid": {"unavailable": "model file 'pt_inception.pth' is not available", "fingerprint": _fp("fid")},
     }
     per_clip = [{"clip_id": f"c{i}", "subject_id": f"s{i}", "keypoint_nme": float("nan") if i == 0 else 0.03}
                 for i in range(3)]
     args = {"method": {"name": "warp", "version": "1", "source": "builtin"}, "dataset": DATASET,
                 "settings": SETTINGS, "metrics": metrics, "per_clip": per_clip,
-                "metric_info": {"fid": {"higher_is_better": False, "unit": "FID"}}}
+                "metric_info": {"fid": {"higher_is_better": False, "unit": "FID"}}, "protocol": PROTOCOL}
     args.update(kw)
     return make_results(**args)
 
@@ -60,7 +71,12 @@ def test_make_results_fills_contract_fields():
     assert fid["available"] is False and "pt_inception" in fid["reason"] and fid["higher_is_better"] is False
     json.dumps(r, allow_nan=False)
     assert settings_labels(r["settings"]) == ["non-standard: identity backend dlib instead of arcface"]
-    assert results_key(r) == ("warp", "1", "HeadSwapBench", "test", sha256_json(SETTINGS))
+    # every metric entry carries its fingerprint and the hash of it; the protocol block is kept
+    assert all(e["fingerprint_hash"] == fingerprint_hash(e["fingerprint"]) for e in r["metrics"].values())
+    assert r["protocol"] == PROTOCOL
+    # one leaderboard row: method and version on one split under one protocol (settings differ per column, and
+    # each column compares fingerprints)
+    assert results_key(r) == ("warp", "1", "HeadSwapBench", "test", "offline-v1@1")
 
 
 @pytest.mark.parametrize(
@@ -79,6 +95,21 @@ def test_make_results_fills_contract_fields():
         (lambda r: r["method"].update(name=""), "method.name must not be empty"),
         (lambda r: r.update(metrics={}), "metrics is empty"),
         (lambda r: r.update(created_at="yesterday"), "ISO-8601"),
+        (lambda r: r.pop("protocol"), "missing field(s): protocol"),
+        (lambda r: r["protocol"].update(official=True, overrides=["metrics psnr"]), "overrides the protocol"),
+        (lambda r: r["metrics"]["keypoint_nme"].pop("fingerprint"), "keypoint_nme: fingerprint is missing"),
+        (lambda r: r["metrics"]["keypoint_nme"]["fingerprint"]["settings"].update(x=1),
+         "fingerprint_hash does not match"),
+        (lambda r: r["metrics"]["fid"]["fingerprint"].update(metric="lpips"), "is not this entry's key"),
+        (lambda r: r["coverage"].update(failures={"c1": "a string"}), "coverage.failures"),
+        # the statistics the leaderboard shows beside every interval
+        (lambda r: r["metrics"]["keypoint_nme"].update(n_subjects=4), "n_subjects (4) exceeds n (3)"),
+        (lambda r: r["metrics"]["keypoint_nme"].update(n_subjects=-1), "n_subjects must be an integer >= 0"),
+        (lambda r: r["metrics"]["keypoint_nme"].update(n_subjects=True), "n_subjects must be an integer >= 0"),
+        (lambda r: r["dataset"].update(num_subjects=9), "dataset.num_subjects (9) exceeds dataset.num_clips (3)"),
+        (lambda r: r["dataset"].update(num_subjects="3"), "dataset.num_subjects must be an integer"),
+        (lambda r: r["protocol"].update(replicates=0), "protocol.replicates must be a positive integer"),
+        (lambda r: r["protocol"].update(level=95), "protocol.level must be a number between 0 and 1"),
     ],
 )
 def test_validate_reports_each_problem(mutate, expected):
@@ -133,6 +164,28 @@ def test_load_errors_name_the_file(tmp_path):
         load_results(tmp_path / "nan.json")
 
 
+def test_schema_1_files_still_load(tmp_path):
+    """Results from before schema 2 (no protocol, no fingerprints) are read, not refused."""
+    r = _good()
+    r["schema_version"] = 1
+    del r["protocol"]
+    for e in r["metrics"].values():
+        del e["fingerprint"], e["fingerprint_hash"]
+    assert validate_results(r) == []
+
+
+def test_to_frames_gives_metric_and_per_clip_tables(tmp_path):
+    r = _good()
+    metrics, per_clip = to_frames(r)
+    assert list(metrics.index) == ["identity_cosine_ref", "keypoint_nme", "fid"]
+    assert metrics.loc["keypoint_nme", "ci_high"] == 0.04 and bool(metrics.loc["fid", "available"]) is False
+    assert metrics.loc["identity_cosine_ref", "fingerprint_hash"] == r["metrics"]["identity_cosine_ref"]["fingerprint_hash"]
+    assert list(per_clip.index) == ["c0", "c1", "c2"]
+    assert math.isnan(per_clip.loc["c0", "keypoint_nme"]) and per_clip.loc["c1", "keypoint_nme"] == 0.03
+    path = write_results(tmp_path / "results.json", r)
+    assert to_frames(path).per_clip.equals(per_clip)
+
+
 def test_unavailable_metric_helper():
     e = unavailable_metric("no weights", False, "FVD")
     assert e == {"mean": None, "ci95": None, "n": 0, "higher_is_better": False, "available": False,
@@ -171,11 +224,19 @@ def test_impossible_numbers_are_refused(entry, expected):
     assert any(expected in p for p in problems), problems
 
 
+def _fingerprinted(**entries) -> dict:
+    """Entries added to a made results dict get their key's fingerprint (schema 2 requires one per entry)."""
+    for key, e in entries.items():
+        e["fingerprint"] = _fp(key)
+        e["fingerprint_hash"] = fingerprint_hash(e["fingerprint"])
+    return entries
+
+
 def test_plausible_edges_are_accepted():
     """Float rounding at the bounds (a bootstrap of equal values, a Frechet distance of -5e-8) is not a lie,
     and signed angles or dB with another direction keep the wide range."""
     r = _good()
-    r["metrics"].update(
+    r["metrics"].update(**_fingerprinted(
         rate=_entry(1.0000000000000002, 1.0, 1.0, True, "rate"),
         fid=_entry(-5e-8, None, None, False, "FID"),
         same=_entry(0.30000000000000004, 0.3, 0.3, True, "cosine"),
@@ -183,17 +244,18 @@ def test_plausible_edges_are_accepted():
         snr=_entry(-6.0, -7.0, -5.0, None, "dB"),
         psnr=_entry(99.0, 99.0, 99.0, True, "dB"),
         custom=_entry(1e300, 1e299, 1e301, True, "widgets"),  # unknown unit: finite is all that is asked
-    )
+    ))
     assert validate_results(r) == []
 
 
 def test_every_unit_in_use_has_a_rule():
-    from headswapbench.metrics.base import METRIC_INFO
+    from headswapbench.metrics.base import BUILTIN_INFOS
 
     from headswapbench.results import UNIT_RULES
 
-    assert {i.unit.lower() for i in METRIC_INFO.values()} <= set(UNIT_RULES)
-    for info in METRIC_INFO.values():  # the built-in directions agree with their units
+    # the built-in keys only: test plug-ins elsewhere in the suite register keys with units of their own
+    assert {i.unit.lower() for i in BUILTIN_INFOS} <= set(UNIT_RULES)
+    for info in BUILTIN_INFOS:  # the built-in directions agree with their units
         assert not (UNIT_RULES[info.unit.lower()].distance and info.higher_is_better is True), info.name
 
 

@@ -26,7 +26,7 @@ def swap_cmd(
     from pathlib import Path
 
     from ..errors import HeadSwapBenchError
-    from ..metrics.validate import check_device, check_output, expected_format
+    from ..evaluation.validate import check_device, check_output, expected_format
     from ..options import parse_options
     from ..swappers.external import ClipFiles, check_timeout, resolve_source
 
