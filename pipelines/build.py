@@ -354,7 +354,13 @@ class Build:
         from headswapbench.split import DatasetInfo, TripletRow, write_dataset
 
         from . import package as pkg
-        from .ingest import assign_subjects_and_references, read_subjects_csv
+        from .ingest import (
+            assign_subjects_and_references,
+            grouping_rule,
+            grouping_summary,
+            read_subjects_csv,
+            video_identities,
+        )
 
         self._need("package", "filter")
         videos = self.videos()
@@ -370,21 +376,17 @@ class Build:
         mapping = (
             read_subjects_csv(self.cfg.subjects_csv, self.cfg.raw_dir) if self.cfg.subjects_csv else None
         )
-        subjects, refs, no_ref = assign_subjects_and_references(
-            done, self.cfg.ingest, mapping, identity_threshold()
-        )
-        atomic_write_json(
-            self.work / "subjects.json",
-            {
-                "subjects": subjects,
-                "method": "csv" if mapping else "identity-clustering",
-                "threshold": identity_threshold(),
-            },
-        )
+        same = identity_threshold()
+        rule = None if mapping else grouping_rule(IDENTITY_BACKEND, same)
+        subjects, refs, no_ref = assign_subjects_and_references(done, self.cfg.ingest, mapping, same, rule)
+        names = {k: p.relative_to(self.cfg.raw_dir).as_posix() for k, p in videos}
+        grouping = grouping_summary(video_identities(done), subjects, rule, names, same)
+        atomic_write_json(self.work / "subjects.json", {"subjects": subjects, **grouping, "threshold": same})
         edited, filtered = self.records("edit"), self.records("filter")
         clips = self.clips(shard_only=False)
         rows, files, dropped = [], {}, {}
-        self.package_outcome = {"kept": [], "dropped": dropped}  # what the report accounts, even if this fails
+        # what the report accounts, even if this fails
+        self.package_outcome = {"kept": [], "dropped": dropped, "subjects": grouping}
         for cid, clip in clips.items():
             e, f = edited.get(cid), filtered.get(cid)
             if not e or not f or e["status"] != DONE or f["status"] != DONE:
@@ -448,6 +450,7 @@ class Build:
             toolkit_version=_version("headswapbench") or "",
             max_clips_per_subject=self.cfg.max_clips_per_subject,
             leak_baseline=leak,
+            subjects=grouping,
         )
         for split in self.cfg.splits:
             self._remove_stale_temps(self.cfg.out_dir / split)
@@ -455,7 +458,7 @@ class Build:
         self.timings["package"] = round(time.perf_counter() - t0, 3)
         self.package_outcome["kept"] = sorted(r.clip_id for r in rows)
         return {"rows": len(rows), "kept": self.package_outcome["kept"], "dropped": dropped, "summary": summary,
-                "leak_baseline": leak}
+                "leak_baseline": leak, "subjects": grouping}
 
     def leak_baselines(self, by_split: dict[str, list], files: dict[str, dict]) -> dict[str, dict]:
         """Identity-leak baseline per split (``headswapbench.split.leak``) with the build's identity backend and
@@ -562,6 +565,7 @@ class Build:
             "settings_hashes": self.hashes,
             "totals": ledger["totals"],
             "reasons": ledger["reasons"],
+            "subjects": (package or {}).get("subjects"),
             "splits": splits,
             "warnings": health_warnings(splits),
             "inputs": ledger["inputs"],

@@ -13,9 +13,9 @@ One runner item is one raw video. Per video:
    the clip atomically;
 5. write a few reference-frame candidates (frontal, sharp frames spread over the video) as PNG head crops.
 
-The global step ``assign_subjects_and_references`` then groups videos into subjects (a CSV, or agglomerative
-clustering of mean identity embeddings) and gives each clip a reference image from a *different* time
-window of the same subject.
+The global step ``assign_subjects_and_references`` then groups videos into subjects (a CSV, or
+``cluster_subjects``: mean identity embeddings grouped by a measured ``GroupingRule``) and gives each clip a
+reference image from a *different* time window of the same subject.
 """
 
 from __future__ import annotations
@@ -357,6 +357,25 @@ def _why_unusable(track: FrameTrack, big: np.ndarray, frames: int) -> tuple[Reas
     return worst, text.format(shares[worst]) + f" (no {frames}-frame window left)", scores
 
 
+def usable_frames(track: FrameTrack, s: IngestSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(face side in source px, face big enough, usable): a usable frame has the main face, big enough, and no
+    other face."""
+    fs = np.where(
+        track.found,
+        np.maximum(track.boxes[:, 2] - track.boxes[:, 0], track.boxes[:, 3] - track.boxes[:, 1]),
+        0.0,
+    )
+    big = fs >= s.min_face_px()
+    return fs, big, track.found & (track.others == 0) & big
+
+
+def mean_identity(track: FrameTrack, frames: np.ndarray) -> np.ndarray | None:
+    """Unit mean of the identity samples taken on the ``frames`` (bool mask) — a clip's or a video's identity,
+    the embedding subject grouping compares; None without a sample."""
+    rows = frames[track.identity_frames] if len(track.identity_frames) else np.zeros(0, bool)
+    return _unit(track.identity[rows].mean(0)) if rows.any() else None
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(v)
     return v / norm if norm > 0 else v
@@ -393,13 +412,7 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
     except VideoError as exc:
         raise SkipItem(exc.code, exc.cause, **facts) from None
 
-    fs = np.where(
-        track.found,
-        np.maximum(track.boxes[:, 2] - track.boxes[:, 0], track.boxes[:, 3] - track.boxes[:, 1]),
-        0.0,
-    )
-    big = fs >= s.min_face_px()
-    ok = track.found & (track.others == 0) & big
+    fs, big, ok = usable_frames(track, s)
     starts = usable_windows(ok, s.frames, s.max_clips_per_video)
     if not starts:
         code, detail, scores = _why_unusable(track, big, s.frames)
@@ -438,8 +451,9 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
                 }
             )
             continue
-        emb_rows = (track.identity_frames >= start) & (track.identity_frames < start + s.frames)
-        emb = _unit(track.identity[emb_rows].mean(0)) if emb_rows.any() else None
+        window = np.zeros(len(ok), bool)
+        window[start : start + s.frames] = True
+        emb = mean_identity(track, window)
         out = clips_dir / f"{cid}.mp4"
         write_video(out, frames, fps=fps)
         clips.append(
@@ -460,14 +474,14 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
         raise SkipItem(first["code"], first["reason"], **facts, rejected_clips=rejected)
 
     refs = write_reference_candidates(key, path, info, fps, track, ok, folder / "refs", s)
-    all_ids = track.identity[np.isin(track.identity_frames, np.flatnonzero(ok))]
+    video_emb = mean_identity(track, ok)
     return {
         **facts,
         "num_frames_cfr": n,
         "clips": clips,
         "rejected_clips": rejected,
         "references": refs,
-        "identity": _round(_unit(all_ids.mean(0))) if len(all_ids) else None,
+        "identity": _round(video_emb) if video_emb is not None else None,
         "usable_share": round(float(ok.mean()), 4),
         "backends": track.backends,
     }
@@ -525,29 +539,118 @@ def write_reference_candidates(
 
 
 # ------------------------------------------------------------------------------- subjects and references
-def cluster_subjects(embeddings: dict[str, np.ndarray], threshold: float) -> dict[str, str]:
-    """Group videos whose mean identity embeddings are alike: single-linkage agglomerative clustering on
-    cosine distance, cut at ``1 - threshold`` (the identity backend's same-person similarity).
+@dataclass(frozen=True)
+class GroupingRule:
+    """How videos are grouped into subjects by their mean identity embeddings (cosine similarity).
 
-    Single linkage errs toward merging (one similar pair joins two groups): two people merged into one subject
-    only cost a subject, while one person split into two subjects could land in train and test and leak
-    identity across splits. A subject is named after its first video (sorted), so names do not depend on
-    clustering order."""
-    from scipy.cluster.hierarchy import fcluster, linkage
+    Two tiers, measured in docs/build.md ("Subject grouping"): a pair at or above ``sure`` is one subject
+    whatever else (single linkage: no two different people measured came that close, so the safe merge costs
+    nothing there); below it, groups merge only while their *average* pairwise similarity reaches ``group``
+    (average linkage), so a chain of look-alikes (A~B, B~C, A≁C) does not join people who are not alike as a
+    whole. A video mean averages out pose and expression noise, so both limits sit above the backend's
+    per-face same-person threshold (dlib: 0.92), which the means of different people pass."""
 
+    sure: float
+    group: float
+    backend: str = "dlib"
+
+    @property
+    def method(self) -> str:
+        if self.sure <= self.group:
+            return f"single linkage at {self.sure:g}"
+        return f"pairs >= {self.sure:g} joined, then average linkage at {self.group:g}"
+
+    def describe(self) -> dict:
+        return {"method": "identity-clustering", "rule": self.method, "backend": self.backend, "sure": self.sure,
+                "group": self.group}
+
+
+# Measured rules per identity backend (docs/build.md, "Subject grouping"; benchmarks/bench_subjects.py).
+GROUPING_RULES = {"dlib": GroupingRule(sure=0.97, group=0.95, backend="dlib")}
+
+
+def grouping_rule(backend: str, same_threshold: float) -> GroupingRule:
+    """The measured rule of ``backend``; an unmeasured one gets single linkage at its per-face same-person
+    threshold (merges the most: the safe error, see ``cluster_subjects``)."""
+    return GROUPING_RULES.get(backend) or GroupingRule(same_threshold, same_threshold, backend)
+
+
+def _similarities(embeddings: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
     keys = sorted(embeddings)
     if not keys:
-        return {}
-    if len(keys) == 1:
-        return {keys[0]: f"subj-{keys[0]}"}
+        return keys, np.zeros((0, 0))
     X = np.stack([_unit(np.asarray(embeddings[k], dtype=np.float64)) for k in keys])
-    d = np.clip(1.0 - X @ X.T, 0.0, 2.0)
+    return keys, np.clip(X @ X.T, -1.0, 1.0)
+
+
+def cluster_subjects(embeddings: dict[str, np.ndarray], rule: GroupingRule) -> dict[str, str]:
+    """Group videos into subjects by their mean identity embeddings with ``rule`` (see ``GroupingRule``).
+
+    Errors go toward merging where the backend is sure: two people merged only cost a subject, while one
+    person split in two could land in train and test and leak identity. Below ``rule.sure`` average linkage
+    keeps look-alikes from chaining into a few giant subjects. A subject is named after its first video
+    (sorted), so names do not depend on clustering order."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    keys, S = _similarities(embeddings)
+    if len(keys) < 2:
+        return {k: f"subj-{k}" for k in keys}
+    sure = _components(S >= rule.sure)
+    d = 1.0 - S
+    d[sure[:, None] == sure[None, :]] = 0.0  # sure groups merge first; cross-group averages keep the raw pairs
+    np.fill_diagonal(d, 0.0)
     iu = np.triu_indices(len(keys), 1)
-    labels = fcluster(linkage(d[iu], method="single"), t=1.0 - threshold, criterion="distance")
+    labels = fcluster(linkage(np.clip(d[iu], 0.0, 2.0), method="average"), t=1.0 - rule.group,
+                      criterion="distance")
     first: dict[int, str] = {}
     for k, lab in zip(keys, labels):
         first.setdefault(int(lab), k)
     return {k: f"subj-{first[int(lab)]}" for k, lab in zip(keys, labels)}
+
+
+def _components(adjacent: np.ndarray) -> np.ndarray:
+    """Connected-component label per node of a boolean adjacency matrix."""
+    from scipy.sparse.csgraph import connected_components
+
+    return connected_components(adjacent, directed=False)[1]
+
+
+def grouping_summary(embeddings: dict[str, np.ndarray], subjects: dict[str, str], rule: GroupingRule | None,
+                     names: dict[str, str] | None = None, same_threshold: float | None = None,
+                     max_pairs: int = 20) -> dict:
+    """What the grouping did, for the report and the card: per subject of more than one video, its videos
+    (by ``names``: path under RAW_DIR) and their weakest pairwise similarity; and the closest pairs of videos
+    left in *different* subjects at or above the backend's per-face ``same_threshold`` (the decisions a user
+    may want to overrule with ``--subjects``), most alike first, at most ``max_pairs``."""
+    names = names or {}
+    keys, S = _similarities({k: v for k, v in embeddings.items() if k in subjects})
+    index = {k: i for i, k in enumerate(keys)}
+    members: dict[str, list[str]] = {}
+    for v in sorted(subjects):
+        members.setdefault(subjects[v], []).append(v)
+    groups = {}
+    for subj, vids in sorted(members.items()):
+        if len(vids) < 2:
+            continue
+        ix = [index[v] for v in vids if v in index]
+        sub = S[np.ix_(ix, ix)][np.triu_indices(len(ix), 1)] if len(ix) > 1 else np.zeros(0)
+        groups[subj] = {"videos": [names.get(v, v) for v in vids],
+                        "min_similarity": round(float(sub.min()), 4) if sub.size else None}
+    near, total = [], 0
+    if same_threshold is not None and len(keys) > 1:
+        i, j = np.triu_indices(len(keys), 1)
+        sim = S[i, j]
+        lab = np.unique([subjects[k] for k in keys], return_inverse=True)[1]
+        apart = lab[i] != lab[j]
+        pick = np.flatnonzero(apart & (sim >= same_threshold))
+        total = int(pick.size)
+        for k in pick[np.argsort(-sim[pick], kind="stable")][:max_pairs]:
+            a, b = keys[i[k]], keys[j[k]]
+            near.append({"videos": [names.get(a, a), names.get(b, b)], "subjects": [subjects[a], subjects[b]],
+                         "similarity": round(float(sim[k]), 4)})
+    return {**(rule.describe() if rule else {"method": "csv"}), "num_videos": len(subjects),
+            "num_subjects": len(members), "multi_video_subjects": groups, "apart_above_same_person": total,
+            "closest_apart": near}
 
 
 def pick_reference(
@@ -576,15 +679,23 @@ def pick_reference(
     return best
 
 
+def video_identities(videos: dict[str, dict]) -> dict[str, np.ndarray]:
+    """video → its mean identity embedding (ingest's ``identity``: the unit mean over the usable frames)."""
+    return {v: np.asarray(r["identity"]) for v, r in videos.items() if r.get("identity") is not None}
+
+
 def assign_subjects_and_references(
-    videos: dict[str, dict], s: IngestSettings, mapping: dict[str, str] | None, same_threshold: float
+    videos: dict[str, dict], s: IngestSettings, mapping: dict[str, str] | None, same_threshold: float,
+    rule: GroupingRule | None = None,
 ) -> tuple[dict[str, str], dict[str, dict], dict[str, dict]]:
-    """→ (video → subject, clip_id → reference candidate, clip_id → {code, reason} of clips left without one)."""
+    """→ (video → subject, clip_id → reference candidate, clip_id → {code, reason} of clips left without one).
+
+    Subjects come from ``mapping`` (``--subjects``) or ``cluster_subjects`` with ``rule`` (default: the dlib
+    rule); ``same_threshold`` (the backend's per-face threshold) guards each reference."""
     if mapping:
         subjects = {v: mapping.get(v, f"subj-{v}") for v in videos}
     else:
-        embs = {v: np.asarray(r["identity"]) for v, r in videos.items() if r.get("identity") is not None}
-        subjects = cluster_subjects(embs, same_threshold)
+        subjects = cluster_subjects(video_identities(videos), rule or GROUPING_RULES["dlib"])
         subjects.update({v: f"subj-{v}" for v in videos if v not in subjects})
     by_subject: dict[str, dict[str, dict]] = {}
     for v, rec in videos.items():

@@ -116,6 +116,27 @@ def test_end_to_end_build_report_and_contract(reference_build):
     assert len(set(groups.values())) == 2
 
 
+def test_the_build_says_how_videos_became_subjects(reference_build):
+    """The report, the card and the printed table name the grouping rule and each subject's videos when it has
+    several, by path under RAW_DIR (so a wrong merge can be seen and fixed with --subjects)."""
+    from headswapbench.cli.build import render_report
+
+    out, report = reference_build
+    g = report["subjects"]
+    subj = g["multi_video_subjects"]
+    assert g["method"] == "identity-clustering" and g["backend"] == "dlib" and "average linkage" in g["rule"]
+    assert (g["num_videos"], g["num_subjects"]) == (3, 2)
+    assert list(subj) == ["subj-lp_d12_a"] and subj["subj-lp_d12_a"]["videos"] == ["lp_d12_a.mp4", "lp_d12_b.mp4"]
+    assert subj["subj-lp_d12_a"]["min_similarity"] >= 0.95
+    card = (out / "README.md").read_text()
+    assert yaml.safe_load(card.split("---\n")[1])["headswapbench"]["subjects"] == g
+    assert "- Subjects: 2 from 3 input videos, grouped by identity" in card
+    assert "`subj-lp_d12_a`: `lp_d12_a.mp4`, `lp_d12_b.mp4`" in card
+    text = render_report(report, out)
+    assert "2 subject(s) from 3 video(s), grouped by identity (dlib: " in text
+    assert "subj-lp_d12_a: lp_d12_a.mp4, lp_d12_b.mp4" in text and "--subjects CSV" in text
+
+
 def test_report_accounts_for_every_input_and_clip(raw, reference_build):
     """Every input by its path under RAW_DIR with its fate; cut = kept + Σ rejected per input and in total;
     the stage rows, the per-input CSV and the printed table say the same."""
@@ -208,6 +229,23 @@ def test_max_clips_per_subject_keeps_the_best_synchronised(raw, reference_build,
     assert check_balance(report) == [] and report["settings"]["max_clips_per_subject"] == 1
     meta = yaml.safe_load((out / "README.md").read_text().split("---\n")[1])["headswapbench"]
     assert meta["split"]["max_clips_per_subject"] == 1
+
+
+def test_subjects_csv_grouping_is_recorded_with_the_pairs_it_keeps_apart(raw, reference_build, ref_cache, tmp_path,
+                                                                         monkeypatch):
+    """--subjects CSV: the report says so, and flags two videos the CSV keeps apart that look like one person."""
+    import shutil
+
+    monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(ref_cache))
+    out = tmp_path / "csv"
+    shutil.copytree(reference_build[0], out)
+    csv_path = tmp_path / "subjects.csv"
+    csv_path.write_text("video,subject\nlp_d12_a.mp4,p1\nlp_d12_b.mp4,p2\nedtalk_mouth_source_a.mp4,p1\n")
+    g = run_build(_cfg(raw, out, subjects_csv=csv_path), ["package"])["subjects"]
+    assert g["method"] == "csv" and g["num_subjects"] == 2
+    assert g["multi_video_subjects"]["p1"]["videos"] == ["edtalk_mouth_source_a.mp4", "lp_d12_a.mp4"]
+    assert g["closest_apart"][0]["videos"] == ["lp_d12_a.mp4", "lp_d12_b.mp4"]
+    assert g["closest_apart"][0]["subjects"] == ["p1", "p2"] and g["closest_apart"][0]["similarity"] >= 0.95
 
 
 def test_load_dataset_reads_every_split(reference_build):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from headswapbench.pipelines.build import BuildConfig, run_build
 from headswapbench.pipelines.ingest import (
+    GROUPING_RULES,
     IngestSettings,
     cluster_subjects,
     head_window,
@@ -134,9 +135,9 @@ def test_cluster_subjects_groups_alike_embeddings_with_stable_names():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=128), rng.normal(size=128)
     embs = {"v1": a + 0.05 * rng.normal(size=128), "v2": a + 0.05 * rng.normal(size=128), "v3": b}
-    got = cluster_subjects(embs, threshold=0.82)
+    got = cluster_subjects(embs, GROUPING_RULES["dlib"])
     assert got == {"v1": "subj-v1", "v2": "subj-v1", "v3": "subj-v3"}
-    assert cluster_subjects({"only": a}, 0.82) == {"only": "subj-only"}
+    assert cluster_subjects({"only": a}, GROUPING_RULES["dlib"]) == {"only": "subj-only"}
 
 
 def test_pick_reference_comes_from_another_time_window():

@@ -160,6 +160,7 @@ def render_report(report: dict, out_dir: Path) -> str:
                           "leak top-1": leak.get("top1"), "chance": leak.get("chance")})
         lines += [format_table(srows), "(leak top-1: the driving clip alone retrieves the right subject; what a "
                                        "swapper scores by doing nothing)", ""]
+    lines += subjects_text(report.get("subjects"))
     lines += [f"warning: {w}" for w in report.get("warnings", [])]
     stage_rows = [{"stage": name, "items": st.get("items"), "done": st.get("done"), "rejected": st.get("skipped"),
                    "failed": st.get("failed"), "seconds": st.get("wall_seconds_this_run")}
@@ -171,3 +172,26 @@ def render_report(report: dict, out_dir: Path) -> str:
     if report.get("note"):
         lines.append(f"note: {report['note']}")
     return "\n".join(lines)
+
+
+def subjects_text(grouping: dict | None, max_lines: int = 10) -> list[str]:
+    """How the videos became subjects: the rule, each subject of several videos, the closest pairs kept apart."""
+    if not grouping:
+        return []
+    how = ("from --subjects" if grouping["method"] == "csv"
+           else f"by identity ({grouping['backend']}: {grouping['rule']})")
+    groups, near = grouping["multi_video_subjects"], grouping["closest_apart"]
+    lines = [f"{grouping['num_subjects']} subject(s) from {grouping['num_videos']} video(s), grouped {how}"
+             + ("" if groups else "; one video each")]
+    for subj, g in list(groups.items())[:max_lines]:
+        lines.append(f"  {subj}: {', '.join(g['videos'])}")
+    if len(groups) > max_lines:
+        lines.append(f"  … {len(groups) - max_lines} more subject(s) of several videos in build_report.json")
+    if near:
+        a = near[0]
+        lines.append(f"  {grouping['apart_above_same_person']} pair(s) of videos kept in different subjects are above "
+                     f"the per-face same-person threshold; closest: {a['videos'][0]} ~ {a['videos'][1]} "
+                     f"{a['similarity']:.3f}")
+    if groups or near:
+        lines.append("  (a wrong grouping: give the people with --subjects CSV, columns video,subject)")
+    return lines + [""]

@@ -41,6 +41,7 @@ class DatasetInfo:
     toolkit_version: str = ""
     max_clips_per_subject: int = 0  # the build's cap (0 = none)
     leak_baseline: dict = field(default_factory=dict)  # split → identity_leak_baseline(...) ({} = not measured)
+    subjects: dict = field(default_factory=dict)  # how videos were grouped into subjects ({} = not recorded)
 
 
 def dataset_stats(root: str | Path) -> dict:
@@ -116,6 +117,7 @@ def card_yaml(root: Path, info: DatasetInfo, stats: dict) -> dict:
                        "max_subject_share": MAX_SUBJECT_SHARE},
             "identity_leak_baseline": {name: info.leak_baseline[name] for name in splits
                                        if name in info.leak_baseline},
+            **({"subjects": info.subjects} if info.subjects else {}),
             "checksums": CHECKSUMS_FILE,
             "toolkit_version": info.toolkit_version,
         },
@@ -145,6 +147,7 @@ def render_card(root: Path, info: DatasetInfo, stats: dict) -> str:
                else "- Split: by subject_id (assignment not recorded)"),
               *([f"- At most {info.max_clips_per_subject} clips per subject (the best-synchronised kept)"]
                 if info.max_clips_per_subject else []),
+              *subjects_lines(info.subjects),
               "", "## Licence", "", info.license_note, "",
               "## Loading", "", "```python",
               "from headswapbench.split import load_split",
@@ -156,6 +159,23 @@ def render_card(root: Path, info: DatasetInfo, stats: dict) -> str:
               "```", "",
               f"`{CHECKSUMS_FILE}` lists the sha256 of every media file and metadata.jsonl (`sha256sum -c`).", ""]
     return "\n".join(lines)
+
+
+def subjects_lines(grouping: dict, max_groups: int = 20) -> list[str]:
+    """The card's lines on how input videos became subjects: the method, and each subject of several videos
+    (so a wrong merge can be seen and corrected with ``--subjects``)."""
+    if not grouping:
+        return []
+    how = ("from a `--subjects` CSV" if grouping.get("method") == "csv"
+           else f"by identity ({grouping.get('backend')}: {grouping.get('rule')})")
+    groups = grouping.get("multi_video_subjects") or {}
+    lines = [f"- Subjects: {grouping.get('num_subjects')} from {grouping.get('num_videos')} input videos, grouped {how}"
+             + ("; one video per subject" if not groups else "; subjects of several videos:")]
+    for subj, g in list(groups.items())[:max_groups]:
+        lines.append(f"  - `{subj}`: " + ", ".join(f"`{v}`" for v in g["videos"]))
+    if len(groups) > max_groups:
+        lines.append(f"  - … {len(groups) - max_groups} more (YAML `headswapbench.subjects`)")
+    return lines
 
 
 def _num(v) -> str:
