@@ -1,12 +1,160 @@
 """Artifact gate: is an edited clip V_c visibly broken inside the face, whatever editor made it?
 
-(work in progress)"""
+Sync and identity scores cannot see a smear: a dark patch over half the face, ghosted double eyes, a blurred
+or melted face or erased brows keep the landmarks where they were. So the filter also compares V_c with V_a
+*inside the face*, with measures that a legitimately different face passes: each one compares V_c with its
+own frame (its own skin colour, its own features) and then with V_a, never V_c's pixels with V_a's pixels.
+
+Every sampled frame of both clips is first brought to one canonical face frame (a similarity fit of its own
+landmarks onto the face template, 128 px high), so the same regions mean the same parts of the face in both
+clips. Then, per clip pair (median over the sampled frames unless said otherwise):
+
+| score | what it measures | broken when |
+|---|---|---|
+| ``dark_excess`` | share of the face darker than half its own skin's median brightness, V_c minus V_a | a dark smear, holes |
+| ``patch_delta_e`` | worst skin cell's colour distance (ΔE76) from the frame's own skin median, V_c minus V_a (4 × 4 cells) | a region off the face's colour: smears, blotches, pasted shadows, washed patches |
+| ``chroma_ratio`` | skin chroma (median), V_c / V_a | washed-out, grey skin |
+| ``contrast_ratio`` | spread of brightness inside the face (IQR of L*), V_c / V_a | a flat, washed-out face |
+| ``detail_ratio`` | fine-to-mid detail energy inside the face (`detail_ratio`), V_c / V_a | blur (low) or noise (high) |
+| ``structure`` | cosine of the two faces' gradient-orientation histograms (HOG, 8 px cells) | melted, warped or ghosted structure |
+| ``skin_edges`` | gradient energy on plain skin (features masked out), V_c / V_a | ghosted double features, shredded texture |
+| ``feature_presence`` | weakest of the eyes, brows and mouth: its darkness against the skin around it, V_c / V_a | missing brows, eyes or mouth |
+| ``flicker`` | mean change between consecutive frames inside the face, V_c / V_a (motion is aligned away) | temporal flicker, boiling texture |
+
+Each score has a limit (`ArtifactSettings`, calibrated on real clips of ../shared/data against edits
+broken on purpose: docs/build.md, "Artifact gate: calibration", reproduced by
+``python -m benchmarks.bench_artifacts calibrate``). ``artifact_score`` is the worst score as a fraction
+of its limit (≥ 1: rejected as ``edit_artifact``), so clips sort by how close they are to broken.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
 import numpy as np
 
+CANON = 128  # side of the canonical face frame, pixels
+_SCALE = 56.0  # pixels per inter-ocular distance in the canonical frame (the face is ≈ 106 px high)
+_CENTRE = (64.0, 66.0)  # where the template origin lands
+GRID = 4  # skin cells per side for patch_delta_e
 
+
+@dataclass(frozen=True)
+class ArtifactSettings:
+    """Limits of the artifact gate (docs/build.md, "Artifact gate: calibration", gives the measurements)."""
+
+    max_dark_excess: float = 0.06
+    max_patch_delta_e: float = 14.0
+    min_chroma_ratio: float = 0.55
+    min_contrast_ratio: float = 0.55
+    min_detail_ratio: float = 0.55
+    max_detail_ratio: float = 2.2
+    min_structure: float = 0.55
+    max_skin_edges: float = 2.2
+    min_feature_presence: float = 0.30
+    max_flicker: float = 2.5
+    samples: int = 8  # frames sampled per clip (each with its successor, for flicker)
+
+    def limits(self) -> dict[str, tuple[str, float]]:
+        """score → ('max' | 'min', limit)."""
+        return {"dark_excess": ("max", self.max_dark_excess), "patch_delta_e": ("max", self.max_patch_delta_e),
+                "chroma_ratio": ("min", self.min_chroma_ratio), "contrast_ratio": ("min", self.min_contrast_ratio),
+                "detail_ratio_low": ("min", self.min_detail_ratio), "detail_ratio_high": ("max", self.max_detail_ratio),
+                "structure": ("min", self.min_structure), "skin_edges": ("max", self.max_skin_edges),
+                "feature_presence": ("min", self.min_feature_presence), "flicker": ("max", self.max_flicker)}
+
+
+# ------------------------------------------------------------------------------------ the canonical frame
+@dataclass(frozen=True)
+class CanonicalRegions:
+    """Masks in the canonical face frame (bool [CANON, CANON]), built once from the face template."""
+
+    face: np.ndarray  # the face oval (no forehead extension: every editor changes at least this)
+    skin: np.ndarray  # plain skin: oval shrunk by 15 %, without eyes, brows, lips (dilated)
+    cells: list[np.ndarray]  # skin split into a GRID × GRID grid over the face box (cells with enough pixels)
+    features: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (feature mask, surrounding skin ring)
+    template: np.ndarray  # [478, 2] template landmarks in canonical pixels
+
+
+def _to_canon(points: np.ndarray) -> np.ndarray:
+    return np.asarray(points, np.float64)[:, :2] * _SCALE + np.asarray(_CENTRE)
+
+
+@lru_cache(maxsize=1)
+def canonical_regions() -> CanonicalRegions:
+    import cv2
+
+    from headswapbench import warp as W
+    from headswapbench.face.pose import load_template
+
+    tpl = _to_canon(load_template().landmarks)
+    shape = (CANON, CANON)
+
+    def poly(idx, grow: float = 1.0) -> np.ndarray:
+        p = tpl[idx]
+        c = p.mean(axis=0)
+        m = np.zeros(shape, np.uint8)
+        cv2.fillPoly(m, [np.round((c + grow * (p - c)) * 16).astype(np.int32)], 1, cv2.LINE_8, shift=4)
+        return m > 0
+
+    def dilate(m: np.ndarray, r: int) -> np.ndarray:
+        return cv2.dilate(m.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
+
+    face = poly(W.FACE_OVAL)
+    right_brow, left_brow = poly(W.RIGHT_BROW_RING), poly(W.LEFT_BROW_RING)
+    right_eye, left_eye = poly(W.RIGHT_EYE), poly(W.LEFT_EYE)
+    mouth = poly(W.OUTER_LIPS)
+    features_all = right_brow | left_brow | right_eye | left_eye | mouth
+    skin = poly(W.FACE_OVAL, 0.85) & ~dilate(features_all, 4)
+    ys, xs = np.nonzero(face)
+    y_edges = np.linspace(ys.min(), ys.max() + 1, GRID + 1)
+    x_edges = np.linspace(xs.min(), xs.max() + 1, GRID + 1)
+    yy, xx = np.mgrid[0:CANON, 0:CANON]
+    cells = []
+    for i in range(GRID):
+        for j in range(GRID):
+            c = skin & (yy >= y_edges[i]) & (yy < y_edges[i + 1]) & (xx >= x_edges[j]) & (xx < x_edges[j + 1])
+            if c.sum() >= 40:
+                cells.append(c)
+    features = {}
+    for name, m, r in (("right_brow", right_brow, 3), ("left_brow", left_brow, 3), ("right_eye", right_eye, 2),
+                       ("left_eye", left_eye, 2), ("mouth", mouth, 2)):
+        grown = dilate(m, r)
+        ring = dilate(grown, 5) & ~dilate(features_all, 2) & face
+        features[name] = (grown, ring)
+    return CanonicalRegions(face, skin, cells, features, tpl)
+
+
+def align_face(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """The frame warped so its face (a similarity fit of the rigid landmarks) sits in the canonical frame:
+    uint8 [CANON, CANON, 3]. None without a valid face."""
+    import cv2
+
+    from headswapbench.face.pose import load_template
+
+    lms = np.asarray(landmarks, np.float64)
+    if lms.shape[0] < 478 or not np.isfinite(lms[:478, :2]).all():
+        return None
+    tpl = load_template()
+    idx = tpl.rigid
+    src = lms[idx, :2]
+    dst = _to_canon(tpl.landmarks[idx])
+    m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    if m is None:
+        return None
+    scale = float(np.hypot(m[0, 0], m[0, 1]))
+    img = frame
+    if scale < 0.5:  # a large face: shrink it first so the warp does not alias
+        f = min(1.0, 2 * scale)
+        img = cv2.resize(frame, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        m = m.copy()
+        m[:, :2] /= f
+    return cv2.warpAffine(img, m, (CANON, CANON), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+# ------------------------------------------------------------------------------------------ measures
 def detail_ratio(gray: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Fine-to-mid detail energy of a grey image: E|g − G₁g|² / E|G₁g − G₃g|² (Gᵥ: Gaussian blur of σ = v
     px), inside ``mask``. Blur removes the finest scale first, so the ratio falls with blur whatever the
@@ -22,3 +170,179 @@ def detail_ratio(gray: np.ndarray, mask: np.ndarray | None = None) -> float:
     fine = float(np.mean(np.square(g - g1)[sel]))
     mid = float(np.mean(np.square(g1 - g3)[sel]))
     return fine / max(mid, 1e-6)
+
+
+def _hog(gray: np.ndarray, mask: np.ndarray, cell: int = 8, bins: int = 9) -> np.ndarray:
+    """Gradient-orientation histograms (unsigned, magnitude-weighted) of the cells mostly inside ``mask``,
+    each cell L2-normalised, concatenated: the layout of the face's edges, not their strength."""
+    import cv2
+
+    g = np.asarray(gray, np.float32)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    mag = np.hypot(gx, gy) * mask
+    ang = (np.arctan2(gy, gx) % np.pi) / np.pi * bins
+    b = np.minimum(ang.astype(int), bins - 1)
+    n = CANON // cell
+    hist = np.zeros((n, n, bins), np.float64)
+    cy, cx = np.mgrid[0:CANON, 0:CANON] // cell
+    np.add.at(hist, (cy.ravel(), cx.ravel(), b.ravel()), mag.ravel())
+    inside = mask.reshape(n, cell, n, cell).mean(axis=(1, 3)) > 0.5
+    h = hist[inside]
+    return (h / np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-6)).ravel()
+
+
+def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str, Any]:
+    """Per-frame raw measures of one aligned face (uint8 [CANON, CANON, 3]); ``nxt``: the next frame aligned,
+    for flicker. Comparisons with the other clip happen in `compare`."""
+    import cv2
+
+    reg = canonical_regions()
+    lab = cv2.cvtColor(face.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    lum = lab[..., 0]
+    skin_lab = lab[reg.skin]
+    skin_med = np.median(skin_lab, axis=0)
+    gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    grad = np.hypot(gx, gy)
+    q75, q25 = np.percentile(lum[reg.face], [75, 25])
+    cells = [float(np.linalg.norm(lab[c].mean(axis=0) - skin_med)) for c in reg.cells]
+    presence = {}
+    for name, (m, ring) in reg.features.items():
+        around = float(np.median(lum[ring])) if ring.any() else float(skin_med[0])
+        core = float(np.percentile(lum[m], 10))
+        presence[name] = max(around - core, 0.0) / max(around, 1.0)
+    out = {
+        "dark": float(np.mean(lum[reg.face] < 0.5 * skin_med[0])),
+        "cells": cells,
+        "chroma": float(np.median(np.hypot(skin_lab[:, 1], skin_lab[:, 2]))),
+        "contrast": float(q75 - q25),
+        "detail": detail_ratio(gray, reg.face),
+        "hog": _hog(gray, reg.face.astype(np.float32)),
+        "skin_edges": float(grad[reg.skin].mean()),
+        "presence": presence,
+    }
+    if nxt is not None:
+        out["change"] = float(np.abs(nxt.astype(np.float32) - face.astype(np.float32))[reg.face].mean())
+    return out
+
+
+def compare(driving: list[dict], target: list[dict]) -> dict[str, float]:
+    """Clip-level scores from per-frame measures of V_c (``driving``) and V_a (``target``), same frames."""
+    def med(key, rows):
+        return float(np.median([r[key] for r in rows]))
+
+    def ratio(a: float, b: float, floor: float) -> float:
+        return a / max(b, floor)
+
+    cells_c, cells_a = np.array([r["cells"] for r in driving]), np.array([r["cells"] for r in target])
+    patch = np.median(np.max(cells_c - cells_a, axis=1))
+    structure = np.median([float(np.dot(c["hog"], a["hog"])
+                                 / max(np.linalg.norm(c["hog"]) * np.linalg.norm(a["hog"]), 1e-9))
+                           for c, a in zip(driving, target)])
+    names = list(driving[0]["presence"])
+    presence = min(ratio(np.median([r["presence"][n] for r in driving]),
+                         np.median([r["presence"][n] for r in target]), 0.05) for n in names)
+    weakest = min(names, key=lambda n: np.median([r["presence"][n] for r in driving])
+                  / max(np.median([r["presence"][n] for r in target]), 0.05))
+    scores = {
+        "dark_excess": med("dark", driving) - med("dark", target),
+        "patch_delta_e": float(patch),
+        "chroma_ratio": ratio(med("chroma", driving), med("chroma", target), 2.0),
+        "contrast_ratio": ratio(med("contrast", driving), med("contrast", target), 2.0),
+        "detail_ratio": ratio(med("detail", driving), med("detail", target), 0.02),
+        "structure": float(structure),
+        "skin_edges": ratio(med("skin_edges", driving), med("skin_edges", target), 1.0),
+        "feature_presence": float(presence),
+        "weakest_feature": weakest,
+    }
+    if all("change" in r for r in driving + target):
+        scores["flicker"] = ratio(med("change", driving), med("change", target), 1.0)
+    return scores
+
+
+def badness(scores: dict[str, Any], s: ArtifactSettings) -> dict[str, float]:
+    """Each score as a fraction of its limit (≥ 1: over the limit). 'min' limits use limit / value."""
+    out = {}
+    for key, (kind, limit) in s.limits().items():
+        name = key.removesuffix("_low").removesuffix("_high")
+        v = scores.get(name)
+        if v is None or not np.isfinite(v):
+            out[key] = float("inf")  # a score that cannot be computed cannot vouch for the clip
+        elif kind == "max":
+            out[key] = max(v, 0.0) / limit
+        else:
+            out[key] = limit / max(v, 1e-6)
+    return out
+
+
+# -------------------------------------------------------------------------------------------- the gate
+def sample_frames(num_frames: int, found_a: np.ndarray, found_c: np.ndarray, samples: int) -> list[int]:
+    """Up to ``samples`` frame indices t spread over the clip where both clips have a face at t and t + 1."""
+    both = np.asarray(found_a, bool)[:num_frames] & np.asarray(found_c, bool)[:num_frames]
+    ok = np.flatnonzero(both[:-1] & both[1:]) if num_frames > 1 else np.flatnonzero(both)
+    if not len(ok):
+        return []
+    pick = np.unique(np.linspace(0, len(ok) - 1, min(samples, len(ok))).round().astype(int))
+    return [int(i) for i in ok[pick]]
+
+
+def artifact_scores(target_path, driving_path, target, driving, s: ArtifactSettings | None = None) -> dict[str, Any]:
+    """Every artifact score for one pair (paths to V_a and V_c, and their ClipAnalysis), plus
+    ``artifact_score`` (the worst badness) and ``artifact_check`` (which score it is)."""
+    from headswapbench.video import probe, read_frames
+
+    s = s or ArtifactSettings()
+    n = min(target.num_frames, driving.num_frames)
+    picks = sample_frames(n, target.face_found, driving.face_found, s.samples)
+    if not picks:
+        return {"artifact_score": None, "artifact_check": "no_frames"}
+    idx = sorted({t for p in picks for t in (p, p + 1) if t < n})
+    frames = {}
+    for name, path in (("target", target_path), ("driving", driving_path)):
+        info = probe(path)
+        frames[name] = dict(zip(idx, read_frames(path, idx, info)))
+    rows: dict[str, list[dict]] = {"target": [], "driving": []}
+    for t in picks:
+        for name, analysis in (("target", target), ("driving", driving)):
+            face = align_face(frames[name][t], analysis.landmarks[t])
+            nxt = align_face(frames[name][t + 1], analysis.landmarks[t]) if t + 1 in frames[name] else None
+            if face is None:
+                break
+            rows[name].append(frame_measures(face, nxt))
+        if len(rows["target"]) != len(rows["driving"]):
+            rows["target"] = rows["target"][: len(rows["driving"])]
+            rows["driving"] = rows["driving"][: len(rows["target"])]
+    if not rows["driving"]:
+        return {"artifact_score": None, "artifact_check": "no_frames"}
+    scores = compare(rows["driving"], rows["target"])
+    bad = badness(scores, s)
+    worst = max(bad, key=bad.get)
+    out: dict[str, Any] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in scores.items()}
+    out["artifact_score"] = round(bad[worst], 4) if np.isfinite(bad[worst]) else None
+    out["artifact_check"] = worst
+    out["artifact_frames"] = len(rows["driving"])
+    return out
+
+
+def artifact_verdict(scores: dict[str, Any], s: ArtifactSettings | None = None) -> str | None:
+    """None when the edit looks clean, else the detail of the failed check(s) ('score value vs limit')."""
+    s = s or ArtifactSettings()
+    if scores.get("artifact_score") is None:
+        return "no frame of both clips could be compared inside the face"
+    bad = badness(scores, s)
+    failed = [k for k, v in sorted(bad.items(), key=lambda kv: -kv[1]) if v >= 1.0]
+    if not failed:
+        return None
+    limits = s.limits()
+    parts = []
+    for k in failed:
+        kind, limit = limits[k]
+        name = k.removesuffix("_low").removesuffix("_high")
+        parts.append(f"{name} {scores.get(name)} {'>' if kind == 'max' else '<'} {limit}")
+    return "; ".join(parts)
+
+
+def settings_dict(s: ArtifactSettings) -> dict[str, Any]:
+    return asdict(s)

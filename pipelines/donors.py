@@ -11,13 +11,15 @@ sample photos and the 12 photos of ../shared/data/images, see docs/editors.md):
 | score | meaning | default limit |
 |---|---|---|
 | ``face_px`` | chin-to-forehead height of the face, pixels | ≥ 80 |
-| ``yaw``, ``pitch`` | head pose, degrees (``headswapbench.face.pose``) | \\|·\\| ≤ 25 |
-| ``eye_open`` | lid gap of the less open eye, inter-ocular units | ≥ 0.05 (downcast or closed eyes smear) |
+| ``yaw``, ``pitch`` | head pose, degrees (``headswapbench.face.pose``) | abs(yaw) ≤ 25, abs(pitch) ≤ 20 |
+| ``eye_open`` | lid gap of the less open eye, inter-ocular units | ≥ 0.06 (downcast, squinting or closed eyes smear) |
 | ``mouth_open`` | inner-lip gap, inter-ocular units | ≤ 0.25 (lips stretched over a closed mouth) |
 | ``sharpness`` | fine / mid detail energy of the face at 128 px face height (`detail_ratio`) | ≥ 0.12 |
 | ``clipped`` | share of face pixels burnt out or crushed (L* > 97 or < 2) | ≤ 0.05 |
 | ``chroma`` | median chroma of the skin (CIE LAB) | ≥ 3 (a monochrome photo has none) |
 | ``occluded`` | share of plain-skin mesh triangles covered on *both* sides of the face (a mirror cannot help) | ≤ 0.20 |
+| ``uneven_light`` | spread (P95 − P5) of the skin's low-frequency brightness over its median: hard side light, deep shadows | ≤ 0.70 |
+| ``bridge_detail`` | fine detail across the nose bridge over the plain skin's: glasses frames, hair across the face | ≤ 1.50 |
 
 A bank is built once per donor source: landmarks and scores are cached under
 ``cache_dir()/donors/<sha256 of the photo>-<screen version>.json``, so later builds skip the face mesh and
@@ -41,7 +43,7 @@ import numpy as np
 from headswapbench.errors import FaceNotFoundError, HeadSwapBenchError
 from headswapbench.types import Image
 
-SCREEN_VERSION = 1
+SCREEN_VERSION = 2
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 SCREEN_FACE_PX = 128  # sharpness is measured with the face resampled to this height (a 256² clip's face size)
 MIRROR_MARGIN = 4.0  # degrees: flip a donor only when that brings its pose clearly closer (faces are not symmetric)
@@ -53,13 +55,15 @@ class DonorLimits:
 
     min_face_px: float = 80.0
     max_yaw: float = 25.0
-    max_pitch: float = 25.0
-    min_eye_open: float = 0.05
+    max_pitch: float = 20.0
+    min_eye_open: float = 0.06
     max_mouth_open: float = 0.25
     min_sharpness: float = 0.12
     max_clipped: float = 0.05
     min_chroma: float = 3.0
     max_occluded: float = 0.20
+    max_uneven_light: float = 0.70
+    max_bridge_detail: float = 1.50
 
     def failures(self, s: dict[str, float]) -> list[str]:
         """The failed checks, each as 'score value vs limit' (empty: the donor passes)."""
@@ -73,6 +77,8 @@ class DonorLimits:
             ("clipped", s["clipped"] <= self.max_clipped, f"<= {self.max_clipped:g}"),
             ("chroma", s["chroma"] >= self.min_chroma, f">= {self.min_chroma:g}"),
             ("occluded", s["occluded"] <= self.max_occluded, f"<= {self.max_occluded:g}"),
+            ("uneven_light", s["uneven_light"] <= self.max_uneven_light, f"<= {self.max_uneven_light:g}"),
+            ("bridge_detail", s["bridge_detail"] <= self.max_bridge_detail, f"<= {self.max_bridge_detail:g}"),
         ]
         return [f"{k} {s[k]:.3g} (needs {need})" for k, ok, need in checks if not ok]
 
@@ -130,6 +136,17 @@ def screen_scores(image: Image, landmarks: np.ndarray) -> dict[str, float]:
     clear = W.triangle_skin(image, pts, lms, stats, mesh)
     clear_m = W.triangle_skin(flipped, W.face_points(flipped_lms), flipped_lms, stats, mesh)
     occluded = float((np.maximum(clear, clear_m) < 0.6)[mesh.skin].mean())
+    # light: the skin's low-frequency brightness (normalised convolution over plain skin only)
+    sigma = 0.06 * height
+    low = cv2.GaussianBlur(lab[..., 0] * skin, (0, 0), sigma) / np.maximum(
+        cv2.GaussianBlur(skin.astype(np.float32), (0, 0), sigma), 1e-3)
+    lit = low[skin] if skin.any() else np.ones(1)
+    uneven = float((np.percentile(lit, 95) - np.percentile(lit, 5)) / max(np.median(lit), 1.0))
+    # across the nose bridge: glasses frames (or hair) show as fine detail where skin is smooth
+    bridge = W._fill(image.shape, lms[[193, 168, 417, 351, 6, 122], :2]) > 0
+    detail = cv2.GaussianBlur(np.abs(cv2.Laplacian(cv2.GaussianBlur(lab[..., 0], (0, 0), 0.7), cv2.CV_32F)),
+                              (0, 0), max(0.015 * height, 1.0))
+    bridge_detail = float(np.median(detail[bridge]) / max(np.median(detail[skin]), 1e-3)) if bridge.any() else 0.0
     return {
         "face_px": round(float(height), 1),
         "yaw": round(float(pose[0, 0]), 2),
@@ -142,6 +159,8 @@ def screen_scores(image: Image, landmarks: np.ndarray) -> dict[str, float]:
         "chroma": round(chroma, 2),
         "occluded": round(occluded, 4),
         "occluded_one_side": round(float((clear < 0.6)[mesh.skin].mean()), 4),
+        "uneven_light": round(uneven, 4),
+        "bridge_detail": round(bridge_detail, 4),
     }
 
 
