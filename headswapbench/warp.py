@@ -718,7 +718,7 @@ class FaceTransfer:
         blend_mode: str = "feather",
         keep_target_mouth: bool = True,
         mirror: bool = True,
-        shading: bool = True,
+        shading: bool = False,
     ):
         _check_donor(donor, donor_landmarks)
         lms = np.array(donor_landmarks, dtype=np.float64)[:478]
@@ -817,7 +817,7 @@ def face_onto_frame(
     blend_mode: str = "feather",
     keep_target_mouth: bool = True,
     mirror: bool = True,
-    shading: bool = True,
+    shading: bool = False,
 ) -> Image:
     """Put the donor's face onto one frame, following the frame's landmarks (colour matched to the frame)."""
     if not _valid(np.asarray(frame_landmarks)):
@@ -874,7 +874,7 @@ def face_onto_video(
     blend_mode: str = "feather",
     keep_target_mouth: bool = True,
     mirror: bool = True,
-    shading: bool = True,
+    shading: bool = False,
 ) -> Video:
     """Put the donor's face onto every frame of ``video`` following ``video_landmarks`` [T, 478, 2|3]
     (NaN rows where there is no face: those frames pass through unchanged). Same frame count, size, fps.

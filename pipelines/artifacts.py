@@ -46,24 +46,33 @@ class ArtifactSettings:
     """Limits of the artifact gate (docs/build.md, "Artifact gate: calibration", gives the measurements)."""
 
     max_dark_excess: float = 0.06
+    max_dark_patch: float = 0.15
     max_patch_delta_e: float = 14.0
     min_chroma_ratio: float = 0.55
     min_contrast_ratio: float = 0.55
-    min_detail_ratio: float = 0.55
-    max_detail_ratio: float = 2.2
-    min_structure: float = 0.55
-    max_skin_edges: float = 2.2
-    min_feature_presence: float = 0.30
+    min_sharpness_ratio: float = 0.55
+    max_sharpness_ratio: float = 2.2
+    max_skin_edges: float = 2.5
+    min_feature_presence: float = 1.0
+    min_feature_contrast: float = 0.7
     max_flicker: float = 2.5
     samples: int = 8  # frames sampled per clip (each with its successor, for flicker)
 
-    def limits(self) -> dict[str, tuple[str, float]]:
-        """score → ('max' | 'min', limit)."""
-        return {"dark_excess": ("max", self.max_dark_excess), "patch_delta_e": ("max", self.max_patch_delta_e),
-                "chroma_ratio": ("min", self.min_chroma_ratio), "contrast_ratio": ("min", self.min_contrast_ratio),
-                "detail_ratio_low": ("min", self.min_detail_ratio), "detail_ratio_high": ("max", self.max_detail_ratio),
-                "structure": ("min", self.min_structure), "skin_edges": ("max", self.max_skin_edges),
-                "feature_presence": ("min", self.min_feature_presence), "flicker": ("max", self.max_flicker)}
+    def limits(self) -> dict[str, tuple[str, str, float]]:
+        """check → (score, 'max' | 'min', limit)."""
+        return {
+            "dark_excess": ("dark_excess", "max", self.max_dark_excess),
+            "dark_patch": ("dark_patch", "max", self.max_dark_patch),
+            "patch_delta_e": ("patch_delta_e", "max", self.max_patch_delta_e),
+            "chroma_ratio": ("chroma_ratio", "min", self.min_chroma_ratio),
+            "contrast_ratio": ("contrast_ratio", "min", self.min_contrast_ratio),
+            "blur": ("sharpness_ratio", "min", self.min_sharpness_ratio),
+            "noise": ("sharpness_ratio", "max", self.max_sharpness_ratio),
+            "skin_edges_max": ("skin_edges_max", "max", self.max_skin_edges),
+            "feature_presence": ("feature_presence", "min", self.min_feature_presence),
+            "feature_contrast": ("feature_contrast", "min", self.min_feature_contrast),
+            "flicker": ("flicker", "max", self.max_flicker),
+        }
 
 
 # ------------------------------------------------------------------------------------ the canonical frame
@@ -206,67 +215,77 @@ def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str,
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
     grad = np.hypot(gx, gy)
+    dark = lum < 0.5 * skin_med[0]
     q75, q25 = np.percentile(lum[reg.face], [75, 25])
-    cells = [float(np.linalg.norm(lab[c].mean(axis=0) - skin_med)) for c in reg.cells]
-    presence = {}
+    features = {}
     for name, (m, ring) in reg.features.items():
         around = float(np.median(lum[ring])) if ring.any() else float(skin_med[0])
-        core = float(np.percentile(lum[m], 10))
-        presence[name] = max(around - core, 0.0) / max(around, 1.0)
+        features[name] = {"edges": float(grad[m].mean()),
+                          "dark": max(around - float(np.percentile(lum[m], 20)), 0.0) / max(around, 1.0)}
     out = {
-        "dark": float(np.mean(lum[reg.face] < 0.5 * skin_med[0])),
-        "cells": cells,
+        "dark": float(np.mean(dark[reg.face])),
+        "cell_dark": [float(dark[c].mean()) for c in reg.cells],
+        "cell_colour": [float(np.linalg.norm(lab[c].mean(axis=0) - skin_med)) for c in reg.cells],
+        "cell_edges": [float(grad[c].mean()) for c in reg.cells],
         "chroma": float(np.median(np.hypot(skin_lab[:, 1], skin_lab[:, 2]))),
         "contrast": float(q75 - q25),
-        "detail": detail_ratio(gray, reg.face),
-        "hog": _hog(gray, reg.face.astype(np.float32)),
-        "skin_edges": float(grad[reg.skin].mean()),
-        "presence": presence,
+        "edges": float(grad[reg.face].mean()),
+        "skin_edges": float(np.median(grad[reg.skin])),
+        "features": features,
     }
     if nxt is not None:
         out["change"] = float(np.abs(nxt.astype(np.float32) - face.astype(np.float32))[reg.face].mean())
     return out
 
 
-def compare(driving: list[dict], target: list[dict]) -> dict[str, float]:
+def compare(driving: list[dict], target: list[dict]) -> dict[str, Any]:
     """Clip-level scores from per-frame measures of V_c (``driving``) and V_a (``target``), same frames."""
-    def med(key, rows):
-        return float(np.median([r[key] for r in rows]))
+    def med(values) -> float:
+        return float(np.median(values))
 
     def ratio(a: float, b: float, floor: float) -> float:
         return a / max(b, floor)
 
-    cells_c, cells_a = np.array([r["cells"] for r in driving]), np.array([r["cells"] for r in target])
-    patch = np.median(np.max(cells_c - cells_a, axis=1))
-    structure = np.median([float(np.dot(c["hog"], a["hog"])
-                                 / max(np.linalg.norm(c["hog"]) * np.linalg.norm(a["hog"]), 1e-9))
-                           for c, a in zip(driving, target)])
-    names = list(driving[0]["presence"])
-    presence = min(ratio(np.median([r["presence"][n] for r in driving]),
-                         np.median([r["presence"][n] for r in target]), 0.05) for n in names)
-    weakest = min(names, key=lambda n: np.median([r["presence"][n] for r in driving])
-                  / max(np.median([r["presence"][n] for r in target]), 0.05))
-    scores = {
-        "dark_excess": med("dark", driving) - med("dark", target),
-        "patch_delta_e": float(patch),
-        "chroma_ratio": ratio(med("chroma", driving), med("chroma", target), 2.0),
-        "contrast_ratio": ratio(med("contrast", driving), med("contrast", target), 2.0),
-        "detail_ratio": ratio(med("detail", driving), med("detail", target), 0.02),
-        "structure": float(structure),
-        "skin_edges": ratio(med("skin_edges", driving), med("skin_edges", target), 1.0),
-        "feature_presence": float(presence),
+    cells = {k: (np.array([r[k] for r in driving]), np.array([r[k] for r in target]))
+             for k in ("cell_dark", "cell_colour", "cell_edges")}
+    dark_c, dark_a = cells["cell_dark"]
+    col_c, col_a = cells["cell_colour"]
+    edge_c, edge_a = cells["cell_edges"]
+    skin_a = np.array([r["skin_edges"] for r in target])[:, None]
+    # presence of each feature in V_c on its own terms: more detail than its own plain skin (edges ≥ 1.3 ×)
+    # or darker than the skin around it (by ≥ 10 %); an erased brow has neither. The weakest feature counts.
+    presence = {}
+    for name in driving[0]["features"]:
+        edges = med([r["features"][name]["edges"] / max(r["skin_edges"], 1.0) for r in driving])
+        darkness = med([r["features"][name]["dark"] for r in driving])
+        presence[name] = max(edges / 1.3, darkness / 0.10)
+    weakest = min(presence, key=presence.get)
+    # contrast of the eyes and mouth against the skin around them, V_c / V_a, the middle of the three: an
+    # identity's eyes may be lighter or darker, a face blended with another (ghosting) loses contrast in all
+    contrast = med([med([r["features"][n]["dark"] for r in driving])
+                    / max(med([r["features"][n]["dark"] for r in target]), 0.02)
+                    for n in ("right_eye", "left_eye", "mouth")])
+    scores: dict[str, Any] = {
+        "dark_excess": med([r["dark"] for r in driving]) - med([r["dark"] for r in target]),
+        "dark_patch": med(np.max(dark_c - dark_a, axis=1)),
+        "patch_delta_e": med(np.max(col_c - col_a, axis=1)),
+        "chroma_ratio": ratio(med([r["chroma"] for r in driving]), med([r["chroma"] for r in target]), 2.0),
+        "contrast_ratio": ratio(med([r["contrast"] for r in driving]), med([r["contrast"] for r in target]), 2.0),
+        "sharpness_ratio": ratio(med([r["edges"] for r in driving]), med([r["edges"] for r in target]), 1.0),
+        "skin_edges_max": med(np.max(edge_c / np.maximum(edge_a, skin_a), axis=1)),
+        "feature_presence": float(presence[weakest]),
         "weakest_feature": weakest,
+        "feature_contrast": float(contrast),
     }
     if all("change" in r for r in driving + target):
-        scores["flicker"] = ratio(med("change", driving), med("change", target), 1.0)
+        scores["flicker"] = ratio(med([r["change"] for r in driving]), med([r["change"] for r in target]), 1.0)
     return scores
 
 
 def badness(scores: dict[str, Any], s: ArtifactSettings) -> dict[str, float]:
     """Each score as a fraction of its limit (≥ 1: over the limit). 'min' limits use limit / value."""
     out = {}
-    for key, (kind, limit) in s.limits().items():
-        name = key.removesuffix("_low").removesuffix("_high")
+    for key, (name, kind, limit) in s.limits().items():
         v = scores.get(name)
         if v is None or not np.isfinite(v):
             out[key] = float("inf")  # a score that cannot be computed cannot vouch for the clip
@@ -338,11 +357,99 @@ def artifact_verdict(scores: dict[str, Any], s: ArtifactSettings | None = None) 
     limits = s.limits()
     parts = []
     for k in failed:
-        kind, limit = limits[k]
-        name = k.removesuffix("_low").removesuffix("_high")
-        parts.append(f"{name} {scores.get(name)} {'>' if kind == 'max' else '<'} {limit}")
+        name, kind, limit = limits[k]
+        parts.append(f"{k}: {name} {scores.get(name)} {'>' if kind == 'max' else '<'} {limit}")
     return "; ".join(parts)
 
 
 def settings_dict(s: ArtifactSettings) -> dict[str, Any]:
     return asdict(s)
+
+
+# ----------------------------------------------------------------------- deliberately broken edits
+BROKEN_KINDS = ("dark_smear", "ghost", "blur", "brows_erased", "washed_out", "melted", "holes")
+
+
+def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
+    """A clean edit broken on purpose, the way real editors break (the gate's calibration and tests):
+
+    * ``dark_smear``: one half of the face darkened to 35 %, eyes and mouth still faintly showing through;
+    * ``ghost``: the face blended half-and-half with itself shifted by 0.10 face heights: double features;
+    * ``blur``: the face blurred (Gaussian, σ = 0.03 face heights);
+    * ``brows_erased``: both brows painted over with the surrounding skin (``cv2.inpaint``);
+    * ``washed_out``: the face pushed towards white with a third of its chroma;
+    * ``melted``: a smooth random displacement of up to 0.08 face heights that drifts over the clip, plus
+      noise, as a diffusion model's melted, boiling face;
+    * ``holes``: three dark holes of 0.1 face heights inside the face.
+
+    ``frames`` [T, H, W, 3] uint8, ``landmarks`` [T, 478, 2|3] of the clean edit. Returns new frames."""
+    import cv2
+
+    from headswapbench import warp as W
+
+    if kind not in BROKEN_KINDS:
+        raise ValueError(f"unknown broken kind {kind!r}; kinds: {', '.join(BROKEN_KINDS)}")
+    rng = np.random.default_rng(seed)
+    out = np.array(frames, copy=True)
+    T, H, Wd = out.shape[:3]
+    side = rng.choice([-1.0, 1.0])
+    fields = rng.standard_normal((2, 2, H, Wd)).astype(np.float32)  # the melt drifts between two fields
+    holes = rng.uniform(-0.25, 0.25, (3, 2))
+    for t in range(T):
+        lms = np.asarray(landmarks[t], np.float64)
+        if not np.isfinite(lms[:478, :2]).all():
+            continue
+        pts = W.face_points(lms)
+        fh = W.face_height(pts)
+        frame = out[t]
+        mask = cv2.GaussianBlur(W.face_mask(pts, frame.shape, forehead=False).astype(np.float32) / 255,
+                                (0, 0), max(0.02 * fh, 1.0))[..., None]
+        f = frame.astype(np.float32)
+        if kind == "dark_smear":
+            up = pts[W.FOREHEAD_TOP] - pts[W.CHIN]
+            normal = np.array([up[1], -up[0]]) / max(np.linalg.norm(up), 1e-6)
+            ys, xs = np.mgrid[0:H, 0:Wd]
+            d = ((xs - pts[W.NOSE_TIP, 0]) * normal[0] + (ys - pts[W.NOSE_TIP, 1]) * normal[1]) * side
+            half = np.clip(d / (0.05 * fh) + 0.5, 0, 1)[..., None].astype(np.float32)
+            new = f * (1 - 0.65 * half * mask)
+        elif kind == "ghost":
+            m = np.float32([[1, 0, 0.03 * fh], [0, 1, 0.10 * fh]])
+            shifted = cv2.warpAffine(frame, m, (Wd, H), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+            new = f + mask * 0.5 * (shifted - f)
+        elif kind == "blur":
+            new = f + mask * (cv2.GaussianBlur(f, (0, 0), 0.03 * fh) - f)
+        elif kind == "brows_erased":
+            brows = np.zeros((H, Wd), np.uint8)
+            for ring in (W.RIGHT_BROW_RING, W.LEFT_BROW_RING):
+                brows = np.maximum(brows, W._fill(frame.shape, pts[ring]))
+            r = max(1, int(0.03 * fh))
+            brows = cv2.dilate(brows, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
+            new = cv2.inpaint(frame, brows, max(3, int(0.05 * fh)), cv2.INPAINT_TELEA).astype(np.float32)
+        elif kind == "washed_out":
+            lab = cv2.cvtColor(f / 255, cv2.COLOR_RGB2LAB)
+            lab[..., 0] += 0.6 * (95 - lab[..., 0])
+            lab[..., 1:] *= 0.33
+            washed = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255
+            new = f + mask * (washed - f)
+        elif kind == "melted":
+            s = 0.08 * fh
+            w = 0.5 - 0.5 * np.cos(np.pi * t / max(T - 1, 1))
+            field = ((1 - w) * fields[0] + w * fields[1]).astype(np.float32)
+            dx = cv2.GaussianBlur(field[0], (0, 0), 0.08 * fh)
+            dy = cv2.GaussianBlur(field[1], (0, 0), 0.08 * fh)
+            norm = max(float(np.abs(np.stack([dx, dy])).max()), 1e-6)
+            ys, xs = np.mgrid[0:H, 0:Wd].astype(np.float32)
+            warped = cv2.remap(frame, (xs + dx / norm * s).astype(np.float32), (ys + dy / norm * s).astype(np.float32), cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REFLECT101).astype(np.float32)
+            warped += rng.normal(0, 8.0, warped.shape).astype(np.float32)
+            new = f + mask * (warped - f)
+        else:  # holes
+            centre = pts[W.FACE_OVAL].mean(axis=0)
+            hole = np.zeros((H, Wd), np.uint8)
+            for dxy in holes:
+                c = centre + dxy * fh
+                cv2.circle(hole, (int(c[0]), int(c[1])), max(2, int(0.05 * fh)), 1, -1)
+            hm = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), 1.0)[..., None]
+            new = f * (1 - 0.92 * hm)
+        out[t] = np.clip(np.round(new), 0, 255).astype(np.uint8)
+    return out

@@ -44,6 +44,7 @@ from .ingest import IngestSettings
 STAGES = ("ingest", "edit", "filter", "package")
 DEFAULT_SPLITS = {"train": 0.8, "val": 0.1, "test": 0.1}
 REPORT_FILE = "build_report.json"
+CONTACT_SHEET_FILE = "contact_sheet.html"
 WORK_DIR = ".work"
 
 
@@ -206,6 +207,8 @@ class Build:
         self.executor = make_executor(cfg.executor, cfg.ray_address)
         self.results: dict[str, StageResult] = {}
         self.timings: dict[str, float] = {}
+        self.subjects: dict[str, str] = {}  # video → subject, once the package step has grouped them
+        self.references: dict[str, Path] = {}  # clip_id → reference image, once the package step has picked them
 
     @property
     def editor_desc(self) -> dict:
@@ -370,6 +373,8 @@ class Build:
         subjects, refs, no_ref = assign_subjects_and_references(
             done, self.cfg.ingest, mapping, identity_threshold()
         )
+        self.subjects = subjects
+        self.references = {cid: self.folder("ingest") / ref["file"] for cid, ref in refs.items()}
         atomic_write_json(
             self.work / "subjects.json",
             {
@@ -414,6 +419,7 @@ class Build:
                     "jitter_excess": scores.get("jitter_excess"),
                     "identity_threshold": scores.get("identity_threshold"),
                     "attributes": er.get("attributes", {}),
+                    "artifact_score": scores.get("artifact_score"),
                     "reference_video": ref["video"],
                     "reference_frame": ref["frame"],
                     "crop_window": clip["window"],
@@ -448,6 +454,57 @@ class Build:
         summary = pkg.package_dataset(self.cfg.out_dir, {k: v for k, v in by_split.items() if v}, files, info)
         self.timings["package"] = round(time.perf_counter() - t0, 3)
         return {"rows": len(rows), "dropped": dropped, "summary": summary}
+
+    # contact sheet ---------------------------------------------------------------------------------------
+    def contact_sheet_rows(self, package: dict | None) -> list:
+        """Every edited clip with its fate (kept, or the stage and reason that rejected it), media and scores."""
+        from .contact_sheet import SheetRow
+
+        edited, filtered = self.records("edit"), self.records("filter")
+        dropped = (package or {}).get("dropped", {})
+        rows = []
+        for cid, clip in self.clips(shard_only=False).items():
+            e = edited.get(cid)
+            if e is None:
+                continue
+            f = filtered.get(cid)
+            row = SheetRow(clip_id=cid, subject=self.subjects.get(clip["video"], ""), target=clip["path"],
+                           reference=self.references.get(cid))
+            if e["status"] != DONE:
+                row.status, row.stage = "rejected", "edit"
+            else:
+                row.driving = self.folder("edit") / e["result"]["file"]
+                row.editor_note = str(e["result"].get("prompt", ""))
+                if f is not None:
+                    row.scores = dict(f.get("result") or {})
+                if f is None:
+                    row.status, row.stage, row.code = "rejected", "filter", "not filtered yet"
+                elif f["status"] != DONE:
+                    row.status, row.stage = "rejected", "filter"
+                elif cid in dropped:
+                    row.status, row.stage = "rejected", "package"
+                    row.code, _, row.detail = str(dropped[cid]).partition(": ")
+                elif package is None:
+                    row.status, row.code = "rejected", "not packaged"
+            rec = f if row.stage == "filter" and f is not None else e if row.stage == "edit" else None
+            if rec is not None and rec.get("status") != DONE:
+                reason = str(rec.get("reason", ""))
+                row.code = str(rec.get("code") or reason.split(":")[0])
+                row.detail = reason.split(": ", 1)[1] if ": " in reason and not rec.get("code") else reason
+            rows.append(row)
+        return rows
+
+    def write_contact_sheet(self, package: dict | None) -> Path | None:
+        """OUT_DIR/contact_sheet.html: every clip as V_c | I_ref | V_a with its scores and fate (see
+        `pipelines.contact_sheet`). Nothing when no clip was edited."""
+        from .contact_sheet import write_contact_sheet
+
+        rows = self.contact_sheet_rows(package)
+        if not rows:
+            return None
+        note = f"editor {self.cfg.editor}; clips of {self.cfg.ingest.frames} frames at {self.cfg.ingest.size}²"
+        return write_contact_sheet(rows, self.cfg.out_dir / CONTACT_SHEET_FILE, title=self.cfg.out_dir.name,
+                                   note=note)
 
     # report ----------------------------------------------------------------------------------------------
     def report(self, package: dict | None, stages_run: list[str]) -> dict:
@@ -571,7 +628,10 @@ def run_build(cfg: BuildConfig, stages: list[str] | None = None) -> dict:
                 getattr(build, f"run_{name}")()
     except HeadSwapBenchError as exc:
         error = exc
+    sheet = build.write_contact_sheet(package) if "package" in ran else None
     report = build.report(package, ran)
+    if sheet is not None:
+        report["contact_sheet"] = str(sheet.relative_to(cfg.out_dir))
     if sharded and "package" not in ran:
         report["note"] = (
             "sharded run: run `headswapbench build RAW OUT --stage package` once every shard has finished"

@@ -1,7 +1,8 @@
 """Filter: keep an edited clip V_c only if it is a usable driving input for the real clip V_a.
 
-A pair is kept when, frame by frame, V_c's face follows V_a's (landmarks, expression, head pose), the new
-face is temporally stable, and V_c's identity really differs from V_a's (otherwise the triplet leaks the
+A pair is kept when V_c's face is not visibly broken (the artifact gate, `pipelines/artifacts.py`), frame
+by frame follows V_a's (landmarks, expression, head pose), is temporally stable, and V_c's identity really
+differs from V_a's (otherwise the triplet leaks the
 target's identity into the driving clip and the benchmark rewards copying). Every clip, kept or rejected,
 keeps all of its scores; a rejected one also gets the first failed check as its reason.
 
@@ -10,12 +11,14 @@ The thresholds are measured on ../shared/data (see docs/build.md, "Filter defaul
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from headswapbench.runner import SkipItem
+
+from .artifacts import ArtifactSettings, artifact_scores, artifact_verdict
 
 # MediaPipe FaceMesh outer eye corners: the inter-ocular distance that normalises every landmark error
 # (the 478-point analogue of the 68-point outer-corner convention 36/45 used by the NME literature).
@@ -39,6 +42,8 @@ class FilterSettings:
     max_jitter_excess: float = 0.02  # V_c jitter minus V_a's, inter-ocular units/frame (warp max 0.008)
     min_face_ratio: float = 0.95  # share of frames where V_c still has a trackable face
     identity_samples: int = 8  # faces embedded per clip for the identity check (dlib ≈ 0.1 s each on CPU)
+    # the artifact gate: is V_c visibly broken inside the face? (pipelines/artifacts.py, docs/build.md)
+    artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
 
 
 def inter_ocular(landmarks: np.ndarray) -> np.ndarray:
@@ -131,7 +136,8 @@ def sync_scores(target, driving) -> dict[str, float]:
 
 def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
     """The first failed check as 'reason: detail', or None when the pair is kept. Order: the cheapest to
-    explain first (no face), then the leak (identity), then synchronisation, then stability."""
+    explain first (no face), then a visibly broken edit (artifacts), then the leak (identity), then
+    synchronisation, then stability."""
 
     def bad(key: str, limit: float, above: bool = True) -> bool:
         v = scores.get(key)
@@ -141,6 +147,9 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
 
     if bad("face_ratio", s.min_face_ratio, above=False) or not scores.get("frames_compared"):
         return f"face_lost: edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
+    broken = artifact_verdict(scores, s.artifacts)
+    if broken:
+        return f"edit_artifact: {broken}"
     id_limit = (
         s.max_identity_similarity
         if s.max_identity_similarity is not None
@@ -179,6 +188,7 @@ def filter_pair(target_path, driving_path, s: FilterSettings) -> dict[str, Any]:
     target = analyze_video(target_path, identity_every=every, progress=False)
     driving = analyze_video(driving_path, identity_every=every, progress=False)
     scores = sync_scores(target, driving)
+    scores.update(artifact_scores(target_path, driving_path, target, driving, s.artifacts))
     reason = verdict(scores, s)
     if reason:
         raise SkipItem(reason, **scores)
