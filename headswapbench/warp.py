@@ -633,48 +633,6 @@ def donor_clear(img: Image, landmarks: np.ndarray, skin: ColourStats | None = No
     return np.clip((triangle_skin(img, face_points(landmarks), landmarks, skin, mesh) - 0.4) / 0.4, 0.0, 1.0)
 
 
-def transfer_shading(warped: Image, frame: Image, points: np.ndarray, covered: np.ndarray,
-                     sigma: float = 0.06) -> Image:
-    """The warped donor with its low-frequency light (LAB, Gaussian of ``sigma`` face heights) replaced by
-    the frame's: ``warped + lowpass(frame) − lowpass(warped)``, both low-passes taken over plain skin only
-    (normalised convolution without eyes, brows and lips), so features keep their own darkness. A donor lit
-    from one side no longer paints a dark half-face onto a frontally lit target; the donor's features and
-    skin texture, the identity, stay."""
-    height = face_height(points)
-    region = face_mask(points, frame.shape)
-    region[~covered] = 0
-    x0, y0, w, h = cv2.boundingRect(region)
-    if w == 0 or h == 0:
-        return warped
-    pad = int(2 * sigma * height) + 2
-    x0, y0 = max(x0 - pad, 0), max(y0 - pad, 0)
-    x1, y1 = min(x0 + w + 2 * pad, frame.shape[1]), min(y0 + h + 2 * pad, frame.shape[0])
-    sl = (slice(y0, y1), slice(x0, x1))
-    features = np.zeros(frame.shape[:2], np.uint8)
-    for ring in (RIGHT_BROW_RING, LEFT_BROW_RING, RIGHT_EYE, LEFT_EYE, OUTER_LIPS):
-        features = np.maximum(features, _fill(frame.shape, points[ring]))
-    r = max(1, int(round(0.03 * height)))
-    features = cv2.dilate(features, np.ones((2 * r + 1,) * 2, np.uint8))
-    weight = ((region > 0) & (features == 0))[sl].astype(np.float32)
-    if weight.sum() < 16:
-        return warped
-    s = max(sigma * height, 1.0)
-    norm = np.maximum(cv2.GaussianBlur(weight, (0, 0), s), 1e-3)[..., None]
-
-    def low(lab: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(lab * weight[..., None], (0, 0), s) / norm
-
-    lab_w, lab_f = _to_lab(warped[sl]), _to_lab(frame[sl])
-    out = lab_w + (low(lab_f) - low(lab_w))
-    out[..., 0] = np.clip(out[..., 0], 0, 100)
-    rgb = np.clip(np.round(cv2.cvtColor(out.astype(np.float32), cv2.COLOR_LAB2RGB) * 255), 0, 255).astype(np.uint8)
-    result = warped.copy()
-    inside = (region[sl] > 0) | (weight > 0)
-    grown = cv2.dilate(region[sl], np.ones((5, 5), np.uint8)) > 0
-    result[sl][grown | inside] = rgb[grown | inside]
-    return result
-
-
 def donor_reliability(img: Image, landmarks: np.ndarray, skin: ColourStats | None = None,
                       mesh: CanonicalMesh | None = None) -> np.ndarray:
     """[M] in [0, 1]: how trustworthy each triangle's texture is in a donor photo, the product of its
@@ -718,7 +676,6 @@ class FaceTransfer:
         blend_mode: str = "feather",
         keep_target_mouth: bool = True,
         mirror: bool = True,
-        shading: bool = False,
     ):
         _check_donor(donor, donor_landmarks)
         lms = np.array(donor_landmarks, dtype=np.float64)[:478]
@@ -745,7 +702,6 @@ class FaceTransfer:
             # contrast gain kept near 1: a dark, flat donor stretched 2x blows out its eye whites
             donor = apply_colour_transfer(donor, colour_stats(donor, skin), target_stats, max_gain=1.5)
         self.mesh = canonical_mesh()
-        self.shading = shading and target_stats is not None
         self.donor = donor
         self.donor_skin = colour_stats(donor, skin)
         # a 4th channel travels with the texture: where the donor's face may be pasted at all
@@ -795,8 +751,6 @@ class FaceTransfer:
         if self.paste is not None:  # covered on both sides (a microphone at the chin): the frame shows through
             k = max(3, int(0.04 * face_height(dst)) | 1)
             visible = visible * cv2.GaussianBlur(raster.per_triangle(self.paste, fill=1.0), (k, k), 0)
-        if self.shading:
-            warped = transfer_shading(warped, frame, dst, raster.covered())
         covered = raster.covered()
         mask = face_mask(dst, frame.shape, cut_mouth=self.keep_target_mouth)
         mask[~covered] = 0
@@ -817,7 +771,6 @@ def face_onto_frame(
     blend_mode: str = "feather",
     keep_target_mouth: bool = True,
     mirror: bool = True,
-    shading: bool = False,
 ) -> Image:
     """Put the donor's face onto one frame, following the frame's landmarks (colour matched to the frame)."""
     if not _valid(np.asarray(frame_landmarks)):
@@ -826,8 +779,7 @@ def face_onto_frame(
     stats = colour_stats(frame, stats_mask(pts, frame.shape))
     transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats if stats.count else None,
                             target_face_height=face_height(pts), colour=colour, hair_gate=hair_gate,
-                            blend_mode=blend_mode, keep_target_mouth=keep_target_mouth, mirror=mirror,
-                            shading=shading)
+                            blend_mode=blend_mode, keep_target_mouth=keep_target_mouth, mirror=mirror)
     return transfer.apply(frame, frame_landmarks)
 
 
@@ -874,7 +826,6 @@ def face_onto_video(
     blend_mode: str = "feather",
     keep_target_mouth: bool = True,
     mirror: bool = True,
-    shading: bool = False,
 ) -> Video:
     """Put the donor's face onto every frame of ``video`` following ``video_landmarks`` [T, 478, 2|3]
     (NaN rows where there is no face: those frames pass through unchanged). Same frame count, size, fps.
@@ -882,8 +833,7 @@ def face_onto_video(
     Colour is transferred once per clip and landmarks are smoothed lightly over time, so the pasted face
     does not flicker. ``colour``: recolour the donor to the clip's skin; ``hair_gate``: paste the forehead
     only skin over skin; ``keep_target_mouth``: show the clip's own mouth interior (see module docstring);
-    ``mirror``: borrow the donor's mirrored side where it shows a triangle better; ``shading``: the frame's
-    own low-frequency light on the donor's skin (`transfer_shading`)."""
+    ``mirror``: borrow the donor's mirrored side where it shows a triangle better (see `FaceTransfer`)."""
     from tqdm.auto import tqdm
 
     lms = np.asarray(video_landmarks, dtype=np.float64)
@@ -901,7 +851,7 @@ def face_onto_video(
     stats = clip_colour_stats(video.frames, lms)
     transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats, target_face_height=float(np.median(heights)),
                             colour=colour, hair_gate=hair_gate, blend_mode=blend_mode,
-                            keep_target_mouth=keep_target_mouth, mirror=mirror, shading=shading)
+                            keep_target_mouth=keep_target_mouth, mirror=mirror)
     for t in tqdm(np.flatnonzero(valid), desc="warp face", unit="frame", disable=not progress, leave=False):
         frames[t] = transfer.apply(video.frames[t], lms[t])
     return Video(frames, video.fps)

@@ -147,7 +147,8 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
 
     if bad("face_ratio", s.min_face_ratio, above=False) or not scores.get("frames_compared"):
         return f"face_lost: edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
-    broken = artifact_verdict(scores, s.artifacts)
+    # the artifact gate's scores are there whenever the filter ran it (None inside: not computable → fails)
+    broken = artifact_verdict(scores, s.artifacts) if "artifact_score" in scores else None
     if broken:
         return f"edit_artifact: {broken}"
     id_limit = (
