@@ -2,29 +2,29 @@
 
 Sync and identity scores cannot see a smear: a dark patch over half the face, ghosted double eyes, a blurred
 or melted face or erased brows keep the landmarks where they were. So the filter also compares V_c with V_a
-*inside the face*, with measures that a legitimately different face passes: each one compares V_c with its
-own frame (its own skin colour, its own features) and then with V_a, never V_c's pixels with V_a's pixels.
+*inside the face*, with measures that a legitimately different face passes: each one judges V_c against its
+own frame first (its own skin colour, its own features) and only then against V_a.
 
-Every sampled frame of both clips is first brought to one canonical face frame (a similarity fit of its own
+Every sampled frame of both clips is brought to one canonical face frame (a similarity fit of its own rigid
 landmarks onto the face template, 128 px high), so the same regions mean the same parts of the face in both
-clips. Then, per clip pair (median over the sampled frames unless said otherwise):
+clips. Per clip pair (median over the sampled frames):
 
 | score | what it measures | broken when |
 |---|---|---|
-| ``dark_excess`` | share of the face darker than half its own skin's median brightness, V_c minus V_a | a dark smear, holes |
-| ``patch_delta_e`` | worst skin cell's colour distance (ΔE76) from the frame's own skin median, V_c minus V_a (4 × 4 cells) | a region off the face's colour: smears, blotches, pasted shadows, washed patches |
-| ``chroma_ratio`` | skin chroma (median), V_c / V_a | washed-out, grey skin |
-| ``contrast_ratio`` | spread of brightness inside the face (IQR of L*), V_c / V_a | a flat, washed-out face |
-| ``detail_ratio`` | fine-to-mid detail energy inside the face (`detail_ratio`), V_c / V_a | blur (low) or noise (high) |
-| ``structure`` | cosine of the two faces' gradient-orientation histograms (HOG, 8 px cells) | melted, warped or ghosted structure |
-| ``skin_edges`` | gradient energy on plain skin (features masked out), V_c / V_a | ghosted double features, shredded texture |
-| ``feature_presence`` | weakest of the eyes, brows and mouth: its darkness against the skin around it, V_c / V_a | missing brows, eyes or mouth |
-| ``flicker`` | mean change between consecutive frames inside the face, V_c / V_a (motion is aligned away) | temporal flicker, boiling texture |
+| ``hole_patch`` | worst plain-skin cell (4 × 4; eyes, brows, lips, nostrils masked) by share of near-black pixels (< 0.35 × the skin median), V_c minus V_a | holes, black patches |
+| ``dark_patch`` | the same with dark pixels (< 0.6 × the skin's 75th percentile, which half a face in shadow cannot pull down) | dark smears |
+| ``patch_delta_e`` | worst cell's colour distance (ΔE76) from the frame's own skin median, V_c minus V_a | regions off the face's colour |
+| ``chroma_ratio`` / ``contrast_ratio`` | skin chroma / brightness IQR inside the face, V_c / V_a | washed-out, grey skin |
+| ``sharpness_ratio`` | mean gradient magnitude inside the face, V_c / V_a | blur (low) or noise (high) |
+| ``structure`` | normalised cross-correlation of the two faces' band-pass images (G₁ − G₃) | ghosting, melted or shredded structure |
+| ``feature_presence`` | weakest of brows, eyes, mouth: its share of the face's fine structure or its darkness against the skin around it, V_c / V_a | erased brows, missing features |
+| ``flicker`` | band-pass change between consecutive frames inside the face, V_c / V_a (motion aligned away) | flicker, boiling texture |
 
-Each score has a limit (`ArtifactSettings`, calibrated on real clips of ../shared/data against edits
-broken on purpose: docs/build.md, "Artifact gate: calibration", reproduced by
-``python -m benchmarks.bench_artifacts calibrate``). ``artifact_score`` is the worst score as a fraction
-of its limit (≥ 1: rejected as ``edit_artifact``), so clips sort by how close they are to broken.
+Each score has a limit (`ArtifactSettings`, calibrated on real clips of ../shared/data against edits broken on
+purpose, `break_edit`: docs/build.md, "Artifact gate: calibration", reproduced by
+``python -m benchmarks.bench_artifacts calibrate``). ``artifact_score`` is the worst score as a fraction of
+its limit (≥ 1: rejected as ``edit_artifact``, ``artifact_check`` says which), so clips sort by how close they
+are to broken.
 """
 
 from __future__ import annotations
@@ -39,38 +39,37 @@ CANON = 128  # side of the canonical face frame, pixels
 _SCALE = 56.0  # pixels per inter-ocular distance in the canonical frame (the face is ≈ 106 px high)
 _CENTRE = (64.0, 66.0)  # where the template origin lands
 GRID = 4  # skin cells per side for patch_delta_e
+NOSE_BOTTOM = [1, 2, 19, 44, 64, 79, 97, 98, 99, 166, 219, 240, 274, 294, 309, 326, 327, 328, 392, 439, 460]
 
 
 @dataclass(frozen=True)
 class ArtifactSettings:
     """Limits of the artifact gate (docs/build.md, "Artifact gate: calibration", gives the measurements)."""
 
-    max_dark_excess: float = 0.06
-    max_dark_patch: float = 0.15
-    max_patch_delta_e: float = 14.0
-    min_chroma_ratio: float = 0.55
-    min_contrast_ratio: float = 0.55
-    min_sharpness_ratio: float = 0.55
-    max_sharpness_ratio: float = 2.2
-    max_skin_edges: float = 2.5
-    min_feature_presence: float = 1.0
-    min_feature_contrast: float = 0.7
-    max_flicker: float = 2.5
+    max_hole_patch: float = 0.15
+    max_dark_patch: float = 0.35
+    max_patch_delta_e: float = 13.0
+    min_chroma_ratio: float = 0.7
+    min_contrast_ratio: float = 0.5
+    min_sharpness_ratio: float = 0.85
+    max_sharpness_ratio: float = 2.0
+    min_structure: float = 0.42
+    min_feature_presence: float = 0.45
+    max_flicker: float = 3.0
     samples: int = 8  # frames sampled per clip (each with its successor, for flicker)
 
     def limits(self) -> dict[str, tuple[str, str, float]]:
         """check → (score, 'max' | 'min', limit)."""
         return {
-            "dark_excess": ("dark_excess", "max", self.max_dark_excess),
+            "hole_patch": ("hole_patch", "max", self.max_hole_patch),
             "dark_patch": ("dark_patch", "max", self.max_dark_patch),
             "patch_delta_e": ("patch_delta_e", "max", self.max_patch_delta_e),
             "chroma_ratio": ("chroma_ratio", "min", self.min_chroma_ratio),
             "contrast_ratio": ("contrast_ratio", "min", self.min_contrast_ratio),
             "blur": ("sharpness_ratio", "min", self.min_sharpness_ratio),
             "noise": ("sharpness_ratio", "max", self.max_sharpness_ratio),
-            "skin_edges_max": ("skin_edges_max", "max", self.max_skin_edges),
+            "structure": ("structure", "min", self.min_structure),
             "feature_presence": ("feature_presence", "min", self.min_feature_presence),
-            "feature_contrast": ("feature_contrast", "min", self.min_feature_contrast),
             "flicker": ("flicker", "max", self.max_flicker),
         }
 
@@ -116,7 +115,13 @@ def canonical_regions() -> CanonicalRegions:
     right_eye, left_eye = poly(W.RIGHT_EYE), poly(W.LEFT_EYE)
     mouth = poly(W.OUTER_LIPS)
     features_all = right_brow | left_brow | right_eye | left_eye | mouth
-    skin = poly(W.FACE_OVAL, 0.85) & ~dilate(features_all, 4)
+    # the nostrils and the shadow under the nose: dark on every face, by how much is identity
+    nostrils = np.zeros(shape, bool)
+    for i in NOSE_BOTTOM:
+        x, y = np.round(tpl[i]).astype(int)
+        nostrils[max(y - 2, 0):y + 3, max(x - 2, 0):x + 3] = True
+    nostrils = dilate(nostrils, 3)
+    skin = poly(W.FACE_OVAL, 0.85) & ~dilate(features_all, 4) & ~nostrils
     ys, xs = np.nonzero(face)
     y_edges = np.linspace(ys.min(), ys.max() + 1, GRID + 1)
     x_edges = np.linspace(xs.min(), xs.max() + 1, GRID + 1)
@@ -201,9 +206,16 @@ def _hog(gray: np.ndarray, mask: np.ndarray, cell: int = 8, bins: int = 9) -> np
     return (h / np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-6)).ravel()
 
 
+def _bandpass(gray: np.ndarray) -> np.ndarray:
+    """The face's structure at the scale of eyelids, lips and nostrils: G(σ=1) − G(σ=3), canonical pixels."""
+    import cv2
+
+    return cv2.GaussianBlur(gray, (0, 0), 1.0) - cv2.GaussianBlur(gray, (0, 0), 3.0)
+
+
 def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str, Any]:
-    """Per-frame raw measures of one aligned face (uint8 [CANON, CANON, 3]); ``nxt``: the next frame aligned,
-    for flicker. Comparisons with the other clip happen in `compare`."""
+    """Per-frame raw measures of one aligned face (uint8 [CANON, CANON, 3]); ``nxt``: the next frame aligned
+    with the same fit, for flicker. Comparisons with the other clip happen in `compare`."""
     import cv2
 
     reg = canonical_regions()
@@ -212,30 +224,39 @@ def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str,
     skin_lab = lab[reg.skin]
     skin_med = np.median(skin_lab, axis=0)
     gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-    grad = np.hypot(gx, gy)
-    dark = lum < 0.5 * skin_med[0]
+    band = _bandpass(gray)
+    energy = np.abs(band)
+    face_energy = max(float(energy[reg.face].mean()), 1e-3)
+    # dark relative to the face's own lit skin (P75: a smear over half the face cannot drag it down), and
+    # near-black relative to its median skin (holes)
+    p75 = float(np.percentile(skin_lab[:, 0], 75))
+    dark = lum < 0.6 * p75
+    hole = lum < 0.35 * skin_med[0]
     q75, q25 = np.percentile(lum[reg.face], [75, 25])
     features = {}
     for name, (m, ring) in reg.features.items():
         around = float(np.median(lum[ring])) if ring.any() else float(skin_med[0])
-        features[name] = {"edges": float(grad[m].mean()),
+        features[name] = {"detail": float(energy[m].mean()) / face_energy,
                           "dark": max(around - float(np.percentile(lum[m], 20)), 0.0) / max(around, 1.0)}
     out = {
-        "dark": float(np.mean(dark[reg.face])),
         "cell_dark": [float(dark[c].mean()) for c in reg.cells],
+        "cell_hole": [float(hole[c].mean()) for c in reg.cells],
         "cell_colour": [float(np.linalg.norm(lab[c].mean(axis=0) - skin_med)) for c in reg.cells],
-        "cell_edges": [float(grad[c].mean()) for c in reg.cells],
         "chroma": float(np.median(np.hypot(skin_lab[:, 1], skin_lab[:, 2]))),
         "contrast": float(q75 - q25),
-        "edges": float(grad[reg.face].mean()),
-        "skin_edges": float(np.median(grad[reg.skin])),
+        "sharpness": float(np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))[reg.face].mean()),
+        "band": band[reg.face],
         "features": features,
     }
     if nxt is not None:
-        out["change"] = float(np.abs(nxt.astype(np.float32) - face.astype(np.float32))[reg.face].mean())
+        nb = _bandpass(cv2.cvtColor(nxt, cv2.COLOR_RGB2GRAY).astype(np.float32))
+        out["change"] = float(np.abs(nb - band)[reg.face].mean())
     return out
+
+
+def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / max(np.sqrt((a * a).sum() * (b * b).sum()), 1e-6))
 
 
 def compare(driving: list[dict], target: list[dict]) -> dict[str, Any]:
@@ -243,42 +264,34 @@ def compare(driving: list[dict], target: list[dict]) -> dict[str, Any]:
     def med(values) -> float:
         return float(np.median(values))
 
-    def ratio(a: float, b: float, floor: float) -> float:
-        return a / max(b, floor)
+    def ratio(key: str, floor: float) -> float:
+        return med([r[key] for r in driving]) / max(med([r[key] for r in target]), floor)
 
-    cells = {k: (np.array([r[k] for r in driving]), np.array([r[k] for r in target]))
-             for k in ("cell_dark", "cell_colour", "cell_edges")}
-    dark_c, dark_a = cells["cell_dark"]
-    col_c, col_a = cells["cell_colour"]
-    edge_c, edge_a = cells["cell_edges"]
-    skin_a = np.array([r["skin_edges"] for r in target])[:, None]
-    # presence of each feature in V_c on its own terms: more detail than its own plain skin (edges ≥ 1.3 ×)
-    # or darker than the skin around it (by ≥ 10 %); an erased brow has neither. The weakest feature counts.
+    dark_c, dark_a = np.array([r["cell_dark"] for r in driving]), np.array([r["cell_dark"] for r in target])
+    col_c, col_a = np.array([r["cell_colour"] for r in driving]), np.array([r["cell_colour"] for r in target])
+    # presence of each feature in V_c against V_a: its share of the face's fine structure, or its darkness
+    # against the skin around it, whichever holds up better (a new identity's brows may be lighter but still
+    # drawn, or fainter but still dark); the weakest feature counts
     presence = {}
     for name in driving[0]["features"]:
-        edges = med([r["features"][name]["edges"] / max(r["skin_edges"], 1.0) for r in driving])
-        darkness = med([r["features"][name]["dark"] for r in driving])
-        presence[name] = max(edges / 1.3, darkness / 0.10)
+        rel = [med([r["features"][name][k] for r in driving]) / max(med([r["features"][name][k] for r in target]), floor)
+               for k, floor in (("detail", 0.2), ("dark", 0.03))]
+        presence[name] = max(rel)
     weakest = min(presence, key=presence.get)
-    # contrast of the eyes and mouth against the skin around them, V_c / V_a, the middle of the three: an
-    # identity's eyes may be lighter or darker, a face blended with another (ghosting) loses contrast in all
-    contrast = med([med([r["features"][n]["dark"] for r in driving])
-                    / max(med([r["features"][n]["dark"] for r in target]), 0.02)
-                    for n in ("right_eye", "left_eye", "mouth")])
+    hole_c, hole_a = np.array([r["cell_hole"] for r in driving]), np.array([r["cell_hole"] for r in target])
     scores: dict[str, Any] = {
-        "dark_excess": med([r["dark"] for r in driving]) - med([r["dark"] for r in target]),
+        "hole_patch": med(np.max(hole_c - hole_a, axis=1)),
         "dark_patch": med(np.max(dark_c - dark_a, axis=1)),
         "patch_delta_e": med(np.max(col_c - col_a, axis=1)),
-        "chroma_ratio": ratio(med([r["chroma"] for r in driving]), med([r["chroma"] for r in target]), 2.0),
-        "contrast_ratio": ratio(med([r["contrast"] for r in driving]), med([r["contrast"] for r in target]), 2.0),
-        "sharpness_ratio": ratio(med([r["edges"] for r in driving]), med([r["edges"] for r in target]), 1.0),
-        "skin_edges_max": med(np.max(edge_c / np.maximum(edge_a, skin_a), axis=1)),
+        "chroma_ratio": ratio("chroma", 2.0),
+        "contrast_ratio": ratio("contrast", 2.0),
+        "sharpness_ratio": ratio("sharpness", 1.0),
+        "structure": med([_ncc(c["band"], a["band"]) for c, a in zip(driving, target)]),
         "feature_presence": float(presence[weakest]),
         "weakest_feature": weakest,
-        "feature_contrast": float(contrast),
     }
     if all("change" in r for r in driving + target):
-        scores["flicker"] = ratio(med([r["change"] for r in driving]), med([r["change"] for r in target]), 1.0)
+        scores["flicker"] = ratio("change", 0.3)
     return scores
 
 
@@ -376,10 +389,10 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
     * ``dark_smear``: one half of the face darkened to 35 %, eyes and mouth still faintly showing through;
     * ``ghost``: the face blended half-and-half with itself shifted by 0.10 face heights: double features;
     * ``blur``: the face blurred (Gaussian, σ = 0.03 face heights);
-    * ``brows_erased``: both brows painted over with the surrounding skin (``cv2.inpaint``);
+    * ``brows_erased``: both brows painted over with the face's plain skin colour (and ``cv2.inpaint``);
     * ``washed_out``: the face pushed towards white with a third of its chroma;
-    * ``melted``: a smooth random displacement of up to 0.08 face heights that drifts over the clip, plus
-      noise, as a diffusion model's melted, boiling face;
+    * ``melted``: a smooth random displacement of up to 0.10 face heights that drifts over the clip, plus
+      noise (σ = 10 grey levels), as a diffusion model's melted, boiling face;
     * ``holes``: three dark holes of 0.1 face heights inside the face.
 
     ``frames`` [T, H, W, 3] uint8, ``landmarks`` [T, 478, 2|3] of the clean edit. Returns new frames."""
@@ -422,9 +435,15 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
             brows = np.zeros((H, Wd), np.uint8)
             for ring in (W.RIGHT_BROW_RING, W.LEFT_BROW_RING):
                 brows = np.maximum(brows, W._fill(frame.shape, pts[ring]))
-            r = max(1, int(0.03 * fh))
+            r = max(1, int(0.04 * fh))
             brows = cv2.dilate(brows, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
-            new = cv2.inpaint(frame, brows, max(3, int(0.05 * fh)), cv2.INPAINT_TELEA).astype(np.float32)
+            # painted over with the face's own plain skin (a smooth fill, as a bad inpaint leaves)
+            plain = W.stats_mask(lms, frame.shape) > 0
+            skin = np.median(frame[plain], axis=0) if plain.any() else frame.reshape(-1, 3).mean(0)
+            filled = cv2.inpaint(frame, brows, max(3, int(0.05 * fh)), cv2.INPAINT_TELEA).astype(np.float32)
+            filled = 0.3 * filled + 0.7 * skin
+            soft = cv2.GaussianBlur((brows > 0).astype(np.float32), (0, 0), max(0.01 * fh, 0.7))[..., None]
+            new = f + soft * (filled - f)
         elif kind == "washed_out":
             lab = cv2.cvtColor(f / 255, cv2.COLOR_RGB2LAB)
             lab[..., 0] += 0.6 * (95 - lab[..., 0])
@@ -432,16 +451,17 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
             washed = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255
             new = f + mask * (washed - f)
         elif kind == "melted":
-            s = 0.08 * fh
+            s = 0.10 * fh
             w = 0.5 - 0.5 * np.cos(np.pi * t / max(T - 1, 1))
             field = ((1 - w) * fields[0] + w * fields[1]).astype(np.float32)
             dx = cv2.GaussianBlur(field[0], (0, 0), 0.08 * fh)
             dy = cv2.GaussianBlur(field[1], (0, 0), 0.08 * fh)
             norm = max(float(np.abs(np.stack([dx, dy])).max()), 1e-6)
             ys, xs = np.mgrid[0:H, 0:Wd].astype(np.float32)
-            warped = cv2.remap(frame, (xs + dx / norm * s).astype(np.float32), (ys + dy / norm * s).astype(np.float32), cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REFLECT101).astype(np.float32)
-            warped += rng.normal(0, 8.0, warped.shape).astype(np.float32)
+            map_x, map_y = (xs + dx / norm * s).astype(np.float32), (ys + dy / norm * s).astype(np.float32)
+            warped = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+            warped = warped.astype(np.float32)
+            warped += rng.normal(0, 10.0, warped.shape).astype(np.float32)
             new = f + mask * (warped - f)
         else:  # holes
             centre = pts[W.FACE_OVAL].mean(axis=0)

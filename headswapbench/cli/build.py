@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
             [], "--editor-option", help="Editor option key=value (repeatable)."
         ),
         donors: Path | None = typer.Option(
-            None, "--donors", help="Folder of donor face photos (warp editor)."
+            None, "--donors", help="Folder of donor face photos (warp editor; each is screened for pose, "
+            "eyes, sharpness, light and occlusion first)."
         ),
         frames: int = typer.Option(121, "--frames", min=2, help="Frames per clip."),
         size: int = typer.Option(512, "--size", min=32, help="Output side in pixels (square crops)."),
@@ -107,6 +108,8 @@ def register(app: typer.Typer) -> None:
             )
         table = format_table(rows, ["stage", "items", "kept", "rejected", "failed", "seconds", "reasons"])
         table += f"\nreport: {out_dir / 'build_report.json'}"
+        if report.get("contact_sheet"):
+            table += f"\ncontact sheet: {out_dir / report['contact_sheet']}"
         if report.get("note"):
             table += f"\nnote: {report['note']}"
         emit(report, as_json, table)
