@@ -26,10 +26,10 @@ FILTER = FilterSettings(identity_samples=2)
 def clean_edit(tmp_path_factory, shared_data):
     """A 24-frame 256² head clip of lp_d18 (ingested as the build does) and its warp edit with the embedded
     donors (V_a, V_c paths), plus V_c's landmarks."""
-    from headswapbench.face import analyze_video
     from headswapbench.pipelines.edit import make_editor
     from headswapbench.pipelines.ingest import IngestSettings, ingest_video
 
+    from headswapbench.face import analyze_video
     from headswapbench.video import read_video, write_video
 
     work = tmp_path_factory.mktemp("artifacts_real")
@@ -72,7 +72,8 @@ def test_each_broken_kind_is_rejected_as_edit_artifact(clean_edit, kind, tmp_pat
 
 
 def test_a_real_clip_against_itself_re_encoded_is_clean(clean_edit, tmp_path):
-    """Same face, same pixels up to the codec: every ratio near 1, structure near 1, no patch."""
+    """Same face, same pixels up to the codec (CRF 30, heavier than the build's 18): every ratio near 1,
+    structure near 1, no patch."""
     from headswapbench.face import analyze_video
     from headswapbench.video import read_video, write_video
 
@@ -81,13 +82,14 @@ def test_a_real_clip_against_itself_re_encoded_is_clean(clean_edit, tmp_path):
     a = analyze_video(target, identity=None, progress=False)
     b = analyze_video(again, identity=None, progress=False)
     s = artifact_scores(target, again, a, b)
-    assert s["artifact_score"] < 0.8 and s["structure"] > 0.8
-    assert s["dark_patch"] < 0.02 and abs(s["sharpness_ratio"] - 1) < 0.25
+    assert s["artifact_score"] < 1.0 and s["structure"] > 0.9  # CRF 30 costs sharpness (≈ 0.92), no more
+    assert s["dark_patch"] < 0.02 and s["hole_patch"] < 0.02 and abs(s["sharpness_ratio"] - 1) < 0.15
+    assert abs(s["chroma_ratio"] - 1) < 0.05 and s["feature_presence"] > 0.9
 
 
 def test_gate_limits_badness_and_missing_scores():
     s = ArtifactSettings()
-    ok = {"dark_patch": 0.0, "patch_delta_e": 1.0, "chroma_ratio": 1.0, "contrast_ratio": 1.0,
+    ok = {"hole_patch": 0.0, "dark_patch": 0.0, "patch_delta_e": 1.0, "chroma_ratio": 1.0, "contrast_ratio": 1.0,
           "sharpness_ratio": 1.0, "structure": 0.9, "feature_presence": 1.0, "flicker": 1.0, "artifact_score": 0.5}
     assert artifact_verdict(ok, s) is None
     bad = badness({**ok, "sharpness_ratio": s.min_sharpness_ratio / 2}, s)

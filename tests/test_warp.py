@@ -288,7 +288,10 @@ def test_a_donor_cheek_covered_by_hair_is_borrowed_from_the_mirror_side(two_face
     without = W.face_onto_frame(frame, flms, donor, dlms, mirror=False)
     dst = W.face_points(flms)
     target_cheek = W._fill(frame.shape, dst[[234, 93, 132, 58, 205, 50, 117]]) > 0
-    dark = (lambda img: float((img[target_cheek].astype(int).sum(-1) < 200).mean()))
+
+    def dark(img):
+        return float((img[target_cheek].astype(int).sum(-1) < 200).mean())
+
     assert dark(with_mirror) < 0.5 * dark(without), (dark(with_mirror), dark(without))
 
 
