@@ -48,7 +48,7 @@ class ArtifactSettings:
 
     max_hole_patch: float = 0.15
     max_dark_patch: float = 0.35
-    max_patch_delta_e: float = 13.0
+    max_patch_delta_e: float = 8.0
     min_chroma_ratio: float = 0.7
     min_contrast_ratio: float = 0.5
     min_sharpness_ratio: float = 0.85
@@ -80,7 +80,7 @@ class CanonicalRegions:
     """Masks in the canonical face frame (bool [CANON, CANON]), built once from the face template."""
 
     face: np.ndarray  # the face oval (no forehead extension: every editor changes at least this)
-    skin: np.ndarray  # plain skin: oval shrunk by 15 %, without eyes, brows, lips (dilated)
+    skin: np.ndarray  # plain skin: oval shrunk by 15 %, without eyes, brows, lips (dilated) and nostrils
     cells: list[np.ndarray]  # skin split into a GRID × GRID grid over the face box (cells with enough pixels)
     features: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (feature mask, surrounding skin ring)
     template: np.ndarray  # [478, 2] template landmarks in canonical pixels

@@ -19,7 +19,7 @@ sample photos and the 12 photos of ../shared/data/images, see docs/editors.md):
 | ``chroma`` | median chroma of the skin (CIE LAB) | ≥ 3 (a monochrome photo has none) |
 | ``occluded`` | share of plain-skin mesh triangles covered on *both* sides of the face (a mirror cannot help) | ≤ 0.20 |
 | ``uneven_light`` | spread (P95 − P5) of the skin's low-frequency brightness over its median: hard side light, deep shadows | ≤ 0.70 |
-| ``bridge_detail`` | fine detail across the nose bridge over the plain skin's: glasses frames, hair across the face | ≤ 1.50 |
+| ``bridge_detail`` | fine detail across the nose bridge over the plain skin's: glasses frames, hair across the face | ≤ 1.25 |
 
 A bank is built once per donor source: landmarks and scores are cached under
 ``cache_dir()/donors/<sha256 of the photo>-<screen version>.json``, so later builds skip the face mesh and
@@ -63,7 +63,7 @@ class DonorLimits:
     min_chroma: float = 3.0
     max_occluded: float = 0.20
     max_uneven_light: float = 0.70
-    max_bridge_detail: float = 1.50
+    max_bridge_detail: float = 1.25
 
     def failures(self, s: dict[str, float]) -> list[str]:
         """The failed checks, each as 'score value vs limit' (empty: the donor passes)."""
