@@ -503,8 +503,9 @@ class Build:
         if not rows:
             return None
         note = f"editor {self.cfg.editor}; clips of {self.cfg.ingest.frames} frames at {self.cfg.ingest.size}²"
-        return write_contact_sheet(rows, self.cfg.out_dir / CONTACT_SHEET_FILE, title=self.cfg.out_dir.name,
-                                   note=note)
+        # the title names the inputs, not OUT_DIR: a resumed or moved build writes the same bytes
+        return write_contact_sheet(rows, self.cfg.out_dir / CONTACT_SHEET_FILE,
+                                   title=f"build of {self.cfg.raw_dir.name}", note=note)
 
     # report ----------------------------------------------------------------------------------------------
     def report(self, package: dict | None, stages_run: list[str]) -> dict:
