@@ -2,6 +2,7 @@
 
     python -m benchmarks build                    # everything (≈ 10 min on 2 CPU cores)
     python -m benchmarks.bench_build calibrate    # only the filter calibration
+    python -m benchmarks.bench_build throughput   # only the whole build over every shared video (no memory run)
 
 Figures:
 * ``calibration``: filter scores of V_a (a real ingested clip of ../shared/data) against itself re-encoded at
@@ -9,8 +10,10 @@ Figures:
   identity similarities of same-person (two windows of one video) and different-person clip pairs. The
   thresholds in ``FilterSettings`` sit between the clean conditions and the broken ones.
 * ``throughput``: clips per hour of a whole build (ingest → warp edit → filter → package), stage wall time,
-  and the pipeline's own overhead in the edit stage (decode + encode + runner bookkeeping) as a share of the
-  editor's own time.
+  the share of cut clips kept and rejected per reason code (from the build report's ledger), the identity-leak
+  baseline of each split, and the pipeline's own overhead in the edit stage (decode + encode + runner
+  bookkeeping) as a share of the editor's own time. The machine is shared: the 1-minute load average is
+  sampled every 5 s during the build and reported beside the figures.
 * ``memory``: peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` reported by a fresh subprocess) of the
   same build over 2 videos versus all of them: flat when videos are streamed.
 """
@@ -18,8 +21,10 @@ Figures:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -51,9 +56,9 @@ def _summary(rows: list[dict]) -> dict:
     keys = [
         "sync_nme",
         "sync_nme_p95",
-        "expr_error",
-        "expr_error_raw",
-        "pose_error",
+        "sync_expression_dynamic",
+        "sync_expression_raw",
+        "sync_pose_worst_axis",
         "jitter_excess",
         "identity_similarity_to_target",
         "face_ratio",
@@ -92,7 +97,7 @@ def calibrate_filter(
         try:
             rec = ingest_video(path.stem, path, work / "ingest", s)
         except SkipItem as exc:
-            print(f"  {path.stem}: skipped ({exc.reason})", flush=True)
+            print(f"  {path.stem}: skipped ({exc.code}: {exc.reason})", flush=True)
             continue
         for clip in rec["clips"]:
             cid = clip["clip_id"]
@@ -168,46 +173,98 @@ print(json.dumps({"wall_s": time.perf_counter() - t0, "report": report,
 """
 
 
+class LoadSampler:
+    """The 1-minute load average every ``every`` seconds while a benchmark runs (the machine is shared: a
+    figure measured under load 8 on 2 cores is not one measured idle)."""
+
+    def __init__(self, every: float = 5.0):
+        self.every, self.samples = every, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(os.getloadavg()[0])
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict:
+        v = np.asarray(self.samples or [os.getloadavg()[0]])
+        return {"cpus": os.cpu_count(), "load1_mean": round(float(v.mean()), 2), "load1_max": round(float(v.max()), 2),
+                "samples": int(v.size)}
+
+
 def _build_subprocess(raw: Path, out: Path, frames: int, size: int, clips: int) -> dict:
     """Run a whole build in a fresh interpreter; it reports its own peak RSS (getrusage RUSAGE_SELF)."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _BUILD_SCRIPT, str(raw), str(out), str(frames), str(size), str(clips)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+    with LoadSampler() as load:
+        proc = subprocess.run(
+            [sys.executable, "-c", _BUILD_SCRIPT, str(raw), str(out), str(frames), str(size), str(clips)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
     if proc.returncode:
         raise RuntimeError(f"build failed: {proc.stderr[-2000:]}")
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     res["peak_rss_mb"] = round(res["self_maxrss_kb"] / 1024, 1)  # Linux: kilobytes
+    res["load"] = load.summary()
     return res
 
 
-def build_figures(
-    work: Path, videos_dir: Path = SHARED / "videos", frames: int = 48, size: int = 256, clips: int = 2
-) -> dict:
-    """Throughput/overhead of a build over every shared video, and peak memory for 2 versus all videos."""
-    import os
+def clip_fates(report: dict) -> dict:
+    """Share of the cut clips kept and rejected per reason code, and the videos skipped per code (the ledger)."""
+    t = report["totals"]
+    cut = max(t["clips"]["cut"], 1)
+    shares = {"kept": t["clips"]["kept"] / cut,
+              **{code: n / cut for code, n in t["clips"]["rejected_by_reason"].items()}}
+    if t["clips"]["pending"]:
+        shares["pending"] = t["clips"]["pending"] / cut
+    return {
+        "videos": t["videos"]["in"],
+        "videos_used": t["videos"]["used"],
+        "videos_skipped_by_reason": t["videos"]["skipped_by_reason"],
+        "clips_cut": t["clips"]["cut"],
+        "clips_kept": t["clips"]["kept"],
+        "share_of_cut_clips": {k: round(v, 4) for k, v in shares.items()},
+        "rejected_by_stage": t["clips"]["rejected_by_stage"],
+    }
 
+
+def build_figures(
+    work: Path, videos_dir: Path = SHARED / "videos", frames: int = 48, size: int = 256, clips: int = 2,
+    memory: bool = True,
+) -> dict:
+    """Throughput, clip fates and overhead of a build over every shared video, and (``memory``) peak memory
+    for 2 versus all videos."""
     from headswapbench.video import probe
 
     videos = sorted(videos_dir.glob("*.mp4"))
-    # the 2-video run takes the two largest frames: peak memory per video follows the resolution, so only
-    # this comparison isolates growth with the *number* of videos
-    largest = sorted(videos, key=lambda p: -probe(p).display_width * probe(p).display_height)[:2]
-    small = work / "raw2"
-    small.mkdir(parents=True, exist_ok=True)
-    for p in largest:
-        if not (small / p.name).exists():
-            os.symlink(p, small / p.name)
-    two = _build_subprocess(small, work / "out2", frames, size, clips)
+    out: dict = {}
+    if memory:
+        # the 2-video run takes the two largest frames: peak memory per video follows the resolution, so only
+        # this comparison isolates growth with the *number* of videos
+        largest = sorted(videos, key=lambda p: -probe(p).display_width * probe(p).display_height)[:2]
+        small = work / "raw2"
+        small.mkdir(parents=True, exist_ok=True)
+        for p in largest:
+            if not (small / p.name).exists():
+                os.symlink(p, small / p.name)
+        two = _build_subprocess(small, work / "out2", frames, size, clips)
+        out["two_video_set"] = [p.name for p in largest]
     full = _build_subprocess(videos_dir, work / "out_all", frames, size, clips)
     rep = full["report"]
     st = rep["stages"]
-    kept = st["package"]["rows"]
+    kept = rep["totals"]["clips"]["kept"]
     editor_s = st["edit"]["editor_seconds_total"]
     edit_wall = st["edit"]["wall_seconds_this_run"]
-    return {
+    out = {
         "settings": {
             "frames": frames,
             "size": size,
@@ -215,10 +272,18 @@ def build_figures(
             "videos": len(videos),
             "editor": "warp (CPU)",
         },
-        "clips_cut": st["ingest"]["clips_cut"],
+        "load": full["load"],
+        "clips_cut": rep["totals"]["clips"]["cut"],
         "clips_kept": kept,
         "wall_seconds": round(full["wall_s"], 1),
         "clips_per_hour": round(kept / full["wall_s"] * 3600, 1),
+        "clips_cut_per_hour": round(rep["totals"]["clips"]["cut"] / full["wall_s"] * 3600, 1),
+        "fates": clip_fates(rep),
+        "splits": {name: {"subjects": s["subjects"], "clips": s["clips"],
+                          "identity_leak_top1": (s["identity_leak_baseline"] or {}).get("top1"),
+                          "chance": (s["identity_leak_baseline"] or {}).get("chance")}
+                   for name, s in rep["splits"].items()},
+        "warnings": rep["warnings"],
         "stage_wall_seconds": {k: v.get("wall_seconds_this_run") for k, v in st.items()},
         "edit_stage": {
             "editor_seconds": editor_s,
@@ -227,13 +292,11 @@ def build_figures(
             "pipeline_overhead_share_of_editor": round((edit_wall - editor_s) / max(editor_s, 1e-9), 4),
             "overhead_seconds_per_clip": round((edit_wall - editor_s) / max(st["edit"]["done"], 1), 4),
         },
-        "peak_rss_mb": {
-            "2_largest_videos": two["peak_rss_mb"],
-            f"all_{len(videos)}_videos": full["peak_rss_mb"],
-        },
-        "two_video_set": [p.name for p in largest],
-        "filter_rejections": st["filter"]["rejected_by_reason"],
+        **out,
     }
+    if memory:
+        out["peak_rss_mb"] = {"2_largest_videos": two["peak_rss_mb"], f"all_{len(videos)}_videos": full["peak_rss_mb"]}
+    return out
 
 
 def run(out_dir: Path) -> dict:
@@ -250,5 +313,7 @@ if __name__ == "__main__":
     out = Path("bench_out/build")
     if sys.argv[1:] == ["calibrate"]:
         print(json.dumps(calibrate_filter(out / "calibration"), indent=2))
+    elif sys.argv[1:] == ["throughput"]:
+        print(json.dumps(build_figures(out / "build", memory=False), indent=2))
     else:
         print(json.dumps(run(out), indent=2))

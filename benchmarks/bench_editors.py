@@ -30,10 +30,7 @@ def _warp(frames: int, size: int) -> dict:
 
 
 def _package(n: int, frames: int, out: Path) -> dict:
-    from headswapbench.pipelines.package import package_dataset
-
-    from headswapbench.hub import verify_split
-    from headswapbench.split import TripletRow
+    from headswapbench.split import TripletRow, verify_split, write_dataset
     from headswapbench.types import Video
     from headswapbench.video import write_image, write_video
 
@@ -52,7 +49,7 @@ def _package(n: int, frames: int, out: Path) -> dict:
                                reference_file_name="", target_file_name=""))
     mb = sum(p.stat().st_size for m in media.values() for p in m.values()) / 1e6
     t0 = time.perf_counter()
-    package_dataset(out / "ds", {"test": rows}, media)
+    write_dataset(out / "ds", {"test": rows}, media)
     t1 = time.perf_counter()
     verify_split(out / "ds", "test")
     t2 = time.perf_counter()

@@ -56,8 +56,8 @@ def _baseline(split_root: Path) -> float:
 
 def _peak_rss_mb(split_root: Path, out: Path, cache: Path) -> float:
     """Peak resident memory of a separate process evaluating the split (os.wait4 gives that child's rusage)."""
-    code = ("import sys; from headswapbench.metrics.evaluate import evaluate; "
-            "evaluate(sys.argv[1], sys.argv[2], 'noop', progress=False)")
+    code = ("import sys; from headswapbench.evaluation import EvalConfig, evaluate; "
+            "evaluate(sys.argv[1], sys.argv[2], 'noop', EvalConfig(protocol='offline-v1', progress=False))")
     env = dict(os.environ, HEADSWAPBENCH_CACHE=str(cache), HF_HUB_OFFLINE="1")
     proc = subprocess.Popen([sys.executable, "-c", code, str(split_root), str(out)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -76,14 +76,15 @@ def run(out_dir: Path) -> dict:
                         size=SIZE)
     many = b.build_split(out_dir / "split-many", SHARED, triplets=b.many_triplets(MANY, FRAMES), frames=FRAMES,
                          size=SIZE)
-    from headswapbench.metrics.evaluate import evaluate
+    from headswapbench.evaluation import EvalConfig, evaluate
 
+    config = EvalConfig(protocol="offline-v1", progress=False)
     # warm up (imports, model construction) so both timings below measure per-clip work
     os.environ["HEADSWAPBENCH_CACHE"] = str(out_dir / "cache-warm")
-    evaluate(few, out_dir / "run-warm", "noop", progress=False)
+    evaluate(few, out_dir / "run-warm", "noop", config)
     os.environ["HEADSWAPBENCH_CACHE"] = str(out_dir / "cache-eval")
     t0 = time.perf_counter()
-    run_ = evaluate(many, out_dir / "run-many", "noop", progress=False)
+    run_ = evaluate(many, out_dir / "run-many", "noop", config)
     t_eval = time.perf_counter() - t0
     t_base = _baseline(many)
     stage_s = {k: round(v, 2) for k, v in run_.seconds.items()}
@@ -99,5 +100,5 @@ def run(out_dir: Path) -> dict:
         "stage_seconds": stage_s,
         f"peak_rss_mb_{FEW}_clips": round(_peak_rss_mb(few, out_dir / "run-mem-few", out_dir / "cache-mf"), 1),
         f"peak_rss_mb_{MANY}_clips": round(_peak_rss_mb(many, out_dir / "run-mem-many", out_dir / "cache-mm"), 1),
-        "note": "2-core CPU shared with other jobs; LPIPS/FID/FVD unavailable offline (no weights)",
+        "note": "2-core CPU shared with other jobs; protocol offline-v1 (no LPIPS/FID/FVD: no weights offline)",
     }

@@ -50,9 +50,8 @@ def _time(fn, repeat: int = 2) -> float:
 
 def run(out_dir: Path) -> dict:
     import torch
-    from headswapbench.metrics import load_metrics
-    from headswapbench.metrics.base import ClipData, SetMetric
 
+    from headswapbench.evaluation.metric import ClipData, SetMetric, load_metrics
     from headswapbench.face import analyze_image, analyze_video
     from headswapbench.types import Video
     from headswapbench.video import read_frames, read_image
@@ -81,13 +80,13 @@ def run(out_dir: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         weights = _standins(Path(tmp))
         names = ["identity", "keypoints", "pose", "expression", "psnr", "ssim", "lpips", "flicker", "fid"]
-        metrics, missing = load_metrics(names, batch_size=8, lpips_weights=weights["lpips"],
-                                        fid_weights=weights["fid"])
+        metrics, missing = load_metrics(names, batch_size=8,
+                                        options={"lpips_weights": weights["lpips"], "fid_weights": weights["fid"]})
         for m in metrics:
             fn = (lambda m=m: m.extract(data)) if isinstance(m, SetMetric) else (lambda m=m: m.compute(data))
             figures["ms_per_frame"][m.name] = round(1000 * _time(fn) / NUM_FRAMES, 2)
         for name, why in missing.items():
-            figures["notes"].append(f"{name}: unavailable ({why})")
+            figures["notes"].append(f"{name}: unavailable ({str(why).splitlines()[0]})")
     figures["notes"] += [
         "lpips/fid: real architectures with synthetic stand-in weights (cost only)",
         "fid: output + target frames per clip frame (target features can be cached per split)",

@@ -5,22 +5,37 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .reasons import Reason
+
 
 class HeadSwapBenchError(Exception):
-    """Base class for every error the toolkit raises on purpose (the CLI prints these as one line)."""
+    """Base class for every error the toolkit raises on purpose (the CLI prints these as one line).
+
+    ``code``: the reason code the stage runner records when this error ends an item (None: ``error``)."""
+
+    code: Reason | None = None
 
 
 class VideoError(HeadSwapBenchError):
-    """A video or image file cannot be read or written: unreadable, empty, truncated, audio-only ..."""
+    """A video or image file cannot be read or written: unreadable, empty, truncated, audio-only ...
 
-    def __init__(self, path: str | Path, cause: str):
+    ``code`` says which (set where it is raised), so callers count and skip by it, never by the message."""
+
+    def __init__(self, path: str | Path, cause: str, code: Reason):
         self.path = str(path)
         self.cause = cause
+        self.code = Reason(code)
         super().__init__(f"{self.path}: {cause}")
 
 
 class FaceNotFoundError(HeadSwapBenchError):
-    """No usable face where one is required (an identity image, a reference frame)."""
+    """No usable face where one is required (an identity image, a reference frame, a donor photo).
+
+    ``code`` (optional) names the reason when the missing face has a more precise one (``Reason.NO_DONOR``)."""
+
+    def __init__(self, message: str, code: Reason | None = None):
+        super().__init__(message)
+        self.code = Reason(code) if code is not None else None
 
 
 class MissingWeightsError(HeadSwapBenchError):

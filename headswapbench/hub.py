@@ -3,10 +3,9 @@
     root = download_split("ORG/NAME", split="test")          # -> dataset root; load_split(root, "test") works
     publish_split("out/", "ORG/NAME", private=True)           # README.md + SHA256SUMS + every split
 
-A downloaded split is untrusted. Before any media is decoded, ``verify_split`` refuses: metadata file names
-escaping the split folder or without a media suffix, files missing from or differing from ``SHA256SUMS``,
-files in the split folder that are not media of their column (or not metadata.jsonl), and media whose first
-bytes are not an MP4/PNG/JPEG signature (a renamed script stays a script).
+A downloaded split is untrusted. Its file names are checked from the Hub's listing before a byte is fetched,
+and the fetched split goes through ``headswapbench.split.verify_split`` before anything decodes it: both apply
+the split package's one set of name and file-type rules (``headswapbench.split.paths``).
 
 Repos that do not follow our contract (the published gated ``yananwang-MBZUAI/HeadSwapBench``, whose file
 layout is not public) go through ``adapt_upstream``: triplets are recognised from path tokens, every file is
@@ -16,11 +15,8 @@ See docs/hub.md for exactly what is known and what is assumed."""
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import shutil
-import tarfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -28,21 +24,29 @@ from pathlib import Path, PurePosixPath
 from .errors import ChecksumError, HeadSwapBenchError, InvalidSplitError
 from .fileio import atomic_write_json, ensure_dir, sha256_file
 from .fileio import cache_dir as toolkit_cache_dir
+from .safeio import UnsafeFileError, loads_json, read_json, read_text
 from .split import (
+    CARD_FILE,
     CHECKSUMS_FILE,
     FILE_COLUMNS,
     IMAGE_SUFFIXES,
+    MEDIA_SUFFIXES,
     METADATA_FILE,
     VIDEO_SUFFIXES,
-    load_split,
-    read_checksums,
+    DatasetInfo,
+    TripletRow,
+    check_member,
+    find_splits,
+    sniff_media,
+    trim_card,
+    verify_split,
+    write_dataset,
 )
 
 UPSTREAM_REPO = "yananwang-MBZUAI/HeadSwapBench"
 SOURCE_FILE = "HUB_SOURCE.json"  # at the dataset root: repo, revision, commit, layout (for results.json)
 REPO_TYPE = "dataset"
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
-MEDIA_SUFFIXES = VIDEO_SUFFIXES | IMAGE_SUFFIXES
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")  # a subset of what headswapbench.archives reads
 
 
 # ------------------------------------------------------------------------------------------------- errors
@@ -93,66 +97,6 @@ def _env_token() -> bool:
     import os
 
     return bool(os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN"))
-
-
-# ------------------------------------------------------------------------------------------ verification
-_SIGNATURES = {".png": [b"\x89PNG\r\n\x1a\n"], ".jpg": [b"\xff\xd8\xff"], ".jpeg": [b"\xff\xd8\xff"]}
-
-
-def sniff_media(path: Path) -> bool:
-    """True when the file's first bytes match its suffix (MP4 'ftyp' box, PNG or JPEG signature)."""
-    with open(path, "rb") as fh:
-        head = fh.read(16)
-    suffix = path.suffix.lower()
-    if suffix == ".mp4":
-        return len(head) >= 8 and head[4:8] == b"ftyp"
-    return any(head.startswith(sig) for sig in _SIGNATURES.get(suffix, []))
-
-
-def check_split_files(root: Path, split: str, ignore_hidden: bool = False) -> None:
-    """Every file in the split folder must be metadata.jsonl or a media file of its column's folder.
-    ``ignore_hidden`` skips dot-files (temp files of a killed local run; never uploaded, never downloaded)."""
-    split_dir = root / split
-    allowed = {sub: suffixes for sub, suffixes in FILE_COLUMNS.values()}
-    for p in sorted(split_dir.rglob("*")):
-        rel = p.relative_to(split_dir).as_posix()
-        if ignore_hidden and p.name.startswith("."):
-            continue
-        if p.is_symlink():
-            raise InvalidSplitError(f"{split}/{rel} is a symbolic link; refusing the split")
-        if p.is_dir():
-            if rel not in allowed:
-                raise InvalidSplitError(f"{split}/{rel}/ is not a folder of the split contract "
-                                        f"(allowed: {sorted(allowed)})")
-            continue
-        if rel == METADATA_FILE:
-            continue
-        sub = rel.split("/")[0]
-        if sub not in allowed or rel.count("/") != 1 or p.suffix.lower() not in allowed[sub]:
-            raise InvalidSplitError(f"{split}/{rel} is not a media file of the split contract; refusing the split")
-
-
-def verify_split(root: str | Path, split: str = "test", ignore_hidden: bool = False):
-    """Refuse an untrusted split before anything decodes it; returns the loaded ``Split``.
-
-    Checks, in order: stray/non-media files, metadata paths (inside the split folder, media suffix), every file
-    listed in SHA256SUMS with a matching sha256 (metadata.jsonl too when listed), media signatures."""
-    root = Path(root)
-    if not (root / CHECKSUMS_FILE).is_file():
-        raise InvalidSplitError(f"{root / CHECKSUMS_FILE} is missing: the split cannot be verified")
-    check_split_files(root, split, ignore_hidden=ignore_hidden)
-    loaded = load_split(root, split, verify="sha256")
-    sums = read_checksums(root)
-    meta_key = f"{split}/{METADATA_FILE}"
-    if meta_key in sums and sha256_file(root / meta_key) != sums[meta_key]:
-        raise InvalidSplitError(f"checksum mismatch for '{meta_key}' (metadata changed or corrupt)")
-    for row in loaded.rows:
-        for column in FILE_COLUMNS:
-            path = root / split / getattr(row, column)
-            if not sniff_media(path):
-                raise InvalidSplitError(f"{split}/{getattr(row, column)} does not start like a "
-                                        f"{path.suffix} file; refusing the split")
-    return loaded
 
 
 # --------------------------------------------------------------------------------------------- download
@@ -208,11 +152,11 @@ def download_split(repo: str, revision: str | None = None, split: str = "test", 
         prefix = f"{split}/"
         for p in paths:  # refuse before downloading a byte of media
             if p.startswith(prefix):
-                _check_listed_name(p[len(prefix):], split)
+                check_member(split, p[len(prefix):], refusing="refusing to download the split")
         with hub_errors(repo, token, endpoint):
             snapshot_download(repo, repo_type=REPO_TYPE, revision=commit, token=token, endpoint=endpoint,
                               local_dir=dest, allow_patterns=[f"{split}/*", f"{split}/*/*", CHECKSUMS_FILE,
-                                                              "README.md"])
+                                                              CARD_FILE])
         _verify_or_discard(dest, split)
         trim_card(dest)
     else:
@@ -238,48 +182,16 @@ def _verify_or_discard(root: Path, split: str) -> None:
         raise InvalidSplitError(f"{exc} (the downloaded files of split '{split}' were deleted)") from None
 
 
-def trim_card(root: Path) -> None:
-    """Keep only the splits present locally in the card's ``configs`` so ``datasets.load_dataset(root)`` works
-    on a partial download (the card lists every split of the repo; the others were not fetched)."""
-    import yaml
-
-    card = root / "README.md"
-    if not card.is_file():
-        return
-    text = card.read_text(encoding="utf-8")
-    m = re.match(r"^---\n(.*?)\n---\n", text, re.DOTALL)
-    try:
-        meta = yaml.safe_load(m.group(1)) if m else None
-    except yaml.YAMLError:
-        return
-    if not isinstance(meta, dict) or not isinstance(meta.get("configs"), list):
-        return
-    present = {p.parent.name for p in root.glob(f"*/{METADATA_FILE}")}
-    for config in meta["configs"]:
-        if isinstance(config, dict) and isinstance(config.get("data_files"), list):
-            config["data_files"] = [d for d in config["data_files"]
-                                    if not isinstance(d, dict) or d.get("split") in present]
-    from .fileio import atomic_write_text
-
-    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    atomic_write_text(card, f"---\n{front}---\n{text[m.end():]}")
-
-
-def _check_listed_name(rel: str, split: str) -> None:
-    allowed = {sub: suffixes for sub, suffixes in FILE_COLUMNS.values()}
-    parts = PurePosixPath(rel).parts
-    if rel == METADATA_FILE:
-        return
-    if len(parts) != 2 or parts[0] not in allowed or PurePosixPath(rel).suffix.lower() not in allowed[parts[0]] \
-            or any(x in ("..", "") for x in parts):
-        raise InvalidSplitError(f"the Hub repo holds {split}/{rel}, which is not a media file of the split "
-                                "contract; refusing to download the split")
-
-
 def hub_source(root: str | Path) -> dict:
     """Where a downloaded dataset came from (repo, revision, commit), or {} for a local build."""
     p = Path(root) / SOURCE_FILE
-    return json.loads(p.read_text()) if p.is_file() else {}
+    if not (p.is_file() or p.is_symlink()):
+        return {}
+    try:
+        info = read_json(p, max_bytes=1 << 20)
+    except UnsafeFileError as exc:
+        raise InvalidSplitError(str(exc)) from None
+    return info if isinstance(info, dict) else {}
 
 
 # ------------------------------------------------------------------------------------- upstream adapter
@@ -317,60 +229,39 @@ def _role_and_key(path: str) -> tuple[str | None, str]:
 
 
 def _safe_extract(archive: Path, into: Path) -> None:
-    """Extract a zip/tar refusing absolute paths, '..', links and devices (untrusted archive)."""
-    into.mkdir(parents=True, exist_ok=True)
-    base = into.resolve()
+    """Extract an untrusted archive under the rules of ``headswapbench.archives`` (size, count, ratio, names,
+    no links); a refusal is an InvalidSplitError naming the archive, member and rule."""
+    from .archives import ArchiveError, safe_extract
 
-    def target(name: str) -> Path:
-        pp = PurePosixPath(name)
-        if pp.is_absolute() or ".." in pp.parts or "\\" in name:
-            raise InvalidSplitError(f"archive {archive.name}: member '{name}' escapes the extraction folder")
-        t = (base / pp).resolve()
-        if base not in t.parents and t != base:
-            raise InvalidSplitError(f"archive {archive.name}: member '{name}' escapes the extraction folder")
-        return t
+    try:
+        safe_extract(archive, into)
+    except ArchiveError as exc:
+        raise InvalidSplitError(str(exc)) from None
 
-    if archive.name.endswith(".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                t = target(info.filename)
-                if info.is_dir():
-                    t.mkdir(parents=True, exist_ok=True)
-                    continue
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise InvalidSplitError(f"archive {archive.name}: member '{info.filename}' is a link")
-                t.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(t, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-    else:
-        with tarfile.open(archive) as tf:
-            for m in tf.getmembers():
-                t = target(m.name)
-                if m.isdir():
-                    t.mkdir(parents=True, exist_ok=True)
-                elif m.isfile():
-                    t.parent.mkdir(parents=True, exist_ok=True)
-                    with tf.extractfile(m) as src, open(t, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-                else:
-                    raise InvalidSplitError(f"archive {archive.name}: member '{m.name}' is a link or device")
+
+MAX_METADATA_BYTES = 256 * 1024 * 1024
 
 
 def _read_upstream_metadata(files: list[Path]) -> list[dict]:
+    """Rows of the upstream repo's metadata files, read as untrusted (safeio: regular files, size, nesting and
+    number caps)."""
+    import csv
+    import io
+
     rows: list[dict] = []
     for f in files:
         try:
+            text = read_text(f, max_bytes=MAX_METADATA_BYTES)
             if f.suffix == ".jsonl":
-                rows += [json.loads(x) for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
+                rows += [loads_json(x.encode("utf-8")) for x in text.splitlines() if x.strip()]
             elif f.suffix == ".json":
-                data = json.loads(f.read_text(encoding="utf-8"))
+                data = loads_json(text.encode("utf-8"))
                 rows += data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else []
             elif f.suffix == ".csv":
-                import csv
-
-                with open(f, newline="", encoding="utf-8") as fh:
-                    rows += list(csv.DictReader(fh))
-        except (ValueError, OSError) as exc:
+                rows += list(csv.DictReader(io.StringIO(text, newline="")))
+        except UnsafeFileError as exc:
+            raise InvalidSplitError(f"upstream metadata {exc}") from None
+        except (ValueError, csv.Error) as exc:
             raise InvalidSplitError(f"upstream metadata {f.name} is unreadable: {exc}") from None
     return [r for r in rows if isinstance(r, dict)]
 
@@ -405,9 +296,6 @@ def adapt_upstream(repo: str, commit: str, remote: dict[str, RemoteFile], split:
     """Map a repo that does not follow our contract onto it: download media + metadata (+ archives), check
     each against the Hub's own sha256, recognise triplets, and package a contract split at ``dest``."""
     from huggingface_hub import snapshot_download
-
-    from .pipelines.package import package_split, write_checksums
-    from .split import TripletRow
 
     raw = dest / ".upstream"
     wanted = [p for p in remote if PurePosixPath(p).suffix.lower() in MEDIA_SUFFIXES
@@ -449,18 +337,13 @@ def adapt_upstream(repo: str, commit: str, remote: dict[str, RemoteFile], split:
             if not sniff_media(raw / p):
                 raise InvalidSplitError(f"{repo}: {p} does not start like a {PurePosixPath(p).suffix} file")
         media[clip_id] = {r: raw / p for r, p in roles.items()}
-        rows.append(TripletRow(clip_id=clip_id, subject_id=str(subject), source_video=roles["target"],
-                               start_frame=0, num_frames=0, fps=0.0, width=0, height=0, driving_file_name="",
-                               reference_file_name="", target_file_name="", editor="upstream",
-                               extra={"upstream_key": key, "upstream_repo": repo, "upstream_commit": commit}))
+        rows.append(TripletRow.for_clip(clip_id, str(subject), source_video=roles["target"], editor="upstream",
+                                        reference_suffix=PurePosixPath(roles["reference"]).suffix,
+                                        upstream_key=key, upstream_repo=repo, upstream_commit=commit))
     _fill_video_facts(rows, media)
-    package_split(dest, split, rows, media)
-    write_checksums(dest)
-    from .pipelines.card import write_card
-    from .pipelines.package import DatasetInfo
-
-    write_card(dest, DatasetInfo(name=f"{repo} (adapted to the HeadSwapBench split contract)",
-                                 license_note=f"The licence and access conditions of {repo} apply."))
+    write_dataset(dest, {split: rows}, media, replace=False,
+                  info=DatasetInfo(name=f"{repo} (adapted to the HeadSwapBench split contract)",
+                                   license_note=f"The licence and access conditions of {repo} apply."))
     report = {"triplets": len(rows), "skipped_keys": skipped[:50], "num_skipped": len(skipped),
               "subjects": len({r.subject_id for r in rows}),
               "subject_source": "metadata" if subject_of else "folder names (assumed)"}
@@ -517,10 +400,8 @@ def publish_split(root: str | Path, repo: str, private: bool = False, token: str
     from huggingface_hub import HfApi
 
     root = Path(root)
-    if not (root / "README.md").is_file():
-        raise InvalidSplitError(f"{root} has no README.md dataset card; package it with `headswapbench build`")
-    from .pipelines.package import find_splits
-
+    if not (root / CARD_FILE).is_file():
+        raise InvalidSplitError(f"{root} has no {CARD_FILE} dataset card; package it with `headswapbench build`")
     available = find_splits(root)
     splits = splits or available
     missing = [s for s in splits if s not in available]
@@ -530,7 +411,7 @@ def publish_split(root: str | Path, repo: str, private: bool = False, token: str
     for s in splits:
         counts[s] = len(verify_split(root, s, ignore_hidden=True).rows)
     api = HfApi(endpoint=endpoint, token=token)
-    allow = ["README.md", CHECKSUMS_FILE] + [f"{s}/{METADATA_FILE}" for s in splits] + \
+    allow = [CARD_FILE, CHECKSUMS_FILE] + [f"{s}/{METADATA_FILE}" for s in splits] + \
         [f"{s}/{sub}/*" for s in splits for sub, _ in FILE_COLUMNS.values()]
     message = commit_message or f"Upload HeadSwapBench split(s) {', '.join(splits)}"
     with hub_errors(repo, token, endpoint):

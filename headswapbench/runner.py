@@ -5,6 +5,8 @@ returns a JSON-able record. The runner keeps an append-only manifest (one JSON l
 a run killed at any moment restarts where it stopped: finished items are skipped, a torn last line is
 ignored, and no item is recorded twice. ``SkipItem`` records a reason instead of a result; any other
 exception is recorded as a failure with its cause and the run goes on (or stops, with ``fail_fast``).
+A skipped or failed record carries its reason twice: ``code`` (a ``headswapbench.reasons.Reason``, for
+counting) and ``reason`` (the sentence for people); nothing ever parses the sentence.
 """
 
 from __future__ import annotations
@@ -21,18 +23,26 @@ from typing import Any, Callable, Iterable
 from tqdm.auto import tqdm
 
 from .errors import HeadSwapBenchError
+from .reasons import DESCRIPTIONS, Reason, code_of
 from .registry import Registry
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 
 
 class SkipItem(Exception):
-    """Raised by a stage function to drop an item with a recorded reason (not an error)."""
+    """Raised by a stage function to drop an item with a recorded reason (not an error): ``code`` from the
+    fixed set, ``detail`` the sentence that says what was found, ``scores`` kept in the record's result."""
 
-    def __init__(self, reason: str, **scores: Any):
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, code: Reason | str, detail: str = "", **scores: Any):
+        self.code = Reason(code)  # an unknown code is a bug in the stage, not a skip
+        self.detail = detail
         self.scores = scores
+        super().__init__(f"{self.code}: {detail}" if detail else str(self.code))
+
+    @property
+    def reason(self) -> str:
+        """The sentence recorded beside the code (the code's description when there is no detail)."""
+        return self.detail or DESCRIPTIONS[self.code]
 
 
 @dataclass
@@ -60,11 +70,11 @@ class StageResult:
         return out
 
     def reasons(self) -> dict[str, int]:
-        """Skip/failure reasons with counts (the part before the first ':' groups similar causes)."""
+        """Skipped and failed items counted by reason code (a record without a known code counts as ``error``)."""
         out: dict[str, int] = {}
         for r in self.records.values():
             if r["status"] != DONE:
-                key = r.get("reason", "").split(":")[0]
+                key = code_of(r.get("code")).value
                 out[key] = out.get(key, 0) + 1
         return out
 
@@ -128,6 +138,13 @@ def in_shard(item_id: str, shard: tuple[int, int]) -> bool:
     return n == 1 or int(hashlib.sha1(item_id.encode()).hexdigest()[:8], 16) % n == i
 
 
+def failure_code(exc: BaseException) -> Reason:
+    """The code a failed item records: the one the toolkit's error carries (``VideoError.code`` ...), else
+    ``error``. Only our own errors are asked: other libraries' ``code`` attributes mean other things."""
+    code = getattr(exc, "code", None) if isinstance(exc, HeadSwapBenchError) else None
+    return code if isinstance(code, Reason) else Reason.ERROR
+
+
 def _run_one(fn: Callable[[str, Any], dict], item_id: str, payload: Any) -> dict:
     """Run one item and turn its outcome into a manifest record (never raises)."""
     t0 = time.perf_counter()
@@ -135,11 +152,13 @@ def _run_one(fn: Callable[[str, Any], dict], item_id: str, payload: Any) -> dict
         result = fn(item_id, payload) or {}
         rec = {"item_id": item_id, "status": DONE, "result": result}
     except SkipItem as exc:
-        rec = {"item_id": item_id, "status": SKIPPED, "reason": exc.reason, "result": exc.scores}
+        rec = {"item_id": item_id, "status": SKIPPED, "code": exc.code.value, "reason": exc.reason,
+               "result": exc.scores}
     except Exception as exc:  # recorded with its cause; the run goes on
         rec = {
             "item_id": item_id,
             "status": FAILED,
+            "code": failure_code(exc).value,
             "reason": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(limit=6),
         }

@@ -32,6 +32,7 @@ import numpy as np
 
 from . import warp as W
 from .errors import FaceNotFoundError, HeadSwapBenchError
+from .face import topology as T
 from .fileio import atomic_path, atomic_write_json, cache_dir, sha256_json
 from .types import Image, Video
 
@@ -130,7 +131,7 @@ def _pad_photo(img: Image, lms: np.ndarray) -> tuple[Image, int]:
     frame stays on plausible pixels: edge pixels smeared outwards and blurred more with distance, instead of
     mirrored copies of the face."""
     h, w = img.shape[:2]
-    centre = lms[W.FACE_OVAL, :2].mean(axis=0)
+    centre = lms[T.FACE_OVAL, :2].mean(axis=0)
     need = 1.7 * W.face_height(lms)  # half frame (1.25 face heights) plus roll and shift margin
     room = min(centre[0], centre[1], w - 1 - centre[0], h - 1 - centre[1])
     if room >= need:
@@ -203,21 +204,19 @@ def make_trajectory(num_frames: int, fps: float, size: int, seed: int, yaw_scale
 # ------------------------------------------------------------------------------------------- deformation
 def _face_axes(lms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     """(centre, right, up unit vectors in the image, face height, face width) of a face."""
-    centre = lms[W.FACE_OVAL, :2].mean(axis=0)
-    right = lms[263, :2] - lms[33, :2]
+    centre = lms[T.FACE_OVAL, :2].mean(axis=0)
+    right = lms[T.LEFT_EYE_OUTER, :2] - lms[T.RIGHT_EYE_OUTER, :2]  # towards the image's right
     right /= np.linalg.norm(right)
     up = np.array([right[1], -right[0]])  # image y points down, so "up" is right rotated by -90 degrees
-    width = float(np.linalg.norm(lms[454, :2] - lms[234, :2]))
+    width = float(np.linalg.norm(lms[T.LEFT_FACE_SIDE, :2] - lms[T.RIGHT_FACE_SIDE, :2]))
     return centre, right, up, W.face_height(lms), width
 
 
-_LOWER_LIP = [95, 88, 178, 87, 14, 317, 402, 318, 324, 146, 91, 181, 84, 17, 314, 405, 321, 375]
-_UPPER_LIP = [191, 80, 81, 82, 13, 312, 311, 310, 415, 185, 40, 39, 37, 0, 267, 269, 270, 409]
-_LIP_CORNERS = [78, 308, 61, 291]
+_LIP_CORNERS = T.INNER_MOUTH_CORNERS + T.MOUTH_CORNERS
 # Per eye: the lid ring, lower-lid indices, corner indices.
 _EYES = [
-    (W.RIGHT_EYE, [155, 154, 153, 145, 144, 163, 7], (33, 133), W.RIGHT_IRIS),
-    (W.LEFT_EYE, [382, 381, 380, 374, 373, 390, 249], (362, 263), W.LEFT_IRIS),
+    (T.RIGHT_EYE, T.RIGHT_EYE_LOWER_LID, T.RIGHT_EYE_CORNERS),
+    (T.LEFT_EYE, T.LEFT_EYE_LOWER_LID, T.LEFT_EYE_CORNERS),
 ]
 
 
@@ -238,15 +237,15 @@ def deform_landmarks(lms: np.ndarray, *, mouth_open: float = 0.0, eye_open: floa
     if mouth_open:
         line = np.mean(b[_LIP_CORNERS])
         w = np.clip((line - b) / (0.08 * height), 0.0, 1.0)
-        w[_LOWER_LIP] = 1.0
-        w[_UPPER_LIP] = 0.0
+        w[T.LOWER_LIP] = 1.0
+        w[T.UPPER_LIP] = 0.0
         w[_LIP_CORNERS] = 0.35
         mouth_a = np.mean(a[_LIP_CORNERS])
         w *= np.exp(-0.5 * ((a - mouth_a) / (0.35 * width)) ** 2)
         b = b - MOUTH_DROP * height * mouth_open * w
     # eyes: upper lid towards the lower lid
     if eye_open != 1.0:
-        for ring, lower, corners, _iris in _EYES:
+        for ring, lower, corners in _EYES:
             ea = np.mean(a[list(corners)])
             half_w = abs(a[corners[1]] - a[corners[0]]) / 2
             b_low = np.mean(b[lower])
@@ -258,7 +257,7 @@ def deform_landmarks(lms: np.ndarray, *, mouth_open: float = 0.0, eye_open: floa
     # yaw: rotate about the vertical axis through the face centre
     if yaw_deg:
         th = math.radians(yaw_deg)
-        depth = -(lms[:, 2] - np.median(lms[W.FACE_OVAL, 2]))  # towards the camera
+        depth = -(lms[:, 2] - np.median(lms[T.FACE_OVAL, 2]))  # towards the camera
         a = a * math.cos(th) + depth * math.sin(th)
     out[:, :2] = centre + a[:, None] * right + b[:, None] * up
     return out
@@ -267,7 +266,7 @@ def deform_landmarks(lms: np.ndarray, *, mouth_open: float = 0.0, eye_open: floa
 # -------------------------------------------------------------------------------------------- rendering
 def _photo_roll(lms: np.ndarray) -> float:
     """The photo's own roll (same sign as pose roll: counter-clockwise positive), from the eye line."""
-    d = lms[263, :2] - lms[33, :2]
+    d = lms[T.LEFT_EYE_OUTER, :2] - lms[T.RIGHT_EYE_OUTER, :2]
     return -math.degrees(math.atan2(d[1], d[0]))
 
 
@@ -275,7 +274,7 @@ def _frame_transform(photo: SamplePhoto, size: int, roll: float, scale: float, s
     """2x3 similarity photo -> output frame: the upright face centred, ``FACE_SCALE`` of the frame tall,
     then rolled by ``roll`` degrees (counter-clockwise positive), scaled and shifted."""
     lms = photo.landmarks
-    centre = lms[W.FACE_OVAL, :2].mean(axis=0)
+    centre = lms[T.FACE_OVAL, :2].mean(axis=0)
     s = _FACE_SCALE.get(photo.name, FACE_SCALE) * size / W.face_height(lms) * scale
     # cv2 convention: positive angle = counter-clockwise in the image. Undo the photo's roll, add ours.
     m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll - _photo_roll(lms), s)
@@ -343,7 +342,7 @@ def render_frame(photo: SamplePhoto, size: int, *, roll: float = 0.0, yaw: float
     gt[:, :2] = moved[:, :2] @ m[:, :2].T + m[:, 2]
     gt[:, 2] = moved[:, 2] * math.hypot(*m[0, :2])
     _, _, up, face_h, _ = _face_axes(gt)
-    _paint_mouth(frame, gt[W.INNER_LIPS, :2], up, face_h)
+    _paint_mouth(frame, gt[T.INNER_LIPS, :2], up, face_h)
     return frame, gt
 
 
@@ -435,7 +434,7 @@ def _trajectory_seed(photo: str, seed: int) -> int:
 def _code_hash() -> str:
     """Hash of the code that draws the samples: editing it invalidates cached clips."""
     h = hashlib.sha256()
-    for mod in (__file__, W.__file__):
+    for mod in (__file__, W.__file__, T.__file__):
         h.update(Path(mod).read_bytes())
     return h.hexdigest()[:16]
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
+import struct
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -23,6 +25,7 @@ import numpy as np
 
 from .errors import VideoError
 from .fileio import atomic_path
+from .reasons import Reason
 from .types import Image, Video
 
 log = logging.getLogger(__name__)
@@ -65,11 +68,13 @@ class VideoInfo:
 
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise VideoError(path, "file does not exist")
+        raise VideoError(path, "file does not exist", Reason.MISSING_FILE)
     if path.is_dir():
-        raise VideoError(path, "is a directory, not a video file")
+        raise VideoError(path, "is a directory, not a video file", Reason.IS_DIRECTORY)
+    if not path.is_file():  # a FIFO would block the decoder forever; a device never ends
+        raise VideoError(path, "not a regular file (a FIFO, device or socket)", Reason.NOT_REGULAR_FILE)
     if path.stat().st_size == 0:
-        raise VideoError(path, "file is empty (0 bytes)")
+        raise VideoError(path, "file is empty (0 bytes)", Reason.EMPTY_FILE)
 
 
 def _rotation(container, stream) -> int:
@@ -99,18 +104,21 @@ def _probe_cached(path: str, mtime: float, size: int) -> VideoInfo:
             looks_mp4 = False
         if looks_mp4:  # an mp4/mov header but no readable index: almost always a cut-off download or copy
             raise VideoError(p, f"truncated or corrupt mp4: it starts like one but FFmpeg finds no readable index "
-                                f"(moov atom) ({type(exc).__name__}: {exc})") from None
-        raise VideoError(p, f"unreadable: not a video container FFmpeg can open ({type(exc).__name__}: {exc})") from None
+                                f"(moov atom) ({type(exc).__name__}: {exc})", Reason.TRUNCATED) from None
+        raise VideoError(p, f"unreadable: not a video container FFmpeg can open ({type(exc).__name__}: {exc})",
+                         Reason.UNREADABLE) from None
     try:
         videos = list(container.streams.video)
         has_audio = bool(container.streams.audio)
         if not videos:
-            raise VideoError(p, "no video stream (audio-only file?)" if has_audio else "no video stream")
+            raise VideoError(p, "no video stream (audio-only file?)" if has_audio else "no video stream",
+                             Reason.NO_VIDEO_STREAM)
         stream = videos[0]
         codec = stream.codec_context.name
         fmt = container.format.name or ""
         if fmt == "image2" or fmt.endswith("_pipe"):  # FFmpeg's still-image demuxers
-            raise VideoError(p, f"is an image file ({codec}), not a video; this needs a video clip")
+            raise VideoError(p, f"is an image file ({codec}), not a video; this needs a video clip",
+                             Reason.IMAGE_NOT_VIDEO)
         width, height = stream.codec_context.width, stream.codec_context.height
         sar = float(stream.sample_aspect_ratio or 1) or 1.0
         rotation = _rotation(container, stream)
@@ -123,13 +131,15 @@ def _probe_cached(path: str, mtime: float, size: int) -> VideoInfo:
                 if packet.pts is not None and packet.size:
                     pts.append(packet.pts)
         except Exception as exc:
-            raise VideoError(p, f"truncated or corrupt stream after {len(pts)} frames ({exc})") from None
+            raise VideoError(p, f"truncated or corrupt stream after {len(pts)} frames ({exc})",
+                             Reason.TRUNCATED) from None
     finally:
         container.close()
     if not pts or not width or not height:
-        raise VideoError(p, "video stream has no frames")
+        raise VideoError(p, "video stream has no frames", Reason.NO_FRAMES)
     if declared and len(pts) < declared - 1:
-        raise VideoError(p, f"truncated: header declares {declared} frames but only {len(pts)} are present")
+        raise VideoError(p, f"truncated: header declares {declared} frames but only {len(pts)} are present",
+                         Reason.TRUNCATED)
     times = np.sort(np.asarray(pts, dtype=np.float64)) * tb
     times -= times[0]
     n = len(times)
@@ -178,10 +188,8 @@ def _display(frames: np.ndarray, info: VideoInfo, rotated: bool) -> np.ndarray:
 
     if info.rotation and not rotated:
         frames = np.ascontiguousarray(np.rot90(frames, k=info.rotation // 90, axes=(1, 2)))
-    if frames.shape[1:3] != (info.display_height, info.display_width):
-        size = (info.display_width, info.display_height)
-        frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in frames])
-    return frames
+    # bicubic both ways, as FFmpeg's default scaler stretches them for display
+    return resize_frames(frames, (info.display_width, info.display_height), cv2.INTER_CUBIC)
 
 
 def _open_decord(path: str):
@@ -230,18 +238,39 @@ def _decode_pyav(path: str, indices: np.ndarray) -> np.ndarray:
                 break
     missing = wanted - set(got)
     if missing:
-        raise VideoError(path, f"truncated: frames {sorted(missing)[:5]} could not be decoded")
+        raise VideoError(path, f"truncated: frames {sorted(missing)[:5]} could not be decoded", Reason.TRUNCATED)
     return np.stack([got[int(i)] for i in indices])
 
 
-def _resize(frames: np.ndarray, size: int | tuple[int, int] | None) -> np.ndarray:
+Size = int | tuple[int, int]  # a square side, or (width, height) as OpenCV orders it
+
+
+def _wh(size: Size) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def resize_image(image: np.ndarray, size: Size, interpolation: int | None = None) -> np.ndarray:
+    """One image [H, W] or [H, W, C] resized to ``size`` (unchanged when it already has that size).
+
+    The one resize policy of the toolkit, unless ``interpolation`` says otherwise: ``INTER_AREA`` when the
+    image shrinks along either axis (it averages the covered pixels, so no aliasing), ``INTER_CUBIC`` when it
+    only grows. Resize a landmark ``p`` with it as ``(p + 0.5) * (w / W) - 0.5`` (pixel centres)."""
+    w, h = _wh(size)
+    if image.shape[:2] == (h, w):
+        return image
+    if interpolation is None:
+        interpolation = cv2.INTER_AREA if w < image.shape[1] or h < image.shape[0] else cv2.INTER_CUBIC
+    return cv2.resize(np.ascontiguousarray(image), (w, h), interpolation=interpolation)
+
+
+def resize_frames(frames: np.ndarray, size: Size | None, interpolation: int | None = None) -> np.ndarray:
+    """Frames [N, H, W(, C)] resized to ``size`` with `resize_image` (``None``: unchanged)."""
     if size is None:
         return frames
-    w, h = (size, size) if isinstance(size, int) else size
+    w, h = _wh(size)
     if frames.shape[1:3] == (h, w):
         return frames
-    interp = cv2.INTER_AREA if w < frames.shape[2] else cv2.INTER_CUBIC
-    return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
+    return np.stack([resize_image(f, (w, h), interpolation) for f in frames])
 
 
 def read_frames(path: str | os.PathLike, indices: Sequence[int], info: VideoInfo | None = None,
@@ -252,7 +281,8 @@ def read_frames(path: str | os.PathLike, indices: Sequence[int], info: VideoInfo
     if idx.size == 0:
         return np.zeros((0, info.display_height, info.display_width, 3), np.uint8)
     if idx.min() < 0 or idx.max() >= info.num_frames:
-        raise VideoError(path, f"frame index out of range 0..{info.num_frames - 1}: {int(idx.min())}..{int(idx.max())}")
+        raise VideoError(path, f"frame index out of range 0..{info.num_frames - 1}: {int(idx.min())}..{int(idx.max())}",
+                         Reason.FRAME_RANGE)
     try:
         frames, rotated = _decode_decord(str(path), idx, _reader), True
     except Exception as exc:
@@ -262,7 +292,7 @@ def read_frames(path: str | os.PathLike, indices: Sequence[int], info: VideoInfo
         except VideoError:
             raise
         except Exception as exc2:
-            raise VideoError(path, f"cannot decode frames ({type(exc2).__name__}: {exc2})") from None
+            raise VideoError(path, f"cannot decode frames ({type(exc2).__name__}: {exc2})", Reason.UNREADABLE) from None
     return _display(frames, info, rotated)
 
 
@@ -281,9 +311,10 @@ def read_video(
     src = source_indices(info, fps)
     end = len(src) if num_frames is None else start + num_frames
     if start < 0 or start >= len(src) or end > len(src):
-        raise VideoError(path, f"requested frames {start}..{end - 1} but the clip has {len(src)} at {fps or info.fps:.3f} fps")
+        raise VideoError(path, f"requested frames {start}..{end - 1} but the clip has {len(src)} at "
+                               f"{fps or info.fps:.3f} fps", Reason.FRAME_RANGE)
     frames = read_frames(path, src[start:end], info)
-    return Video(frames=_resize(frames, size), fps=float(fps or info.fps))
+    return Video(frames=resize_frames(frames, size), fps=float(fps or info.fps))
 
 
 def iter_video(
@@ -298,7 +329,7 @@ def iter_video(
     except Exception:
         reader = None  # read_frames falls back to PyAV per chunk
     for s in range(0, len(src), chunk):
-        yield _resize(read_frames(path, src[s:s + chunk], info, _reader=reader), size)
+        yield resize_frames(read_frames(path, src[s:s + chunk], info, _reader=reader), size)
 
 
 def _as_frames(video: Video | np.ndarray, fps: float | None) -> tuple[np.ndarray, float]:
@@ -330,11 +361,12 @@ def write_video_chunks(path: str | os.PathLike, chunks: Iterable[np.ndarray], fp
         for frames in chunks:
             frames = np.asarray(frames)
             if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-                raise VideoError(path, f"need uint8 [T,H,W,3] frames to write, got {frames.dtype} {frames.shape}")
+                raise VideoError(path, f"need uint8 [T,H,W,3] frames to write, got {frames.dtype} {frames.shape}",
+                                 Reason.BAD_FRAMES)
             if stream is None and len(frames):
                 h, w = frames.shape[1:3]
                 if h % 2 or w % 2:
-                    raise VideoError(path, f"H.264 yuv420p needs even width and height, got {w}x{h}")
+                    raise VideoError(path, f"H.264 yuv420p needs even width and height, got {w}x{h}", Reason.ODD_SIZE)
                 container = stack.enter_context(
                     av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}))
                 stream = container.add_stream("libx264", rate=Fraction(float(fps)).limit_denominator(1001))
@@ -343,28 +375,111 @@ def write_video_chunks(path: str | os.PathLike, chunks: Iterable[np.ndarray], fp
                 stream.codec_context.color_range = 1  # limited (tv) range, what browsers expect
             elif stream is not None and frames.shape[1:3] != (stream.height, stream.width):
                 raise VideoError(path, f"frame size changed mid-clip: {frames.shape[2]}x{frames.shape[1]}, "
-                                       f"first frames were {stream.width}x{stream.height}")
+                                       f"first frames were {stream.width}x{stream.height}", Reason.BAD_FRAMES)
             for f in frames:
                 container.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
         if stream is None:
-            raise VideoError(path, "need non-empty uint8 [T,H,W,3] frames to write, got no frames")
+            raise VideoError(path, "need non-empty uint8 [T,H,W,3] frames to write, got no frames", Reason.BAD_FRAMES)
         container.mux(stream.encode(None))
     return path
 
 
+# Largest image read_image decodes: 100 megapixels (a 10000×10000 scan; phone photos are ≤ 50 MP). An image
+# is 3 bytes a pixel once decoded, so this also bounds the memory one reference photo can take (300 MB).
+MAX_IMAGE_PIXELS = 100_000_000
+ALPHA_BACKGROUND = (255, 255, 255)  # transparent pixels are shown on white, as image viewers and browsers do
+
+
+def _image_error(path: Path, cause: str, code: str) -> VideoError:
+    return VideoError(path, cause, Reason(code))
+
+
+def _upright(im, path: Path):
+    """EXIF orientation applied; an unreadable EXIF block leaves the image as stored (and says so)."""
+    from PIL import ImageOps
+
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on malformed EXIF
+        log.warning("%s: EXIF orientation unreadable (%s); the image is used as stored", path, exc)
+        return im
+
+
+def to_rgb8(im) -> np.ndarray:
+    """A decoded PIL image as uint8 RGB [H, W, 3], for every mode Pillow opens:
+
+    - 16-bit grey (``I;16*``, 16-bit PNG/TIFF) keeps its top 8 bits (``v >> 8``, as Pillow itself reduces
+      16-bit RGB PNGs), so a 16-bit copy of an 8-bit image decodes to exactly the 8-bit image; 32-bit ``I``
+      is read as 16-bit data when it exceeds 255; float ``F`` as [0, 1] when its maximum is ≤ 1, else [0, 255];
+    - grey (``1``, ``L``) is repeated into three channels;
+    - alpha (``LA``, ``RGBA``, premultiplied ``La``/``RGBa``, palette with transparency) is composited over
+      `ALPHA_BACKGROUND`, not dropped: a transparent pixel's stored colour is arbitrary (often black);
+    - palette images are expanded; CMYK goes through its embedded ICC profile to sRGB when it has one
+      (Pillow's plain conversion otherwise); any other mode (YCbCr, HSV, LAB ...) through Pillow's converter.
+    """
+    mode = im.mode
+    if mode.startswith("I;16") or mode == "I":
+        a = np.asarray(im).astype(np.int64)
+        if mode == "I" and a.max(initial=0) <= 255:
+            gray = np.clip(a, 0, 255).astype(np.uint8)
+        else:
+            gray = (np.clip(a, 0, 65535) >> 8).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode == "F":
+        a = np.nan_to_num(np.asarray(im, np.float64))
+        a = a * 255.0 if a.max(initial=0) <= 1.0 else a
+        return np.repeat(np.clip(np.round(a), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    if mode == "P" and "transparency" in im.info or mode in ("PA", "LA", "La", "RGBA", "RGBa"):
+        rgba = np.asarray(im.convert("RGBA"), np.float64)
+        alpha = rgba[..., 3:] / 255.0
+        out = rgba[..., :3] * alpha + np.asarray(ALPHA_BACKGROUND, np.float64) * (1.0 - alpha)
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+    if mode == "CMYK" and im.info.get("icc_profile"):
+        try:
+            import io
+
+            from PIL import ImageCms
+
+            src = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))
+            im = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except Exception as exc:  # noqa: BLE001 - a broken profile: fall back to the plain conversion
+            log.warning("CMYK image with an unusable ICC profile (%s); converted without it", exc)
+    return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+
+
 def read_image(path: str | os.PathLike) -> Image:
-    """Any common image as uint8 RGB, EXIF orientation applied."""
+    """Any common image as uint8 RGB (see `to_rgb8` for 16-bit, grey, alpha, palette and CMYK), EXIF
+    orientation applied. An image above `MAX_IMAGE_PIXELS` is refused from its header, before decoding
+    (``Reason.TOO_MANY_PIXELS``); a file Pillow cannot decode is ``Reason.UNREADABLE``."""
+    import warnings
+
     from PIL import Image as PILImage
-    from PIL import ImageOps, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     p = Path(path)
     _check_file(p)
+
+    def too_big(size: str, pixels: int) -> VideoError:
+        return _image_error(p, f"image is {size}{pixels / 1e6:.0f} megapixels, above the {MAX_IMAGE_PIXELS / 1e6:.0f}-"
+                               "megapixel cap (a decompression bomb, or far larger than any face photo needs); "
+                               "downscale it", "too_many_pixels")
+
     try:
-        with PILImage.open(p) as im:
-            im = ImageOps.exif_transpose(im)
-            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise VideoError(p, f"unreadable image ({exc})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            im = PILImage.open(p)  # reads the header only
+        with im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:
+                raise too_big(f"{im.width}x{im.height} = ", im.width * im.height)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+                im.load()
+            return to_rgb8(_upright(im, p))
+    except PILImage.DecompressionBombError as exc:  # Pillow's own cap (2 × 89 MP) fires inside open()
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise too_big("", int(found.group(1)) if found else MAX_IMAGE_PIXELS + 1) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
+        raise _image_error(p, f"unreadable image ({type(exc).__name__}: {exc})", "unreadable") from None
 
 
 def write_image(path: str | os.PathLike, image: Image) -> Path:
@@ -374,7 +489,7 @@ def write_image(path: str | os.PathLike, image: Image) -> Path:
     path = Path(path)
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
-        raise VideoError(path, f"need a uint8 [H,W,3] image, got {arr.dtype} {arr.shape}")
+        raise VideoError(path, f"need a uint8 [H,W,3] image, got {arr.dtype} {arr.shape}", Reason.BAD_FRAMES)
     with atomic_path(path) as tmp:
         PILImage.fromarray(arr).save(tmp, format={".jpg": "JPEG", ".jpeg": "JPEG"}.get(path.suffix.lower(), "PNG"))
     return path

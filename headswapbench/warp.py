@@ -31,28 +31,32 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from .face.topology import (
+    CHIN,
+    FACE_OVAL,
+    FOREHEAD_TOP,
+    INNER_LIPS,
+    IRISES,
+    LEFT_BROW,
+    LEFT_BROW_LOWER,
+    LEFT_BROW_UPPER,
+    LEFT_EYE,
+    LIPS,
+    OUTER_LIPS,
+    RIGHT_BROW,
+    RIGHT_BROW_LOWER,
+    RIGHT_BROW_UPPER,
+    RIGHT_EYE,
+    UPPER_FACE_OVAL,
+)
 from .types import Image, Video
+from .video import resize_image
 
 log = logging.getLogger(__name__)
 
-# MediaPipe FaceMesh index rings (ordered polygons), from mediapipe's FACEMESH_* connection sets.
-FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
-             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
-INNER_LIPS = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95]
-OUTER_LIPS = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146]
-# The subject's right eye (image left) and left eye (image right): upper lid first, then lower lid back.
-RIGHT_EYE = [33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7]
-LEFT_EYE = [263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249]
-RIGHT_IRIS = [468, 469, 470, 471, 472]
-LEFT_IRIS = [473, 474, 475, 476, 477]
-FOREHEAD_TOP, CHIN, NOSE_TIP = 10, 152, 1
-UPPER_LIP_MID, LOWER_LIP_MID = 13, 14
-MOUTH_CORNERS = (61, 291)
-RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS = (33, 133), (362, 263)
-
 # The upper arc of the face oval (side at eye level, over the forehead, other side). MediaPipe's oval stops
 # below the hairline, so these points are pushed outwards to cover the whole forehead.
-_UPPER_ARC = [234, 127, 162, 21, 54, 103, 67, 109, 10, 338, 297, 332, 284, 251, 389, 356, 454]
+_UPPER_ARC = UPPER_FACE_OVAL
 FOREHEAD_EXTENSION = 0.16  # extra forehead height, as a share of the chin-to-forehead distance
 NUM_FACE_POINTS = 478 + len(_UPPER_ARC) - 2  # the two arc ends (weight 0) add no point
 
@@ -103,14 +107,10 @@ def triangulate(points: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------- mesh and visibility
 # Points whose texture is the face's own features, not skin: the skin-occlusion test skips triangles that
 # touch them (an eye or a brow is not "hair over the face").
-_FEATURE_POINTS = frozenset(
-    [0, 13, 14, 17, 37, 39, 40, 61, 78, 80, 81, 82, 84, 87, 88, 91, 95, 146, 178, 181, 185, 191, 267, 269, 270,
-     291, 308, 310, 311, 312, 314, 317, 318, 321, 324, 375, 402, 405, 409, 415]  # lips
-    + RIGHT_EYE + LEFT_EYE + RIGHT_IRIS + LEFT_IRIS
-    + [46, 52, 53, 55, 63, 65, 66, 70, 105, 107, 276, 282, 283, 285, 293, 295, 296, 300, 334, 336]  # brows
-)
-RIGHT_BROW_RING = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46]  # upper edge outer → inner, lower edge back
-LEFT_BROW_RING = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276]
+_FEATURE_POINTS = frozenset(LIPS + RIGHT_EYE + LEFT_EYE + IRISES + RIGHT_BROW + LEFT_BROW)
+# Each brow as a polygon: its upper edge from the outer end in, then its lower edge back out.
+RIGHT_BROW_RING = RIGHT_BROW_UPPER + RIGHT_BROW_LOWER[::-1]
+LEFT_BROW_RING = LEFT_BROW_UPPER + LEFT_BROW_LOWER[::-1]
 
 
 @dataclass(frozen=True)
@@ -447,7 +447,7 @@ def blend(
 
 
 # ------------------------------------------------------------------------------------------------- hair
-UPPER_BROWS = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300]
+UPPER_BROWS = RIGHT_BROW_UPPER + LEFT_BROW_UPPER[::-1]  # both brows' upper edges, image left to right
 
 
 def skin_likelihood(img: Image, skin: ColourStats, tolerance: float = 2.0) -> np.ndarray:
@@ -692,7 +692,7 @@ class FaceTransfer:
             f = 1.5 * target_face_height / face_height(lms)
             h, w = donor.shape[:2]
             size = (max(1, round(w * f)), max(1, round(h * f)))
-            donor = cv2.resize(donor, size, interpolation=cv2.INTER_AREA)
+            donor = resize_image(donor, size)  # shrinking: INTER_AREA
             scale = np.array([size[0] / w, size[1] / h])
             lms[:, :2] = (lms[:, :2] + 0.5) * scale - 0.5  # pixel centres, as cv2.resize maps them
             if lms.shape[1] > 2:

@@ -1,27 +1,38 @@
 """Gather results.json files and decide which ones may be ranked together.
 
 Comparability rule (documented in docs/leaderboard.md): results are grouped per dataset split
-(``dataset.name`` + ``dataset.split``). Within a split, the reference ``dataset.checksum`` is the one given with
-``--dataset-checksum`` (repeatable), else the most common one; then the reference ``settings_hash`` among the
-files left is the one given with ``--settings-hash`` (repeatable), else the most common one. A tie between two
-equally common values goes to the group holding the newest file (``created_at``), then to the smaller hash, so
-the choice never depends on file order. Every file that is not ranked gets one sentence saying why.
+(``dataset.name`` + ``dataset.split``). What counts as the reference is the maintainer's choice, never the
+submitters': ``--dataset-checksum`` (repeatable) pins the dataset version and ``--settings-hash`` (repeatable)
+the metric settings; every other value is refused with its reason. Without a flag nothing is voted on: each
+dataset checksum and each settings hash gets its own board, so no number of files can make honest results
+"another dataset". Hashes may be given as a unique prefix (the tool prints 12 characters); an ambiguous prefix
+stops the build naming what it matches.
+
+Verification is the maintainer's too: ``verified`` is true only for files whose content hash (the sha256 of the
+file's bytes, what ``sha256sum`` prints) is on the maintainers' list (``--verified FILE``). The file's own
+``provenance.verified`` is a claim and is shown as one.
+
+Every file that is not ranked gets one line saying why; files are read as untrusted (``headswapbench.safeio``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import hashlib
+import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from headswapbench.errors import InvalidResultsError
-from headswapbench.fileio import sha256_json
-from headswapbench.results import load_results, results_key
+from headswapbench.errors import HeadSwapBenchError, InvalidResultsError
+from headswapbench.results import parse_results, read_results_bytes, results_key
+from headswapbench.safeio import UnsafeFileError, one_line, read_text
 
 RESULTS_NAME = "results.json"
-REPORT_NAME = "report.html"
+MIN_PREFIX = 8  # dataset checksums and settings hashes (board ids carry 8 characters, tables 12)
+MIN_VERIFIED_PREFIX = 16  # a trust list: 64 bits, out of reach of a brute-forced look-alike file
+MAX_VERIFIED_BYTES = 1 << 20
 
 
 @dataclass
@@ -30,8 +41,8 @@ class Loaded:
 
     path: Path
     results: dict[str, Any]
-    content_hash: str
-    report: Path | None = None
+    content_hash: str  # sha256 of the file's bytes
+    verified: bool = False  # on the maintainers' list (never the file's own claim)
 
     @property
     def split_key(self) -> tuple[str, str]:
@@ -55,6 +66,9 @@ class Refused:
     path: str
     reason: str
 
+    def __post_init__(self) -> None:  # both come from outside (file names, values): one printable line each
+        self.path, self.reason = one_line(self.path), one_line(self.reason)
+
     def to_dict(self) -> dict[str, str]:
         return {"path": self.path, "reason": self.reason}
 
@@ -64,6 +78,8 @@ class Collection:
     accepted: list[Loaded] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
     reference: list[dict[str, Any]] = field(default_factory=list)  # the group chosen per split, and why
+    pinned: frozenset[str] = frozenset()  # "dataset_checksum", "settings_hash": chosen by the maintainer
+    verification: dict[str, Any] = field(default_factory=dict)  # the maintainers' list and what it matched
 
 
 def discover(inputs: Iterable[str | Path]) -> tuple[list[Path], list[Refused]]:
@@ -74,7 +90,7 @@ def discover(inputs: Iterable[str | Path]) -> tuple[list[Path], list[Refused]]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found = sorted(p.rglob(RESULTS_NAME))
+            found = _walk(p)
             if not found:
                 refused.append(Refused(str(p), f"folder holds no {RESULTS_NAME}"))
         elif p.exists():
@@ -90,16 +106,31 @@ def discover(inputs: Iterable[str | Path]) -> tuple[list[Path], list[Refused]]:
     return paths, refused
 
 
+def _walk(root: Path) -> list[Path]:
+    """Every entry named results.json under ``root``, without entering symlinked folders (one could lead
+    anywhere on this machine: a private run, the whole file system). Entries that are not regular files are
+    kept, so they are refused with their reason instead of silently skipped."""
+    found = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        if RESULTS_NAME in files or RESULTS_NAME in dirs:
+            found.append(Path(folder) / RESULTS_NAME)
+    return sorted(found)
+
+
 def load_all(paths: Sequence[Path]) -> tuple[list[Loaded], list[Refused]]:
+    """Read and validate each file; a bad file is refused with its reason and never stops the others."""
     loaded, refused = [], []
     for p in paths:
         try:
-            obj = load_results(p)
+            data = read_results_bytes(p)
+            obj = parse_results(data, p)
         except InvalidResultsError as exc:
             refused.append(Refused(str(p), _strip_path(str(exc), p)))
             continue
-        report = p.parent / REPORT_NAME
-        loaded.append(Loaded(p, obj, sha256_json(obj), report if report.is_file() else None))
+        except Exception as exc:  # noqa: BLE001 - a validator bug on one hostile file must not stop the build
+            refused.append(Refused(str(p), f"could not be validated ({type(exc).__name__}: {exc})"))
+            continue
+        loaded.append(Loaded(p, obj, hashlib.sha256(data).hexdigest()))
     return loaded, refused
 
 
@@ -108,23 +139,57 @@ def _strip_path(msg: str, path: Path) -> str:
     return msg.removeprefix(prefix)
 
 
-def _pick(values: list[tuple[str, str]]) -> str:
-    """Most common value; ties go to the value with the newest created_at, then the smaller value."""
-    counts = Counter(v for v, _ in values)
-    newest: dict[str, str] = {}
-    for v, created in values:
-        newest[v] = max(newest.get(v, ""), created)
-    # sorted(reverse=True) is stable, so equal (count, newest) keep the ascending order of the value itself
-    return max(sorted(counts), key=lambda v: (counts[v], newest[v]))
+def resolve_prefixes(given: Sequence[str], known: Iterable[str], flag: str, min_chars: int = MIN_PREFIX) -> list[str]:
+    """Each hash given in full or as a unique prefix of a ``known`` one, as the full value. A prefix matching
+    nothing stays as given (it then matches no file); an ambiguous or too short one is refused by name."""
+    values = sorted(set(known))
+    out = []
+    for raw in given:
+        g = raw.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]+", g):
+            raise HeadSwapBenchError(f"{flag} {one_line(raw)!r}: not a hexadecimal hash")
+        if len(g) < min_chars:
+            raise HeadSwapBenchError(f"{flag} {g}: too short, give at least {min_chars} characters of the hash")
+        matches = [v for v in values if v.startswith(g)]
+        if len(matches) > 1:
+            raise HeadSwapBenchError(f"{flag} {g}: ambiguous prefix, matches {', '.join(m[:20] + '…' for m in matches)}"
+                                     "; give more characters")
+        out.append(matches[0] if matches else g)
+    return out
+
+
+def read_verified(path: str | Path) -> list[str]:
+    """The maintainers' list of verified results: one content hash (or prefix) per line; ``#`` starts a
+    comment and anything after the hash on a line is a note."""
+    try:
+        text = read_text(path, max_bytes=MAX_VERIFIED_BYTES)
+    except UnsafeFileError as exc:
+        raise HeadSwapBenchError(f"--verified {exc}") from None
+    return [line.split("#", 1)[0].split()[0] for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
 def select(
     loaded: list[Loaded],
     dataset_checksums: Sequence[str] = (),
     settings_hashes: Sequence[str] = (),
+    verified: Sequence[str] | None = None,
 ) -> Collection:
-    """Apply the comparability rule and the duplicate rule; keep input order among the accepted."""
+    """Apply the maintainer's reference (or one board per value), the verified list and the duplicate rule;
+    keep input order among the accepted."""
     out = Collection()
+    sums = resolve_prefixes(dataset_checksums, (i.checksum for i in loaded), "--dataset-checksum")
+    shashes = resolve_prefixes(settings_hashes, (i.settings_hash for i in loaded), "--settings-hash")
+    out.pinned = frozenset(k for k, v in (("dataset_checksum", sums), ("settings_hash", shashes)) if v)
+    if verified is not None:
+        hashes = set(resolve_prefixes(verified, (i.content_hash for i in loaded), "--verified",
+                                      MIN_VERIFIED_PREFIX))
+        for i in loaded:
+            i.verified = i.content_hash in hashes
+        out.verification = {"rule": "--verified", "listed": len(hashes),
+                            "matched": sum(i.verified for i in loaded)}
+    else:
+        out.verification = {"rule": "no --verified list: every result is self-reported", "listed": 0, "matched": 0}
+
     by_split: dict[tuple[str, str], list[Loaded]] = {}
     for item in loaded:
         by_split.setdefault(item.split_key, []).append(item)
@@ -132,39 +197,25 @@ def select(
     keep: set[int] = set()
     for split_key, items in by_split.items():
         ref: dict[str, Any] = {"dataset": split_key[0], "split": split_key[1], "files": len(items)}
-        if dataset_checksums:
-            ok_sums = set(dataset_checksums)
-            ref["dataset_checksum"], ref["dataset_checksum_rule"] = sorted(ok_sums), "--dataset-checksum"
-        else:
-            chosen = _pick([(i.checksum, i.created_at) for i in items])
-            ok_sums = {chosen}
-            ref["dataset_checksum"], ref["dataset_checksum_rule"] = [chosen], "most common"
+        ref["dataset_checksum"], ref["dataset_checksum_rule"] = (
+            (sorted(set(sums)), "--dataset-checksum") if sums
+            else (sorted({i.checksum for i in items}), "not pinned: one board per dataset checksum"))
         remaining = []
         for i in items:
-            if i.checksum in ok_sums:
+            if not sums or i.checksum in sums:
                 remaining.append(i)
             else:
-                rule = ("not among --dataset-checksum" if dataset_checksums
-                        else f"most common for split '{split_key[1]}', pass --dataset-checksum to choose")
-                out.refused.append(Refused(str(i.path), f"dataset checksum {i.checksum[:12]} differs from the "
-                                           f"reference {_short(ok_sums)} ({rule})"))
-        if settings_hashes:
-            ok_settings = set(settings_hashes)
-            ref["settings_hash"], ref["settings_hash_rule"] = sorted(ok_settings), "--settings-hash"
-        elif remaining:
-            chosen = _pick([(i.settings_hash, i.created_at) for i in remaining])
-            ok_settings = {chosen}
-            ref["settings_hash"], ref["settings_hash_rule"] = [chosen], "most common"
-        else:
-            ok_settings = set()
+                out.refused.append(Refused(str(i.path), f"dataset checksum {i.checksum[:12]} is not the "
+                                           f"maintainers' reference {_short(sums)} (--dataset-checksum)"))
+        ref["settings_hash"], ref["settings_hash_rule"] = (
+            (sorted(set(shashes)), "--settings-hash") if shashes
+            else (sorted({i.settings_hash for i in remaining}), "not pinned: one board per settings hash"))
         for i in remaining:
-            if i.settings_hash in ok_settings:
+            if not shashes or i.settings_hash in shashes:
                 keep.add(id(i))
             else:
-                rule = ("not among --settings-hash" if settings_hashes
-                        else f"most common for split '{split_key[1]}', pass --settings-hash to choose")
-                out.refused.append(Refused(str(i.path), f"metric settings hash {i.settings_hash[:12]} differs from "
-                                           f"the reference {_short(ok_settings)} ({rule})"))
+                out.refused.append(Refused(str(i.path), f"metric settings hash {i.settings_hash[:12]} is not the "
+                                           f"maintainers' reference {_short(shashes)} (--settings-hash)"))
         out.reference.append(ref)
 
     first_by_content: dict[str, Loaded] = {}
@@ -188,15 +239,15 @@ def select(
     return out
 
 
-def _short(values: set[str]) -> str:
+def _short(values: Iterable[str]) -> str:
     return ", ".join(sorted(v[:12] for v in values)) or "(none)"
 
 
 def collect(inputs: Iterable[str | Path], dataset_checksums: Sequence[str] = (),
-            settings_hashes: Sequence[str] = ()) -> Collection:
-    """discover → load/validate → comparability + duplicates. Refusals keep the order files were met."""
+            settings_hashes: Sequence[str] = (), verified: Sequence[str] | None = None) -> Collection:
+    """discover → load/validate → reference + verified list + duplicates. Refusals keep the order files were met."""
     paths, missing = discover(inputs)
     loaded, invalid = load_all(paths)
-    result = select(loaded, dataset_checksums, settings_hashes)
+    result = select(loaded, dataset_checksums, settings_hashes, verified)
     result.refused = missing + invalid + result.refused
     return result

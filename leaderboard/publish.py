@@ -1,9 +1,11 @@
 """Put results and the page on the Hugging Face Hub.
 
-- ``submit_results``: one results.json (plus its report.html when present) as a *pull request* on a results
-  dataset repo, at ``results/<method>/<version>/<split>/<settings_hash>.json``; maintainers review, re-run if
-  they wish, mark ``provenance.verified`` and merge. A submission is always self-reported: the uploaded copy
-  gets ``verified: false`` whatever the local file says.
+- ``submit_results``: one results.json (plus its report.html when present, for the reviewers; the leaderboard
+  never publishes it) as a *pull request* on a results dataset repo, at
+  ``results/<method>/<version>/<split>/<settings_hash>.json``; maintainers review, re-run if they wish, add the
+  merged file's content hash to their verified list and merge. A submission is always self-reported: the
+  uploaded copy gets ``verified: false`` whatever the local file says. Both files are read as untrusted (a
+  symlinked report is refused, never followed to whatever it points at).
 - ``publish_site``: a built site folder to a static Space (``space_sdk="static"``; a README.md with the Space
   front matter is added so the Hub serves index.html).
 
@@ -20,10 +22,13 @@ from typing import Any
 
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.results import load_results
+from headswapbench.safeio import read_bytes
 
-from .collect import REPORT_NAME
 from .rank import slugify
 from .site import SITE_FILES
+
+REPORT_NAME = "report.html"
+MAX_REPORT_BYTES = 512 * 1024 * 1024  # an embedded-media report of a 12-clip grid is tens of MB
 
 SPACE_README = """---
 title: {title}
@@ -80,9 +85,10 @@ def submit_results(results_path: str | Path, repo: str, *, token: str | None = N
                               path_or_fileobj=(json.dumps(submitted, indent=2) + "\n").encode("utf-8"))]
     report = results_path.parent / REPORT_NAME
     report_target = None
-    if include_report and report.is_file():
+    if include_report and (report.is_file() or report.is_symlink()):
         report_target = target[: -len(".json")] + ".report.html"
-        ops.append(CommitOperationAdd(path_in_repo=report_target, path_or_fileobj=str(report)))
+        ops.append(CommitOperationAdd(path_in_repo=report_target,
+                                      path_or_fileobj=read_bytes(report, max_bytes=MAX_REPORT_BYTES)))
     m, ds = results["method"], results["dataset"]
     title = message or f"Add {m['name']} {m['version']} on {ds['name']}/{ds['split']}"
     api = _api(token)
@@ -120,7 +126,7 @@ def publish_site(site: str | Path, repo: str, *, token: str | None = None, title
                                  "`headswapbench leaderboard build` first")
     if title is None:
         title = json.loads((site / "leaderboard.json").read_text(encoding="utf-8")).get("title") or "Leaderboard"
-    files = sorted(p for p in site.rglob("*") if p.is_file() and not p.name.startswith("."))
+    files = sorted(p for p in site.rglob("*") if p.is_file() and not p.is_symlink() and not p.name.startswith("."))
     ops = [CommitOperationAdd(path_in_repo=p.relative_to(site).as_posix(), path_or_fileobj=str(p)) for p in files
            if p.relative_to(site).as_posix() != "README.md"]
     ops.append(CommitOperationAdd(path_in_repo="README.md",

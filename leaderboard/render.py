@@ -1,12 +1,20 @@
-"""Render a leaderboard document (see ``site.build_document``) as JSON, CSV, Markdown and one static HTML page.
+"""Render a leaderboard document (see ``site.build_document``) as JSON, CSV, Markdown, one static HTML page and
+one detail page per result.
 
-The HTML page opens from disk: CSS, JavaScript and the bar charts (SVG) are inlined, nothing is fetched.
+The HTML pages open from disk: CSS, JavaScript and the bar charts (SVG) are inlined, nothing is fetched.
 Numbers in one column share their decimals (chosen from the column's magnitude) so they line up.
+
+Everything a submitter wrote is data, never markup: HTML is escaped and a Content-Security-Policy lets only
+the page's own script run (by hash; the detail pages run none); Markdown escapes HTML and its own syntax and
+keeps each value on one line; CSV cells that a spreadsheet would run as a formula get a leading quote
+(OWASP CSV injection). Any finite number renders, however large, without overflowing.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
 import math
@@ -14,6 +22,8 @@ import re
 from html import escape
 from importlib import resources
 from typing import Any
+
+from headswapbench.safeio import one_line
 
 ARROW = {True: "↑", False: "↓", None: "·"}
 
@@ -30,7 +40,9 @@ def column_decimals(values: list[float]) -> int:
 
 
 def fmt(x: float | None, decimals: int) -> str:
-    return "–" if x is None else f"{x:,.{decimals}f}"
+    if x is None:
+        return "–"
+    return f"{x:,.{decimals}f}" if abs(x) < 1e15 else f"{x:.3g}"  # 1e308 as 1e+308, not 309 digits
 
 
 def _board_decimals(board: dict[str, Any]) -> dict[str, int]:
@@ -76,10 +88,23 @@ CSV_COLUMNS = ["dataset", "split", "dataset_checksum", "settings_hash", "method"
                "reason", "rank", "ci_rank", "best", "tied_with_best", "clips_scored", "clips_expected"]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_cell(v: Any) -> Any:
+    """A value a spreadsheet shows as text: a string starting like a formula gets a leading ``'`` (OWASP CSV
+    injection); numbers, and strings that are plain numbers such as "-0.5", stay numeric."""
+    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(v):
+        return "'" + v
+    return v
+
+
 def render_csv(doc: dict[str, Any]) -> str:
-    """Long format: one line per board x method x metric (boards may differ in their metric sets)."""
+    """Long format: one line per board x method x metric (boards may differ in their metric sets). Lines end in
+    CRLF (RFC 4180), so a CR or LF inside a value gets the value quoted instead of starting a new row."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\r\n")
     w.writeheader()
     for b in doc["boards"]:
         for r in b["rows"]:
@@ -88,42 +113,55 @@ def render_csv(doc: dict[str, Any]) -> str:
                 if c is None:
                     continue
                 ci = c.get("ci95") or [None, None]
-                w.writerow({
+                w.writerow({k: csv_cell(v) for k, v in {
                     "dataset": b["dataset"]["name"], "split": b["dataset"]["split"],
                     "dataset_checksum": b["dataset"]["checksum"], "settings_hash": b["settings_hash"],
                     "method": r["method"]["name"], "version": r["method"]["version"],
-                    "source": r["method"].get("source"), "verified": r["provenance"]["verified"],
+                    "source": r["method"].get("source"), "verified": r["verified"],
                     "labels": "; ".join(b["labels"] + r["labels"]), "metric": m["name"],
                     "higher_is_better": m["higher_is_better"], "unit": m.get("unit"), "mean": c.get("mean"),
                     "ci95_lo": ci[0], "ci95_hi": ci[1], "n": c.get("n"), "available": c.get("available"),
                     "reason": c.get("reason"), "rank": c.get("rank"), "ci_rank": c.get("ci_rank"),
                     "best": c.get("best"), "tied_with_best": c.get("tied_with_best"),
                     "clips_scored": r["coverage"]["scored"], "clips_expected": r["coverage"]["expected"],
-                })
+                }.items()})
     return buf.getvalue()
 
 
-def _md_escape(s: str) -> str:
-    return str(s).replace("|", "\\|")
+_MD_SYNTAX = re.compile(r"([\\`*_\[\]|~])")
+
+
+def _md_escape(s: Any) -> str:
+    """Submitter text as inert Markdown on one line: whitespace runs (newlines too) become one space, HTML is
+    escaped (``<script>`` shows as text) and Markdown's own syntax is backslash-escaped (no links, code,
+    emphasis or table cells)."""
+    text = one_line(" ".join(str(s).split()), 300)
+    return _MD_SYNTAX.sub(r"\\\1", escape(text, quote=False))
+
+
+def _status(r: dict[str, Any]) -> str:
+    if r["verified"]:
+        return "verified"
+    return "self-reported (claims verified)" if r["provenance"].get("claimed_verified") else "self-reported"
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
-    lines = [f"# {doc['title']}", "",
+    lines = [f"# {_md_escape(doc['title'])}", "",
              (f"Generated {doc['generated_at']} by headswapbench {doc['toolkit_version']}. "
              "Cells: mean [95 % CI]; **bold** = best, ≈ = 95 % CI overlaps the best; ↑ higher is better, "
              "↓ lower is better, · diagnostic (not ranked)."), ""]
     for b in doc["boards"]:
         ds = b["dataset"]
-        lines += [f"## {ds['name']} / {ds['split']}", "",
+        lines += [f"## {_md_escape(ds['name'])} / {_md_escape(ds['split'])}", "",
                   (f"{ds['num_clips']} clips · dataset checksum `{ds['checksum'][:12]}` · settings hash "
-                  f"`{b['settings_hash'][:12]}` · revision {', '.join(ds['revisions'])}"), ""]
+                  f"`{b['settings_hash'][:12]}` · revision {_md_escape(', '.join(ds['revisions']))}"), ""]
         lines += [f"> **Warning:** {_md_escape(label)}" for label in b["labels"]]
         if b["labels"]:
             lines.append("")
         dec = _board_decimals(b)
         shown, hidden = split_metrics(b)
         head = ["#", "Method"] + [f"{m['name']} {ARROW[m['higher_is_better']]}" for m in shown] + ["Status"]
-        lines += ["| " + " | ".join(map(_md_escape, head)) + " |",
+        lines += ["| " + " | ".join(head) + " |",
                   "|" + "|".join(["---:", ":---"] + ["---:"] * len(shown) + [":---"]) + "|"]
         primary = b["primary_metric"]
         for r in b["rows"]:
@@ -137,23 +175,24 @@ def render_markdown(doc: dict[str, Any]) -> str:
                 elif c and c.get("tied_with_best"):
                     text = f"≈ {text}"
                 cells.append(text)
-            status = ("verified" if r["provenance"]["verified"] else "self-reported")
-            status += "".join(f"; {label}" for label in r["labels"])
-            name = f"{r['method']['name']} {r['method']['version']}"
-            if r.get("report"):
-                name = f"[{name}]({r['report']})"
-            lines.append("| " + " | ".join(_md_escape(x) for x in [str(rank), name, *cells, status]) + " |")
+            status = _md_escape(_status(r) + "".join(f"; {label}" for label in r["labels"]))
+            name = _md_escape(f"{r['method']['name']} {r['method']['version']}")
+            if r.get("details"):
+                name = f"[{name}]({r['details']})"  # our own page; the path is built from slugs
+            lines.append("| " + " | ".join([str(rank), name, *cells, status]) + " |")
         if hidden:
-            lines += ["", "Not computed for any method:"] + [f"- `{m['name']}`: {'; '.join(reasons)}"
+            lines += ["", "Not computed for any method:"] + [f"- `{m['name']}`: {_md_escape('; '.join(reasons))}"
                                                              for m, reasons in hidden]
         hidden_names = {m["name"] for m, _ in hidden}
         unavailable = [(r["method"]["name"], k, c["reason"]) for r in b["rows"] for k, c in r["metrics"].items()
                        if not c.get("available") and k not in hidden_names]
         if unavailable:
-            lines += ["", "Unavailable metrics:"] + [f"- {n}: `{k}`: {reason}" for n, k, reason in unavailable]
+            lines += ["", "Unavailable metrics:"] + [f"- {_md_escape(n)}: `{k}`: {_md_escape(reason)}"
+                                                     for n, k, reason in unavailable]
         lines.append("")
     if doc["refused"]:
-        lines += ["## Refused files", ""] + [f"- `{x['path']}`: {x['reason']}" for x in doc["refused"]] + [""]
+        lines += ["## Refused files", ""] + [f"- {_md_escape(x['path'])}: {_md_escape(x['reason'])}"
+                                             for x in doc["refused"]] + [""]
     return "\n".join(lines)
 
 
@@ -170,6 +209,7 @@ def _wbr(name: str) -> str:
 
 
 def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
+    """About ``n`` round tick values covering [lo, hi] (call it on values scaled to about [-10, 10])."""
     span = hi - lo
     if span <= 0:
         return [lo]
@@ -191,7 +231,11 @@ def svg_chart(board: dict[str, Any], metric: dict[str, Any], d: int) -> str:
     rows.sort(key=lambda rc: (rc[1].get("rank", 0) if hib is not None else 0,
                               -rc[1]["mean"] if hib in (True, None) else rc[1]["mean"]))
     pts = [v for _, c in rows for v in ([c["mean"]] + list(c.get("ci95") or []))]
-    lo, hi = min(0.0, *pts), max(0.0, *pts)
+    # work in units of a power of ten of the largest value: ticks stay round, and nothing overflows even at
+    # 1e308 (where hi - lo alone is infinite)
+    biggest = max(abs(float(v)) for v in pts)
+    scale = 10.0 ** math.floor(math.log10(biggest)) if biggest > 0 else 1.0
+    lo, hi = min(0.0, *(v / scale for v in pts)), max(0.0, *(v / scale for v in pts))
     if hi == lo:
         hi = lo + 1.0
     ticks = _nice_ticks(lo, hi)
@@ -201,13 +245,16 @@ def svg_chart(board: dict[str, Any], metric: dict[str, Any], d: int) -> str:
     height = top + row_h * len(rows) + bottom
 
     def x(v: float) -> float:
-        return label_w + (v - lo) / (hi - lo) * plot_w
+        return label_w + (v / scale - lo) / (hi - lo) * plot_w
 
     parts = [(f'<svg class="bars" viewBox="0 0 {width} {height}" width="100%" role="img" '
              f'aria-label="{escape(name)} by method">')]
     for t in ticks:
-        parts.append(f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{height - bottom}"/>'
-                     f'<text x="{x(t):.1f}" y="{height - 7}" text-anchor="middle">{escape(_tick(t))}</text>')
+        value = t * scale
+        if not math.isfinite(value):
+            continue
+        parts.append(f'<line class="grid" x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{top}" y2="{height - bottom}"/>'
+                     f'<text x="{x(value):.1f}" y="{height - 7}" text-anchor="middle">{escape(_tick(value))}</text>')
     for i, (r, c) in enumerate(rows):
         y = top + i * row_h
         cls = "diag" if hib is None else ("best" if c.get("best") else "tied" if c.get("tied_with_best") else "")
@@ -239,6 +286,7 @@ def _version(v: str) -> str:
 
 
 def _tick(t: float) -> str:
+    t = round(t, 12) if abs(t) >= 1e-6 else t  # 0.30000000000000004 -> 0.3
     return f"{t:g}" if abs(t) < 1e5 else f"{t:.2g}"
 
 
@@ -267,9 +315,9 @@ def _board_html(b: dict[str, Any]) -> str:
            f'<div><dt>clips</dt><dd>{ds["num_clips"]:,}</dd></div>',
            f'<div><dt>methods</dt><dd>{len(b["rows"])}</dd></div>',
            (f'<div><dt>dataset checksum</dt><dd><code title="{escape(ds["checksum"])}">{escape(ds["checksum"][:12])}'
-           '</code></dd></div>'),
+           f'</code> {_pin(b, "dataset_checksum")}</dd></div>'),
            (f'<div><dt>settings</dt><dd><code title="{escape(b["settings_hash"])}">{escape(b["settings_hash"][:12])}'
-           '</code></dd></div>'),
+           f'</code> {_pin(b, "settings_hash")}</dd></div>'),
            f'<div><dt>revision</dt><dd>{escape(", ".join(ds["revisions"]))}</dd></div>',
            "</dl>",
            f'<details class="settings-json"><summary>metric settings</summary><pre>'
@@ -298,13 +346,11 @@ def _board_html(b: dict[str, Any]) -> str:
         mname = r["method"]["name"]
         card = f'm-{bid}-{escape(r["slug"])}'
         prank = r["metrics"].get(primary, {}).get("rank") if primary else None
-        badges = ['<span class="badge verified" title="evaluated by the maintainers">verified</span>'
-                  if r["provenance"]["verified"] else
-                  '<span class="badge self" title="numbers computed by the submitter">self-reported</span>']
+        badges = [_trust_badge(r)]
         badges += [f'<span class="badge warn" title="{escape(x)}">{escape(x.split(":")[0])}</span>'
                    for x in r["labels"]]
-        if r.get("report"):
-            badges.append(f'<a class="badge report" href="{escape(r["report"])}">report ↗</a>')
+        if r.get("details"):
+            badges.append(f'<a class="badge report" href="{escape(r["details"])}">details ↗</a>')
         cells = [f'<td class="rank" data-v="{prank if prank is not None else ""}">{prank if prank else "–"}</td>',
                  (f'<td class="method" data-v="{escape(mname)}"><a class="to-details" href="#{card}">{escape(mname)}'
                  f'</a><span class="ver">{escape(_version(r["method"]["version"]))}</span>{"".join(badges)}</td>')]
@@ -352,6 +398,30 @@ def _board_html(b: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _pin(b: dict[str, Any], key: str) -> str:
+    pinned = b.get("pinned", {}).get(key)
+    return (f'<span class="pin{" on" if pinned else ""}">'
+            f'{"pinned by the maintainer" if pinned else "not pinned"}</span>')
+
+
+STATUS_TEXT = {
+    "verified": "verified by the maintainers (the file's content hash is on their list)",
+    "claim": "self-reported: the file claims to be verified, but it is not on the maintainers' list",
+    "self": "self-reported (not verified)",
+}
+
+
+def _trust(r: dict[str, Any]) -> str:
+    return "verified" if r["verified"] else "claim" if r["provenance"].get("claimed_verified") else "self"
+
+
+def _trust_badge(r: dict[str, Any]) -> str:
+    kind = _trust(r)
+    if kind == "verified":
+        return f'<span class="badge verified" title="{STATUS_TEXT[kind]}">verified</span>'
+    return f'<span class="badge self" title="{escape(STATUS_TEXT[kind])}">self-reported</span>'
+
+
 def _details_html(b: dict[str, Any], r: dict[str, Any]) -> str:
     m, p, env, cov = r["method"], r["provenance"], r["environment"], r["coverage"]
     items = [
@@ -362,13 +432,14 @@ def _details_html(b: dict[str, Any], r: dict[str, Any]) -> str:
         ("dataset revision", escape(r["dataset_revision"] or "none (local, unpublished split)")),
         ("generated by", escape(p["generated_by"])),
         ("evaluated by", escape(p["evaluated_by"])),
-        ("status", "verified by the maintainers" if p["verified"] else "self-reported (not verified)"),
+        ("status", escape(STATUS_TEXT[_trust(r)])),
         ("clips", f'{cov["scored"]:,} scored, {cov["failed"]:,} failed, of {cov["expected"]:,}'),
         ("environment", escape(", ".join(f"{k} {v}" for k, v in env.items() if v not in (None, "")))),
         ("results file", f'<code>{escape(r["source_file"])}</code>'),
+        ("content hash", f'<code>{escape(r["content_hash"])}</code>'),
     ]
-    if r.get("report"):
-        items.append(("report", f'<a href="{escape(r["report"])}">{escape(r["report"])}</a>'))
+    if r.get("details"):
+        items.append(("details", f'<a href="{escape(r["details"])}">{escape(r["details"])}</a>'))
     for label in b["labels"] + r["labels"]:
         items.append(("warning", escape(label)))
     una = [(k, c.get("reason", "")) for k, c in r["metrics"].items() if not c.get("available")]
@@ -417,7 +488,22 @@ def render_html(doc: dict[str, Any]) -> str:
                 'Intervals are 95 % bootstrap intervals over subjects as reported in each results.json; the rank '
                 'column is the position by the board\'s primary metric. Data: leaderboard.json, leaderboard.csv.'
                 '</footer></main>')
-    parts = {"title": escape(doc["title"]), "css": _asset("page.css"), "body": "\n".join(body),
-             "js": _asset("page.js")}
+    return page(doc["title"], "\n".join(body), _asset("page.js"))
+
+
+def page(title: str, body_html: str, js: str | None = None) -> str:
+    """A whole HTML page around ``body_html``. The Content-Security-Policy allows inline styles and exactly
+    one script, ours (by its sha256), and nothing from anywhere else: even markup that slipped past escaping
+    could not run or fetch anything. ``js=None``: a page without any script."""
+    csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+    script = ""
+    if js is not None:
+        text = f"\n{js}\n"
+        digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+        csp += f"; script-src 'sha256-{digest}'"
+        script = f"<script>{text}</script>"
+    else:
+        csp += "; script-src 'none'"
+    parts = {"title": escape(title), "csp": csp, "css": _asset("page.css"), "body": body_html, "script": script}
     # one pass over the template only, so text inside the data can never be taken for a placeholder
     return re.sub(r"\{\{(\w+)\}\}", lambda mo: parts[mo.group(1)], _asset("page.html"))

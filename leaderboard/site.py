@@ -3,6 +3,9 @@
 The site is assembled in a temporary folder beside ``out`` and swapped into place at the end, so a failure
 (or a kill) never leaves a half-written site; an existing folder is only replaced when it is a previous
 leaderboard site (holds leaderboard.json), never an unrelated folder.
+
+Nothing a submitter sends is copied onto the site: every page is rendered by the toolkit from validated
+results (a ``report.html`` beside a results.json is ignored; see ``details`` for the per-result page).
 """
 
 from __future__ import annotations
@@ -12,15 +15,14 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.fileio import ensure_dir
 
-from .collect import REPORT_NAME, Collection, Loaded, collect
+from .collect import Collection, Loaded, collect, read_verified
+from .details import render_details
 from .rank import build_boards
 from .render import render_csv, render_html, render_json, render_markdown
 
@@ -33,7 +35,7 @@ def build_document(col: Collection, title: str = "HeadSwapBench leaderboard",
     """The leaderboard as one JSON-able dict (what leaderboard.json holds) + the row ↔ file pairing."""
     from headswapbench import __version__
 
-    boards = build_boards(col.accepted, sort_by=sort_by)
+    boards = build_boards(col.accepted, sort_by=sort_by, pinned=col.pinned)
     if sort_by and boards and not any(b["primary_metric"] == sort_by for b in boards):
         ranked = sorted({m["name"] for b in boards for m in b["metrics"] if m["higher_is_better"] is not None})
         raise HeadSwapBenchError(f"--sort-by {sort_by}: not a ranked metric of these results; choose one of {ranked}")
@@ -45,41 +47,11 @@ def build_document(col: Collection, title: str = "HeadSwapBench leaderboard",
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "toolkit_version": __version__,
         "reference": col.reference,
+        "verification": col.verification,
         "boards": boards,
         "refused": [r.to_dict() for r in col.refused],
     }
     return doc, pairs
-
-
-class _Links(HTMLParser):
-    """Relative src/href targets of a report page (videos, images) so they travel with it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.targets: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for k, v in attrs:
-            if k in ("src", "href", "poster") and v:
-                u = urlsplit(v)
-                if not u.scheme and not u.netloc and u.path and not v.startswith(("#", "/")):
-                    self.targets.append(unquote(u.path))
-
-
-def copy_report(report: Path, dest_dir: Path) -> None:
-    """Copy report.html and the files it links relatively (only those inside the report's own folder)."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(report, dest_dir / REPORT_NAME)  # not copy2: keep the site world-readable (no 0600 modes)
-    parser = _Links()
-    parser.feed(report.read_text(encoding="utf-8", errors="replace"))
-    root = report.parent.resolve()
-    for rel in dict.fromkeys(parser.targets):
-        src = (report.parent / rel).resolve()
-        if not src.is_file() or not src.is_relative_to(root):
-            continue  # missing, or pointing outside the results folder: never copy arbitrary files
-        target = dest_dir / src.relative_to(root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, target)
 
 
 def write_site(doc: dict[str, Any], pairs: list[tuple[dict, Loaded]], out: str | Path) -> Path:
@@ -93,14 +65,13 @@ def write_site(doc: dict[str, Any], pairs: list[tuple[dict, Loaded]], out: str |
     except OSError as exc:
         raise HeadSwapBenchError(f"{out}: cannot write the site here ({exc.strerror or exc})") from None
     try:
-        board_of = {id(r): b["id"] for b in doc["boards"] for r in b["rows"]}
+        board_of = {id(r): b for b in doc["boards"] for r in b["rows"]}
         for row, item in pairs:
-            if item.report is not None:
-                rel = f"reports/{board_of[id(row)]}/{row['slug']}/{REPORT_NAME}"
-                copy_report(item.report, tmp / Path(rel).parent)
-                row["report"] = rel
+            page = tmp / row["details"]
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(render_details(doc, board_of[id(row)], row, item.results), encoding="utf-8")
         (tmp / "leaderboard.json").write_text(render_json(doc), encoding="utf-8")
-        (tmp / "leaderboard.csv").write_text(render_csv(doc), encoding="utf-8")
+        (tmp / "leaderboard.csv").write_text(render_csv(doc), encoding="utf-8", newline="")
         (tmp / "leaderboard.md").write_text(render_markdown(doc), encoding="utf-8")
         (tmp / "index.html").write_text(render_html(doc), encoding="utf-8")
         os.chmod(tmp, 0o755)
@@ -118,11 +89,15 @@ def write_site(doc: dict[str, Any], pairs: list[tuple[dict, Loaded]], out: str |
 
 
 def build_site(inputs: Iterable[str | Path], out: str | Path, *, dataset_checksums: Sequence[str] = (),
-               settings_hashes: Sequence[str] = (), sort_by: str | None = None,
-               title: str = "HeadSwapBench leaderboard", strict: bool = False) -> dict[str, Any]:
-    """Collect, validate, rank and write the site. Raises when nothing can be ranked (or, with ``strict``,
-    when anything was refused); returns the leaderboard document."""
-    col = collect(inputs, dataset_checksums, settings_hashes)
+               settings_hashes: Sequence[str] = (), verified: str | Path | Sequence[str] | None = None,
+               sort_by: str | None = None, title: str = "HeadSwapBench leaderboard",
+               strict: bool = False) -> dict[str, Any]:
+    """Collect, validate, rank and write the site. ``verified``: the maintainers' list (a file, or the hashes
+    themselves). Raises when nothing can be ranked (or, with ``strict``, when anything was refused); returns
+    the leaderboard document."""
+    if isinstance(verified, (str, Path)):
+        verified = read_verified(verified)
+    col = collect(inputs, dataset_checksums, settings_hashes, verified)
     reasons = "\n".join(f"  {r.path}: {r.reason}" for r in col.refused)
     if not col.accepted:
         raise HeadSwapBenchError("no results could be ranked" + (f":\n{reasons}" if reasons else " (no input)"))

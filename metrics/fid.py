@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import FID, ClipData, SetMetric, resolve_weight, torch_device
+from headswapbench.evaluation.metric import ClipData, SetMetric, torch_device
+
+from .base import FID, resolve_weight
 
 FID_INCEPTION = "fid-inception"  # model file in the weights manager (headswapbench.weights: URL, sha256, licence)
 FID_RESIZE = "bilinear to 299x299 (align_corners=False, no antialias), as pytorch-fid"
@@ -234,6 +236,9 @@ class FIDMetric(SetMetric):
                 "frames_target": self.state["target"].n, "input_sizes": sorted(self.state["input_sizes"])}
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "features": "Inception-v3 pool3 2048-d (pytorch-fid FID weights)",
-                "weights_sha256": self.features.sha256, "resize": FID_RESIZE, "frame_stride": self.frame_stride}
+        return {"features": "Inception-v3 pool3 2048-d (pytorch-fid FID weights)", "resize": FID_RESIZE,
+                "frame_stride": self.frame_stride}
+
+    def weights(self) -> dict[str, str]:
+        return {FID_INCEPTION: self.features.sha256}
 

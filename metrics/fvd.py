@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import FVD, ClipData, SetMetric, resolve_weight, torch_device
+from headswapbench.evaluation.metric import ClipData, SetMetric, torch_device
+
+from .base import FVD, resolve_weight
 from .fid import GaussianStats
 
 FVD_I3D = "fvd-i3d"  # model file in the weights manager (headswapbench.weights: URL, sha256, licence)
@@ -109,7 +111,9 @@ class FVDMetric(SetMetric):
                 "clips_too_short": self.state["clips_too_short"]}
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "detector": "I3D Kinetics-400 TorchScript (StyleGAN-V)",
-                "weights_sha256": self.features.sha256, "detector_kwargs": DETECTOR_KWARGS,
+        return {"detector": "I3D Kinetics-400 TorchScript (StyleGAN-V)", "detector_kwargs": DETECTOR_KWARGS,
                 "windows": f"non-overlapping {WINDOW}-frame windows from frame 0, tail dropped",
                 "input_range": "[-1, 1]", "resize": "224x224 inside the detector"}
+
+    def weights(self) -> dict[str, str]:
+        return {FVD_I3D: self.features.sha256}

@@ -15,6 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from headswapbench.evaluation.metric import ClipData, ClipMetric
+from headswapbench.face.measures import expression_descriptor_l2, landmark_nme, pose_differences
+from headswapbench.face.topology import NUM_LANDMARKS
+
 from .base import (
     BLENDSHAPE_L1,
     EXPRESSION_ERROR,
@@ -24,17 +28,8 @@ from .base import (
     POSE_ERROR_PITCH,
     POSE_ERROR_ROLL,
     POSE_ERROR_YAW,
-    ClipData,
-    ClipMetric,
     nan_if_empty,
 )
-
-# MediaPipe FaceMesh indices of the outer eye corners (subject's right eye outer corner = 33, left = 263).
-# "Inter-ocular" follows the 300-W / WFLW convention (distance between the OUTER eye corners), which is the
-# usual normaliser for face-alignment NME; the distance between iris centres (468/473) would be the
-# "inter-pupil" variant. Only x, y (image plane, pixels) are used: z is a relative depth estimate.
-OUTER_EYE_CORNERS = (33, 263)
-NUM_LANDMARKS = 478
 
 
 def _face_mask(analysis: Any, landmarks: bool = True) -> np.ndarray:
@@ -73,24 +68,6 @@ def scored_frames(data: ClipData) -> tuple[np.ndarray, int, int]:
     return both, int(tgt.sum()), int((tgt & ~out).sum())
 
 
-def keypoint_nme(out_lm: np.ndarray, tgt_lm: np.ndarray) -> np.ndarray:
-    """Per-frame NME: mean over the landmarks of the 2-D L2 error, divided by the target's inter-ocular
-    distance (outer eye corners). ``out_lm``, ``tgt_lm``: [T, 478, >=2] pixels. Returns [T]."""
-    out_xy = np.asarray(out_lm, dtype=np.float64)[..., :2]
-    tgt_xy = np.asarray(tgt_lm, dtype=np.float64)[..., :2]
-    err = np.linalg.norm(out_xy - tgt_xy, axis=-1).mean(axis=-1)
-    a, b = OUTER_EYE_CORNERS
-    iod = np.linalg.norm(tgt_xy[:, a] - tgt_xy[:, b], axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(iod > 0, err / iod, np.nan)
-
-
-def angle_abs_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """|a - b| in degrees, wrapped to [0, 180] (a yaw of 179 vs -179 is 2 degrees apart, not 358)."""
-    d = (np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64) + 180.0) % 360.0 - 180.0
-    return np.abs(d)
-
-
 class KeypointNME(ClipMetric):
     """MediaPipe 478-landmark NME against the target, plus the share of frames where the output lost the face."""
 
@@ -104,7 +81,7 @@ class KeypointNME(ClipMetric):
         tgt_lm = np.asarray(data.target_analysis.landmarks)[both]
         if out_lm.size and out_lm.shape[1] != NUM_LANDMARKS:
             raise ValueError(f"clip '{data.clip_id}': expected {NUM_LANDMARKS} landmarks, got {out_lm.shape[1]}")
-        nme = keypoint_nme(out_lm, tgt_lm) if out_lm.size else np.empty(0)
+        nme = landmark_nme(out_lm, tgt_lm) if out_lm.size else np.empty(0)
         nme = nme[np.isfinite(nme)]
         return {
             KEYPOINT_NME: nan_if_empty(nme),
@@ -112,8 +89,7 @@ class KeypointNME(ClipMetric):
         }
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "normaliser": "inter-ocular (outer eye corners 33-263, 2-D)",
-                "frames": "target face and output face"}
+        return {"normaliser": "inter-ocular (outer eye corners 33-263, 2-D)", "frames": "target face and output face"}
 
 
 class PoseError(ClipMetric):
@@ -127,8 +103,7 @@ class PoseError(ClipMetric):
         both, _, _ = scored_frames(data)
         out_p = _field(data.output_analysis, "pose", data.clip_id, "output")[both]
         tgt_p = _field(data.target_analysis, "pose", data.clip_id, "target")[both]
-        diff = angle_abs_diff(out_p, tgt_p)  # [F, 3]
-        diff = diff[np.isfinite(diff).all(axis=1)]
+        diff = pose_differences(out_p, tgt_p)  # [F, 3]
         if not len(diff):
             return {k: math.nan for k in self.keys}
         yaw, pitch, roll = diff.mean(axis=0)
@@ -157,7 +132,7 @@ class ExpressionError(ClipMetric):
                 f"clip '{data.clip_id}': expression descriptors differ in shape ({out_e.shape} vs {tgt_e.shape}); "
                 "output and target must be analysed with the same backend"
             )
-        d = np.linalg.norm((out_e - tgt_e)[both].reshape(int(both.sum()), -1), axis=-1)
+        d = expression_descriptor_l2(out_e[both], tgt_e[both])
         result = {EXPRESSION_ERROR: nan_if_empty(d[np.isfinite(d)]), BLENDSHAPE_L1: math.nan}
         out_b, tgt_b = blendshapes(data.output_analysis), blendshapes(data.target_analysis)
         if out_b is not None and tgt_b is not None:

@@ -3,9 +3,14 @@ frame with a face; the backend — dlib offline, ArcFace/AdaFace real — is rec
 
 Definitions (per clip):
 - ``identity_cosine_ref``: mean over the output's identity frames of cos(output frame, I_ref);
-- ``identity_cosine_target`` / ``identity_cosine_driving``: mean over the output's identity frames of the
-  cosine to the *clip identity* of V_a / V_c, i.e. the re-normalised mean of that clip's frame embeddings
-  (a clip-level identity, so the two videos need not have their identity frames at the same indices);
+- ``identity_cosine_target``: **frame-paired** — mean over frames t embedded in both videos of
+  cos(output frame t, target frame t). Both analyses embed the same frame indices (``face.identity_sample``
+  depends only on the frame count and the stride, and output and target have the same frame count, checked
+  before scoring), so a frame pairs with the same moment of the genuine clip and the oracle scores 1
+  (comparing with the target's *mean* identity gave 0.996). Frames where either side has no face are left
+  out (``face_missing_output`` counts the output's losses);
+- ``identity_cosine_driving``: mean over the output's identity frames of the cosine to the *clip identity* of
+  V_c, the re-normalised mean of its frame embeddings (the identity that should be gone, not a moment);
 - ``replacement``: 1.0 if ``identity_cosine_ref > identity_cosine_driving`` else 0.0 — the output looks more
   like the person it should show than like the person it was given; its mean is the replacement rate.
 An output with no identity frame (no face found) gets NaN for all four (excluded and counted by stats).
@@ -22,17 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from .base import (
-    ID_COS_DRIVING,
-    ID_COS_REF,
-    ID_COS_TARGET,
-    ID_TOP1,
-    ID_TOP5,
-    REPLACEMENT,
-    ClipData,
-    ClipMetric,
-    SetMetric,
-)
+from headswapbench.evaluation.metric import ClipData, ClipMetric, SetMetric
+from headswapbench.face.retrieval import own_subject_ranks, subject_gallery, top_k_hits, top_k_rate
+
+from .base import ID_COS_DRIVING, ID_COS_REF, ID_COS_TARGET, ID_TOP1, ID_TOP5, REPLACEMENT
 
 
 def _normalise(v: np.ndarray) -> np.ndarray:
@@ -65,6 +63,24 @@ def clip_identity(analysis: Any) -> np.ndarray | None:
     return _normalise(emb.mean(axis=0))
 
 
+def paired_cosine(out_analysis: Any, tgt_analysis: Any) -> float:
+    """Mean of cos(output frame t, target frame t) over the frames t embedded in both analyses (NaN if none)."""
+    frames = []
+    for a in (out_analysis, tgt_analysis):
+        idx = getattr(a, "identity_frames", None)
+        if idx is None:
+            raise ValueError("frame-paired identity needs the analyses' identity_frames (a video analysis)")
+        frames.append(np.asarray(idx, dtype=np.int64))
+    out, tgt = (_normalise(np.asarray(a.identity, dtype=np.float64)) for a in (out_analysis, tgt_analysis))
+    if out.shape[-1] != tgt.shape[-1] and len(out) and len(tgt):
+        raise ValueError(f"identity embeddings differ in size ({out.shape[-1]} vs {tgt.shape[-1]}); analyse all "
+                         "videos with the same identity backend")
+    _, i, j = np.intersect1d(frames[0], frames[1], assume_unique=True, return_indices=True)
+    cos = (out[i] * tgt[j]).sum(axis=1)
+    cos = cos[np.isfinite(cos)]
+    return float(cos.mean()) if cos.size else math.nan
+
+
 class IdentityMetric(ClipMetric):
     """Identity cosine to the reference, target and driving clip, and the per-clip replacement indicator."""
 
@@ -77,11 +93,9 @@ class IdentityMetric(ClipMetric):
         result = {k: math.nan for k in self.keys}
         if not len(out):
             return result
-        for key, analysis in (
-            (ID_COS_REF, data.reference_analysis),
-            (ID_COS_TARGET, data.target_analysis),
-            (ID_COS_DRIVING, data.driving_analysis),
-        ):
+        if data.target_analysis is not None:
+            result[ID_COS_TARGET] = paired_cosine(data.output_analysis, data.target_analysis)
+        for key, analysis in ((ID_COS_REF, data.reference_analysis), (ID_COS_DRIVING, data.driving_analysis)):
             ident = clip_identity(analysis) if analysis is not None else None
             if ident is not None:
                 if ident.shape[-1] != out.shape[-1]:
@@ -127,38 +141,18 @@ class IdentityRetrieval(SetMetric):
 
     def _ranks(self) -> tuple[list[str], np.ndarray]:
         """Gallery subjects and, per clip, the 0-based rank of its own subject (NaN: no query/ no gallery)."""
-        names = sorted(self.state["gallery"])
-        if not names:
-            return names, np.full(len(self.state["queries"]), np.nan)
-        gallery = _normalise(np.stack([np.mean(self.state["gallery"][s], axis=0) for s in names]))
-        ranks = []
-        for subject, q in zip(self.state["subjects"], self.state["queries"]):
-            if subject not in names or not q.size or not np.isfinite(q).all():
-                ranks.append(np.nan)
-                continue
-            sims = gallery @ q
-            own = sims[names.index(subject)]
-            ranks.append(float((sims > own).sum()))  # ties count in the clip's favour
-        return names, np.asarray(ranks)
+        names, gallery = subject_gallery(self.state["gallery"])
+        return names, own_subject_ranks(names, gallery, self.state["subjects"], self.state["queries"])
 
     def per_clip(self) -> dict[str, dict[str, float]]:
         """Per-clip hit indicators (for bootstrap intervals over subjects); NaN where undefined."""
         names, ranks = self._ranks()
-        out = {}
-        for cid, r in zip(self.state["clip_ids"], ranks):
-            out[cid] = {
-                key: (float(r < k) if np.isfinite(r) and len(names) > k else math.nan)
-                for key, k in ((ID_TOP1, 1), (ID_TOP5, 5))
-            }
-        return out
+        hits = {key: top_k_hits(ranks, k, len(names)) for key, k in ((ID_TOP1, 1), (ID_TOP5, 5))}
+        return {cid: {key: float(h[i]) for key, h in hits.items()} for i, cid in enumerate(self.state["clip_ids"])}
 
     def compute(self) -> dict[str, float]:
         names, ranks = self._ranks()
-        ok = ranks[np.isfinite(ranks)]
-        return {
-            key: (float((ok < k).mean()) if ok.size and len(names) > k else math.nan)
-            for key, k in ((ID_TOP1, 1), (ID_TOP5, 5))
-        }
+        return {key: top_k_rate(ranks, k, len(names)) for key, k in ((ID_TOP1, 1), (ID_TOP5, 5))}
 
     def counts(self) -> dict[str, int]:
         _, ranks = self._ranks()

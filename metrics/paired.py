@@ -1,6 +1,6 @@
 """Paired whole-frame metrics against the genuine target V_a: PSNR, SSIM (piq) and LPIPS (lpips package).
 
-Conventions (recorded in ``settings``):
+Conventions (recorded in each key's fingerprint through ``settings()`` and ``weights()``):
 - frames are compared at full resolution, RGB, frame by frame; the clip value is the mean over frames;
 - PSNR: piq.psnr on [0, 1] floats (data range 1 ≡ 255 on uint8), MSE over all three channels; identical
   frames give piq's ceiling of 80 dB (its MSE guard of 1e-8), never infinity;
@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import LPIPS, PSNR, SSIM, ClipData, ClipMetric, resolve_weight, torch_device
+from headswapbench.evaluation.metric import ClipData, ClipMetric, torch_device
+
+from .base import LPIPS, PSNR, SSIM, resolve_weight
 
 LPIPS_ALEXNET = "lpips-alexnet"  # model file in the weights manager (headswapbench.weights: URL, sha256, licence)
 
@@ -75,7 +77,7 @@ class PSNRMetric(_BatchedPaired):
         return piq.psnr(x, y, data_range=1.0, reduction="none").cpu().numpy()
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "implementation": "piq.psnr", "data_range": 255, "channels": "RGB",
+        return {"implementation": "piq.psnr", "data_range": 255, "channels": "RGB",
                 "ceiling_db": 80.0}
 
 
@@ -92,7 +94,7 @@ class SSIMMetric(_BatchedPaired):
                         reduction="none").cpu().numpy()
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "implementation": "piq.ssim", "kernel": "gaussian 11x11 sigma 1.5",
+        return {"implementation": "piq.ssim", "kernel": "gaussian 11x11 sigma 1.5",
                 "downsample": False, "channels": "RGB (mean over channels)"}
 
 
@@ -131,6 +133,9 @@ class LPIPSMetric(_BatchedPaired):
         path, self.backbone_sha256 = resolve_weight(LPIPS_ALEXNET, lpips_weights)
         self.model = build_lpips(path, self._device)
 
+    def weights(self) -> dict[str, str]:
+        return {LPIPS_ALEXNET: self.backbone_sha256}
+
     def _score(self, out_batch, tgt_batch):
         import torch
 
@@ -147,6 +152,6 @@ class LPIPSMetric(_BatchedPaired):
         from headswapbench.fileio import sha256_file
 
         heads = Path(inspect.getfile(lpips.LPIPS)).parent / "weights" / "v0.1" / "alex.pth"
-        return {**super().settings(), "implementation": f"lpips {getattr(lpips, '__version__', '?')} v0.1 alex",
-                "backbone_sha256": self.backbone_sha256, "linear_heads_sha256": sha256_file(heads),
+        return {"implementation": f"lpips {getattr(lpips, '__version__', '?')} v0.1 alex",
+                "linear_heads_sha256": sha256_file(heads),
                 "input_range": "[-1, 1]", "resize": None}

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FLICKER, ClipData, ClipMetric
+from headswapbench.evaluation.metric import ClipData, ClipMetric
+
+from .base import FLICKER
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -50,4 +52,4 @@ class FlickerMetric(ClipMetric):
         return {FLICKER: flicker(data.output.frames, data.target.frames, chunk=max(self.batch_size, 2))}
 
     def settings(self):
-        return {**super().settings(), "definition": "mean |dY_t(output) - dY_t(target)|, BT.601 luma 0-255"}
+        return {"definition": "mean |dY_t(output) - dY_t(target)|, BT.601 luma 0-255"}

@@ -95,6 +95,7 @@ def canonical_regions() -> CanonicalRegions:
     import cv2
 
     from headswapbench import warp as W
+    from headswapbench.face import topology as topo
     from headswapbench.face.pose import load_template
 
     tpl = _to_canon(load_template().landmarks)
@@ -110,10 +111,10 @@ def canonical_regions() -> CanonicalRegions:
     def dilate(m: np.ndarray, r: int) -> np.ndarray:
         return cv2.dilate(m.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
 
-    face = poly(W.FACE_OVAL)
+    face = poly(topo.FACE_OVAL)
     right_brow, left_brow = poly(W.RIGHT_BROW_RING), poly(W.LEFT_BROW_RING)
-    right_eye, left_eye = poly(W.RIGHT_EYE), poly(W.LEFT_EYE)
-    mouth = poly(W.OUTER_LIPS)
+    right_eye, left_eye = poly(topo.RIGHT_EYE), poly(topo.LEFT_EYE)
+    mouth = poly(topo.OUTER_LIPS)
     features_all = right_brow | left_brow | right_eye | left_eye | mouth
     # the nostrils and the shadow under the nose: dark on every face, by how much is identity
     nostrils = np.zeros(shape, bool)
@@ -121,7 +122,7 @@ def canonical_regions() -> CanonicalRegions:
         x, y = np.round(tpl[i]).astype(int)
         nostrils[max(y - 2, 0):y + 3, max(x - 2, 0):x + 3] = True
     nostrils = dilate(nostrils, 3)
-    skin = poly(W.FACE_OVAL, 0.85) & ~dilate(features_all, 4) & ~nostrils
+    skin = poly(topo.FACE_OVAL, 0.85) & ~dilate(features_all, 4) & ~nostrils
     ys, xs = np.nonzero(face)
     y_edges = np.linspace(ys.min(), ys.max() + 1, GRID + 1)
     x_edges = np.linspace(xs.min(), xs.max() + 1, GRID + 1)
@@ -147,6 +148,7 @@ def align_face(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     import cv2
 
     from headswapbench.face.pose import load_template
+    from headswapbench.video import resize_image
 
     lms = np.asarray(landmarks, np.float64)
     if lms.shape[0] < 478 or not np.isfinite(lms[:478, :2]).all():
@@ -162,7 +164,7 @@ def align_face(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     img = frame
     if scale < 0.5:  # a large face: shrink it first so the warp does not alias
         f = min(1.0, 2 * scale)
-        img = cv2.resize(frame, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        img = resize_image(frame, (max(1, round(frame.shape[1] * f)), max(1, round(frame.shape[0] * f))))
         m = m.copy()
         m[:, :2] /= f
     return cv2.warpAffine(img, m, (CANON, CANON), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -399,6 +401,7 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
     import cv2
 
     from headswapbench import warp as W
+    from headswapbench.face import topology as topo
 
     if kind not in BROKEN_KINDS:
         raise ValueError(f"unknown broken kind {kind!r}; kinds: {', '.join(BROKEN_KINDS)}")
@@ -419,10 +422,10 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
                                 (0, 0), max(0.02 * fh, 1.0))[..., None]
         f = frame.astype(np.float32)
         if kind == "dark_smear":
-            up = pts[W.FOREHEAD_TOP] - pts[W.CHIN]
+            up = pts[topo.FOREHEAD_TOP] - pts[topo.CHIN]
             normal = np.array([up[1], -up[0]]) / max(np.linalg.norm(up), 1e-6)
             ys, xs = np.mgrid[0:H, 0:Wd]
-            d = ((xs - pts[W.NOSE_TIP, 0]) * normal[0] + (ys - pts[W.NOSE_TIP, 1]) * normal[1]) * side
+            d = ((xs - pts[topo.NOSE_TIP, 0]) * normal[0] + (ys - pts[topo.NOSE_TIP, 1]) * normal[1]) * side
             half = np.clip(d / (0.05 * fh) + 0.5, 0, 1)[..., None].astype(np.float32)
             new = f * (1 - 0.65 * half * mask)
         elif kind == "ghost":
@@ -464,7 +467,7 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
             warped += rng.normal(0, 10.0, warped.shape).astype(np.float32)
             new = f + mask * (warped - f)
         else:  # holes
-            centre = pts[W.FACE_OVAL].mean(axis=0)
+            centre = pts[topo.FACE_OVAL].mean(axis=0)
             hole = np.zeros((H, Wd), np.uint8)
             for dxy in holes:
                 c = centre + dxy * fh

@@ -10,8 +10,10 @@ moment (SIGKILL included) resumes where it stopped with no duplicate, lost or ha
 Ingest, edit and filter are per-item runner stages (ingest: one item per raw video; edit and filter: one item
 per clip) and run in-process or on Ray (the edit stage asks for ``editor.num_gpus`` per worker). Subject
 grouping, reference choice and packaging need every video, so they run once, in the package step, after all
-shards have finished. ``OUT_DIR/build_report.json`` records counts kept/rejected by reason, timings, settings
-and versions."""
+shards have finished. ``OUT_DIR/build_report.json`` accounts for every input and clip (``accounting``: each
+video's fate, each clip kept or rejected with its code, detail and hint; the sums add up), gives split health and
+each split's identity-leak baseline, and records timings, settings and versions; ``OUT_DIR/build_inputs.csv``
+has one row per input."""
 
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from headswapbench.errors import HeadSwapBenchError
-from headswapbench.fileio import atomic_write_json, sha256_json
+from headswapbench.fileio import atomic_write_json, atomic_write_text, sha256_json
 from headswapbench.options import parse_options as _parse_options
+from headswapbench.reasons import Reason, code_of
 from headswapbench.runner import (
     DONE,
     FAILED,
@@ -37,7 +40,9 @@ from headswapbench.runner import (
     make_executor,
     run_stage,
 )
+from headswapbench.split import health_warnings
 
+from .accounting import inputs_csv
 from .filter import FilterSettings
 from .ingest import IngestSettings
 
@@ -45,6 +50,8 @@ STAGES = ("ingest", "edit", "filter", "package")
 DEFAULT_SPLITS = {"train": 0.8, "val": 0.1, "test": 0.1}
 REPORT_FILE = "build_report.json"
 CONTACT_SHEET_FILE = "contact_sheet.html"
+INPUTS_FILE = "build_inputs.csv"
+IDENTITY_BACKEND = "dlib"  # ingest's subject clustering, the filter's identity check, the leak baseline
 WORK_DIR = ".work"
 
 
@@ -59,6 +66,7 @@ class BuildConfig:
     filter: FilterSettings = field(default_factory=FilterSettings)
     splits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SPLITS))
     seed: int = 0
+    max_clips_per_subject: int = 0  # 0 = no cap; else keep each subject's best-synchronised N clips
     shard: tuple[int, int] = (0, 1)
     executor: str = "local"
     ray_address: str | None = None
@@ -124,15 +132,6 @@ def _editor(name: str, options: dict):
     return _EDITORS[key]
 
 
-def _sample_prompt(editor, seed: int, clip):
-    """The editor's prompt for this clip; plug-ins written against the older ``sample_prompt(seed)`` still work."""
-    import inspect
-
-    if "clip" in inspect.signature(editor.sample_prompt).parameters:
-        return editor.sample_prompt(seed, clip=clip)
-    return editor.sample_prompt(seed)
-
-
 class EditStep:
     def __init__(self, folder: Path, editor: str, options: dict, seed: int):
         self.folder, self.editor, self.options, self.seed = Path(folder), editor, dict(options), seed
@@ -151,11 +150,11 @@ class EditStep:
         t0 = time.perf_counter()
         clip = read_video(clip_path)
         t1 = time.perf_counter()
-        prompt, attributes = _sample_prompt(editor, seed, clip)
         try:
+            prompt, attributes = editor.sample_prompt(seed, clip=clip)  # may find no usable donor: no_donor
             edited = editor.apply(clip, prompt, seed)
-        except FaceNotFoundError as exc:
-            raise SkipItem(f"no_face_to_edit: {exc}") from None
+        except FaceNotFoundError as exc:  # in the clip, or in the donor photo (the error's code says which)
+            raise SkipItem(exc.code or Reason.NO_FACE_TO_EDIT, str(exc)) from None
         except MissingWeightsError as exc:
             _MISSING_WEIGHTS[key] = exc
             raise
@@ -207,6 +206,7 @@ class Build:
         self.executor = make_executor(cfg.executor, cfg.ray_address)
         self.results: dict[str, StageResult] = {}
         self.timings: dict[str, float] = {}
+        self.package_outcome: dict | None = None  # kept / dropped clip ids of this run's package step
         self.subjects: dict[str, str] = {}  # video → subject, once the package step has grouped them
         self.references: dict[str, Path] = {}  # clip_id → reference image, once the package step has picked them
 
@@ -278,7 +278,7 @@ class Build:
             first = next(r for r in res.records.values() if r["status"] == FAILED)
             raise HeadSwapBenchError(
                 f"stage '{stage.name}': all {counts[FAILED]} item(s) failed; first "
-                f"({first['item_id']}): {first['reason']}"
+                f"({first['item_id']}, {code_of(first.get('code'))}): {first['reason']}"
             )
         return res
 
@@ -303,7 +303,8 @@ class Build:
         res = self._run(stage, [(k, str(p)) for k, p in self.videos()], self.cfg.shard)
         usable = any(r["status"] == DONE and r["result"].get("clips") for r in res.records.values())
         if not usable and self.cfg.shard[1] == 1:
-            why = "; ".join(f"{r['item_id']}: {r.get('reason', 'no clip long enough')}" for r in res.records.values())
+            why = "; ".join(f"{k}: {code_of(r.get('code'))} ({r.get('reason', '')})"
+                            for k, r in res.records.items() if r["status"] != DONE)
             raise HeadSwapBenchError(f"no usable clip in {len(res.records)} video(s) ({why[:600]})")
         return res
 
@@ -353,6 +354,8 @@ class Build:
 
     def run_package(self) -> dict:
         """Group subjects, pick references, split by subject and write the dataset (needs every shard)."""
+        from headswapbench.split import DatasetInfo, TripletRow, write_dataset
+
         from . import package as pkg
         from .ingest import assign_subjects_and_references, read_subjects_csv
 
@@ -386,6 +389,7 @@ class Build:
         edited, filtered = self.records("edit"), self.records("filter")
         clips = self.clips(shard_only=False)
         rows, files, dropped = [], {}, {}
+        self.package_outcome = {"kept": [], "dropped": dropped}  # what the report accounts, even if this fails
         for cid, clip in clips.items():
             e, f = edited.get(cid), filtered.get(cid)
             if not e or not f or e["status"] != DONE or f["status"] != DONE:
@@ -396,51 +400,51 @@ class Build:
             ref, er, scores = refs[cid], e["result"], f["result"]
             subject = subjects[clip["video"]]
             rows.append(
-                {
-                    "clip_id": cid,
-                    "subject_id": subject,
-                    "source_video": clip["video"],
-                    "start_frame": clip["start_frame"],
-                    "num_frames": clip["num_frames"],
-                    "fps": clip["fps"],
-                    "width": self.cfg.ingest.size,
-                    "height": self.cfg.ingest.size,
-                    "driving_file_name": f"driving/{cid}.mp4",
-                    "reference_file_name": f"reference/{cid}.png",
-                    "target_file_name": f"target/{cid}.mp4",
-                    "editor": er["editor"],
-                    "editor_version": er["editor_version"],
-                    "prompt": er["prompt"],
-                    "seed": er["seed"],
-                    "sync_nme": scores.get("sync_nme"),
-                    "expr_error": scores.get("expr_error"),
-                    "identity_similarity_to_target": scores.get("identity_similarity_to_target"),
-                    "pose_error": scores.get("pose_error"),
-                    "jitter_excess": scores.get("jitter_excess"),
-                    "identity_threshold": scores.get("identity_threshold"),
-                    "attributes": er.get("attributes", {}),
-                    "artifact_score": scores.get("artifact_score"),
-                    "reference_video": ref["video"],
-                    "reference_frame": ref["frame"],
-                    "crop_window": clip["window"],
-                }
+                TripletRow.for_clip(
+                    cid,
+                    subject,
+                    source_video=clip["video"],
+                    start_frame=clip["start_frame"],
+                    num_frames=clip["num_frames"],
+                    fps=clip["fps"],
+                    width=self.cfg.ingest.size,
+                    height=self.cfg.ingest.size,
+                    editor=er["editor"],
+                    editor_version=er["editor_version"],
+                    prompt=er["prompt"],
+                    seed=er["seed"],
+                    sync_nme=scores.get("sync_nme"),
+                    sync_expression_dynamic=scores.get("sync_expression_dynamic"),
+                    identity_similarity_to_target=scores.get("identity_similarity_to_target"),
+                    sync_pose_worst_axis=scores.get("sync_pose_worst_axis"),
+                    jitter_excess=scores.get("jitter_excess"),
+                    identity_threshold=scores.get("identity_threshold"),
+                    attributes=er.get("attributes", {}),
+                    artifact_score=scores.get("artifact_score"),
+                    reference_video=ref["video"],
+                    reference_frame=ref["frame"],
+                    crop_window=clip["window"],
+                )
             )
             files[cid] = {
                 "driving": self.folder("edit") / er["file"],
                 "reference": self.folder("ingest") / ref["file"],
                 "target": clip["path"],
             }
+        if self.cfg.max_clips_per_subject:
+            rows, capped = pkg.cap_clips_per_subject(rows, self.cfg.max_clips_per_subject)
+            dropped.update(capped)
         if not rows:
             raise HeadSwapBenchError("nothing to package: no clip passed every stage (see build_report.json)")
-        from headswapbench.split import TripletRow
-
         assignment = pkg.assign_splits(
-            sorted({r["subject_id"] for r in rows}), self.cfg.splits, self.cfg.seed
+            sorted({r.subject_id for r in rows}), self.cfg.splits, self.cfg.seed
         )
         by_split: dict[str, list] = {name: [] for name in self.cfg.splits}
         for r in rows:
-            by_split[assignment[r["subject_id"]]].append(TripletRow.from_dict(r))
-        info = pkg.DatasetInfo(
+            by_split[assignment[r.subject_id]].append(r)
+        by_split = {k: v for k, v in by_split.items() if v}
+        leak = self.leak_baselines(by_split, files)
+        info = DatasetInfo(
             editor=self.editor_desc,
             filter=asdict(self.cfg.filter),
             ingest=asdict(self.cfg.ingest),
@@ -448,49 +452,60 @@ class Build:
             split_ratios=dict(self.cfg.splits),
             sources=str(self.cfg.raw_dir.name),
             toolkit_version=_version("headswapbench") or "",
+            max_clips_per_subject=self.cfg.max_clips_per_subject,
+            leak_baseline=leak,
         )
         for split in self.cfg.splits:
             self._remove_stale_temps(self.cfg.out_dir / split)
-        summary = pkg.package_dataset(self.cfg.out_dir, {k: v for k, v in by_split.items() if v}, files, info)
+        summary = write_dataset(self.cfg.out_dir, by_split, files, info)
         self.timings["package"] = round(time.perf_counter() - t0, 3)
-        return {"rows": len(rows), "dropped": dropped, "summary": summary}
+        self.package_outcome["kept"] = sorted(r.clip_id for r in rows)
+        return {"rows": len(rows), "kept": self.package_outcome["kept"], "dropped": dropped, "summary": summary,
+                "leak_baseline": leak}
+
+    def leak_baselines(self, by_split: dict[str, list], files: dict[str, dict]) -> dict[str, dict]:
+        """Identity-leak baseline per split (``headswapbench.split.leak``) with the build's identity backend and
+        the filter's identity stride, so each V_c's analysis comes from the cache the filter filled."""
+        from headswapbench.split import identity_leak_baseline
+
+        from .filter import identity_stride
+
+        return {
+            name: identity_leak_baseline(
+                ((r.subject_id, files[r.clip_id]["driving"], files[r.clip_id]["reference"]) for r in rows),
+                identity=IDENTITY_BACKEND,
+                identity_every=identity_stride(rows[0].num_frames, self.cfg.filter),
+                progress=self.cfg.progress,
+            )
+            for name, rows in by_split.items()
+        }
 
     # contact sheet ---------------------------------------------------------------------------------------
     def contact_sheet_rows(self, package: dict | None) -> list:
-        """Every edited clip with its fate (kept, or the stage and reason that rejected it), media and scores."""
+        """Every edited clip with its fate (kept, or the stage, code and reason that rejected it: the ledger's,
+        `accounting.rejected_clips`), its media and its filter scores."""
+        from .accounting import rejected_clips
         from .contact_sheet import SheetRow
 
+        fates = rejected_clips(self.ledger(package))
+        kept = set((package or {}).get("kept") or ())
         edited, filtered = self.records("edit"), self.records("filter")
-        dropped = (package or {}).get("dropped", {})
         rows = []
         for cid, clip in self.clips(shard_only=False).items():
             e = edited.get(cid)
             if e is None:
-                continue
-            f = filtered.get(cid)
+                continue  # not edited yet (or rejected at ingest: no V_c to show)
+            f = filtered.get(cid) or {}
             row = SheetRow(clip_id=cid, subject=self.subjects.get(clip["video"], ""), target=clip["path"],
-                           reference=self.references.get(cid))
-            if e["status"] != DONE:
-                row.status, row.stage = "rejected", "edit"
-            else:
+                           reference=self.references.get(cid), scores=dict(f.get("result") or {}))
+            if e["status"] == DONE:
                 row.driving = self.folder("edit") / e["result"]["file"]
                 row.editor_note = str(e["result"].get("prompt", ""))
-                if f is not None:
-                    row.scores = dict(f.get("result") or {})
-                if f is None:
-                    row.status, row.stage, row.code = "rejected", "filter", "not filtered yet"
-                elif f["status"] != DONE:
-                    row.status, row.stage = "rejected", "filter"
-                elif cid in dropped:
-                    row.status, row.stage = "rejected", "package"
-                    row.code, _, row.detail = str(dropped[cid]).partition(": ")
-                elif package is None:
-                    row.status, row.code = "rejected", "not packaged"
-            rec = f if row.stage == "filter" and f is not None else e if row.stage == "edit" else None
-            if rec is not None and rec.get("status") != DONE:
-                reason = str(rec.get("reason", ""))
-                row.code = str(rec.get("code") or reason.split(":")[0])
-                row.detail = reason.split(": ", 1)[1] if ": " in reason and not rec.get("code") else reason
+            if cid in fates:
+                fate = fates[cid]
+                row.status, row.stage, row.code, row.detail = "rejected", fate["stage"], fate["code"], fate["reason"]
+            elif cid not in kept:
+                row.status, row.code = "rejected", "pending"
             rows.append(row)
         return rows
 
@@ -508,6 +523,19 @@ class Build:
                                    title=f"build of {self.cfg.raw_dir.name}", note=note)
 
     # report ----------------------------------------------------------------------------------------------
+    def ledger(self, package: dict | None) -> dict:
+        """Every input's fate and every clip's (``accounting.account``), from the manifests of these settings."""
+        from .accounting import account
+        from .ingest import scan_videos
+
+        videos = [(k, p.relative_to(self.cfg.raw_dir).as_posix())
+                  for k, p in scan_videos(self.cfg.raw_dir, exclude=self.cfg.out_dir)]
+        ingest = self.records("ingest")
+        touched = [n for n in ("edit", "filter") if n in self._hashes]  # no editor needed for ingest alone
+        edit = self.records("edit") if "edit" in touched else {}
+        filtered = self.records("filter") if "filter" in touched else {}
+        return account(videos, ingest, edit, filtered, package)
+
     def report(self, package: dict | None, stages_run: list[str]) -> dict:
         stages = {}
         for name in ("ingest", "edit", "filter"):
@@ -536,7 +564,7 @@ class Build:
                 rej: dict[str, int] = {}
                 for r in recs.values():
                     for c in (r.get("result") or {}).get("rejected_clips", []):
-                        k = c["reason"].split(":")[0]
+                        k = code_of(c.get("code")).value
                         rej[k] = rej.get(k, 0) + 1
                 entry.update(clips_cut=len(clips), clips_rejected_by_reason=rej)
             if name == "edit":
@@ -548,15 +576,22 @@ class Build:
             stages[name] = entry
         if package is not None:
             dropped: dict[str, int] = {}
-            for reason in package["dropped"].values():
-                k = reason.split(":")[0]
+            for why in package["dropped"].values():
+                k = code_of(why.get("code")).value
                 dropped[k] = dropped.get(k, 0) + 1
+            kept = package.get("rows", len(package.get("kept") or ()))
             stages["package"] = {
-                "rows": package["rows"],
+                "items": kept + len(package["dropped"]),  # clips that passed the filter
+                "done": kept,
+                "skipped": len(package["dropped"]),
+                "failed": 0,
+                "rows": kept,
                 "rejected_by_reason": dropped,
                 "wall_seconds_this_run": self.timings.get("package"),
                 "splits": package.get("summary"),
             }
+        ledger = self.ledger(package)
+        splits = split_health((package or {}).get("summary"), (package or {}).get("leak_baseline"))
         return {
             "toolkit_version": _version("headswapbench"),
             "stages_run": stages_run,
@@ -568,10 +603,16 @@ class Build:
                 "editor": self._editor_desc,
                 "splits": self.cfg.splits,
                 "seed": self.cfg.seed,
+                "max_clips_per_subject": self.cfg.max_clips_per_subject,
                 "subjects_csv": str(self.cfg.subjects_csv) if self.cfg.subjects_csv else None,
                 "identity_threshold": identity_threshold(),
             },
             "settings_hashes": self.hashes,
+            "totals": ledger["totals"],
+            "reasons": ledger["reasons"],
+            "splits": splits,
+            "warnings": health_warnings(splits),
+            "inputs": ledger["inputs"],
             "stages": stages,
             "timings_seconds": self.timings,
             "versions": {
@@ -591,12 +632,19 @@ class Build:
         }
 
 
+def split_health(summary: dict | None, leak: dict | None) -> dict[str, dict]:
+    """Per split: subjects, clips, clips per subject, the largest subject and the identity-leak baseline."""
+    keys = ("subjects", "clips", "clips_per_subject", "largest_subject", "balancing_cap")
+    return {name: {**{k: s.get(k) for k in keys}, "identity_leak_baseline": (leak or {}).get(name)}
+            for name, s in (summary or {}).items()}
+
+
 def identity_threshold() -> float:
     """Same-person cosine similarity of the identity backend ingest embeds with (subject clustering and the
     reference sanity check): the face module's measured value (dlib: ``DlibIdentity.threshold``)."""
     from headswapbench.face import get_identity_model
 
-    return float(get_identity_model("dlib").threshold)
+    return float(get_identity_model(IDENTITY_BACKEND).threshold)
 
 
 def _version(dist: str) -> str | None:
@@ -629,6 +677,8 @@ def run_build(cfg: BuildConfig, stages: list[str] | None = None) -> dict:
                 getattr(build, f"run_{name}")()
     except HeadSwapBenchError as exc:
         error = exc
+    if package is None and build.package_outcome is not None:  # the package step stopped: account its drops
+        package = {"rows": 0, **build.package_outcome, "summary": None}
     sheet = build.write_contact_sheet(package) if "package" in ran else None
     report = build.report(package, ran)
     if sheet is not None:
@@ -640,6 +690,7 @@ def run_build(cfg: BuildConfig, stages: list[str] | None = None) -> dict:
     if error is not None:
         report["error"] = str(error)
     atomic_write_json(cfg.out_dir / REPORT_FILE, report)
+    atomic_write_text(cfg.out_dir / INPUTS_FILE, inputs_csv(report["inputs"]))
     if error is not None:
         raise error
     return report

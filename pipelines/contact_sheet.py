@@ -27,8 +27,8 @@ STRIP_HEIGHT = 160  # pixels per tile in the strip
 SCORE_COLUMNS = {
     "artifact_score": "artifact score",
     "sync_nme": "landmark NME",
-    "expr_error": "expression error",
-    "pose_error": "pose error (°)",
+    "sync_expression_dynamic": "expression error",
+    "sync_pose_worst_axis": "pose error (°)",
     "identity_similarity_to_target": "identity sim.",
 }
 
@@ -77,7 +77,7 @@ def _image(path: str | Path | None) -> np.ndarray | None:
 def strip(driving: np.ndarray | None, reference: np.ndarray | None, target: np.ndarray | None,
           height: int = STRIP_HEIGHT) -> np.ndarray:
     """V_c | I_ref | V_a side by side at ``height`` px (a grey tile where one is missing)."""
-    import cv2
+    from headswapbench.video import resize_image
 
     tiles = []
     for img in (driving, reference, target):
@@ -85,8 +85,7 @@ def strip(driving: np.ndarray | None, reference: np.ndarray | None, target: np.n
             tiles.append(np.full((height, height, 3), 96, np.uint8))
             continue
         w = max(1, round(img.shape[1] * height / img.shape[0]))
-        interp = cv2.INTER_AREA if img.shape[0] > height else cv2.INTER_CUBIC
-        tiles.append(cv2.resize(np.ascontiguousarray(img[..., :3]), (w, height), interpolation=interp))
+        tiles.append(resize_image(np.ascontiguousarray(img[..., :3]), (w, height)))
     gap = np.full((height, 3, 3), 255, np.uint8)
     return np.concatenate([tiles[0], gap, tiles[1], gap, tiles[2]], axis=1)
 

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from headswapbench.errors import FaceNotFoundError, HeadSwapBenchError
+from headswapbench.reasons import Reason
 from headswapbench.types import Image
 
 SCREEN_VERSION = 2
@@ -108,6 +109,7 @@ def screen_scores(image: Image, landmarks: np.ndarray) -> dict[str, float]:
 
     from headswapbench import warp as W
     from headswapbench.face.expression import MEASURES, pose_and_expression
+    from headswapbench.video import resize_image
 
     from .artifacts import detail_ratio
 
@@ -118,10 +120,9 @@ def screen_scores(image: Image, landmarks: np.ndarray) -> dict[str, float]:
     face = W.face_mask(lms, image.shape, forehead=False) > 0
     # sharpness at a fixed face scale, so photo resolution and face size do not change the measure
     f = SCREEN_FACE_PX / max(height, 1.0)
-    interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
-    small = cv2.resize(image, None, fx=f, fy=f, interpolation=interp)
-    small_face = cv2.resize(face.astype(np.uint8), (small.shape[1], small.shape[0]),
-                            interpolation=cv2.INTER_NEAREST) > 0
+    size = (max(1, round(image.shape[1] * f)), max(1, round(image.shape[0] * f)))
+    small = resize_image(image, size)
+    small_face = resize_image(face.astype(np.uint8), size, cv2.INTER_NEAREST) > 0
     sharp = detail_ratio(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), small_face)
     lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
     lum = lab[..., 0][face]
@@ -273,13 +274,14 @@ class DonorBank:
         return self._screens
 
     def usable(self) -> list[DonorScreen]:
-        """The donors that passed screening, sorted by id; a clear error when none did."""
+        """The donors that passed screening, sorted by id; when none did, `FaceNotFoundError` (code
+        ``no_donor``) naming every photo's failures."""
         screens = self.screens()
         ok = [d for d in screens.values() if d.passed]
         if not ok:
             where = str(self.folder) if self.folder else "the embedded sample photos"
             why = "; ".join(f"{d.donor_id}: {', '.join(d.failed)}" for d in screens.values())
-            raise HeadSwapBenchError(f"no donor photo in {where} passed screening ({why[:800]})")
+            raise FaceNotFoundError(f"no donor photo in {where} passed screening ({why[:800]})", code=Reason.NO_DONOR)
         return ok
 
     def summary(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FaceNotFoundError, HeadSwapBenchError, MissingWeightsError
+from ..reasons import Reason
 from ..registry import Registry
 from ..types import Image, Video
 
@@ -72,6 +73,7 @@ class HeadEditor:
 EDITORS: Registry[HeadEditor] = Registry("head editor", base=HeadEditor, entry_point_group="headswapbench.editors")
 EDITORS.register("warp", "headswapbench.pipelines.edit:WarpEditor")
 EDITORS.register("diffusers", "headswapbench.pipelines.edit:DiffusersEditor")
+EDITORS.register("vace", "headswapbench.pipelines.vace:VaceEditor")
 
 
 def make_editor(name: str, **options: Any) -> HeadEditor:
@@ -189,15 +191,6 @@ def render_landmarks(landmarks: np.ndarray, height: int, width: int) -> np.ndarr
     return out
 
 
-def _resize(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    import cv2
-
-    if frames.shape[1:3] == (height, width):
-        return frames
-    interp = cv2.INTER_AREA if frames.shape[1] > height else cv2.INTER_CUBIC
-    return np.stack([cv2.resize(f, (width, height), interpolation=interp) for f in frames])
-
-
 # ----------------------------------------------------------------------------------------------- warp editor
 MIRRORED = "|mirrored"  # prompt suffix: the donor photo is used flipped left-right
 
@@ -252,7 +245,7 @@ class WarpEditor(HeadEditor):
             raise HeadSwapBenchError(f"unknown donor '{donor_id}'; donors: {', '.join(screens)}")
         screen = screens[donor_id]
         if not np.isfinite(screen.landmarks[:, :2]).all():
-            raise FaceNotFoundError(f"donor '{donor_id}': no face found in the photo")
+            raise FaceNotFoundError(f"donor '{donor_id}': no face found in the photo", code=Reason.NO_DONOR)
         img, lms = self.bank.image(donor_id), screen.landmarks
         if mirrored:
             from ..warp import mirror_landmarks
@@ -434,6 +427,8 @@ class DiffusersEditor(HeadEditor):
         import torch
         from PIL import Image as PILImage
 
+        from ..video import resize_frames
+
         T, H, W = clip.num_frames, clip.height, clip.width
         lms = clip_landmarks(clip)
         mask = head_mask(lms, H, W)
@@ -441,8 +436,8 @@ class DiffusersEditor(HeadEditor):
         # model resolution: the long side at `size`, both sides multiples of 8 (clips are square crops anyway)
         scale = self.size / max(H, W)
         h8, w8 = max(8, int(round(H * scale / 8)) * 8), max(8, int(round(W * scale / 8)) * 8)
-        video = [PILImage.fromarray(f) for f in _resize(clip.frames, h8, w8)]
-        cond = [PILImage.fromarray(f) for f in _resize(control, h8, w8)]
+        video = [PILImage.fromarray(f) for f in resize_frames(clip.frames, (w8, h8))]
+        cond = [PILImage.fromarray(f) for f in resize_frames(control, (w8, h8))]
         pipe = self.pipeline()
         if T > self.context_frames:
             pipe.enable_free_noise(context_length=self.context_frames, context_stride=self.context_stride)
@@ -458,7 +453,7 @@ class DiffusersEditor(HeadEditor):
         frames = np.asarray(result.frames[0], dtype=np.float32)  # [T, h8, w8, 3] in [0, 1]
         if frames.shape[0] != T:
             raise HeadSwapBenchError(f"diffusers editor: pipeline returned {frames.shape[0]} frames, expected {T}")
-        gen = _resize((np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8), H, W).astype(np.float32)
+        gen = resize_frames((np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8), (W, H)).astype(np.float32)
         m = mask[..., None]
         out = gen * m + clip.frames.astype(np.float32) * (1 - m)
         return Video((out + 0.5).clip(0, 255).astype(np.uint8), clip.fps)

@@ -11,18 +11,22 @@ The thresholds are measured on ../shared/data (see docs/build.md, "Filter defaul
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from headswapbench.face.measures import (
+    angle_diff,
+    expression_measures_dynamic_rms,
+    expression_measures_rms,
+    landmark_jitter,
+    landmark_nme,
+)
+from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
 
 from .artifacts import ArtifactSettings, artifact_scores, artifact_verdict
-
-# MediaPipe FaceMesh outer eye corners: the inter-ocular distance that normalises every landmark error
-# (the 478-point analogue of the 68-point outer-corner convention 36/45 used by the NME literature).
-LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 33, 263
 
 
 @dataclass(frozen=True)
@@ -34,49 +38,16 @@ class FilterSettings:
     # 0.43 / 0.17. Limits sit above the clean edits' maxima with room for a generative editor's noise.
     max_nme: float = 0.06  # mean per-frame landmark NME (inter-ocular), V_c vs V_a
     max_nme_p95: float = 0.10  # 95th percentile over frames: no stretch of badly desynchronised frames
-    max_expr_error: float = 0.03  # dynamic expression (re-encode, warp max 0.018; lag-4 median 0.024)
-    max_pose_error: float = 6.0  # worst-axis mean |Δangle|, degrees (re-encode max 1.7, warp max 5.1)
+    max_expression_dynamic: float = 0.03  # sync_expression_dynamic (re-encode, warp max 0.018; lag-4 median 0.024)
+    max_pose_worst_axis: float = 6.0  # worst-axis mean |Δangle|, degrees (re-encode max 1.7, warp max 5.1)
     # cosine V_c vs V_a must stay BELOW this (the head changed); None = the identity backend's own
-    # same-person threshold (dlib 0.90, ArcFace 0.28 …), so the pair is never "the same person" to it
+    # same-person threshold (dlib 0.92, ArcFace 0.28 …), so the pair is never "the same person" to it
     max_identity_similarity: float | None = None
     max_jitter_excess: float = 0.02  # V_c jitter minus V_a's, inter-ocular units/frame (warp max 0.008)
     min_face_ratio: float = 0.95  # share of frames where V_c still has a trackable face
     identity_samples: int = 8  # faces embedded per clip for the identity check (dlib ≈ 0.1 s each on CPU)
     # the artifact gate: is V_c visibly broken inside the face? (pipelines/artifacts.py, docs/build.md)
     artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
-
-
-def inter_ocular(landmarks: np.ndarray) -> np.ndarray:
-    """[T] distance between the outer eye corners, pixels."""
-    return np.linalg.norm(landmarks[:, RIGHT_EYE_OUTER, :2] - landmarks[:, LEFT_EYE_OUTER, :2], axis=-1)
-
-
-def landmark_nme(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """[T] mean 2-D point error between two [T,P,3] landmark tracks / ref's inter-ocular distance (NaN where
-    either has no face)."""
-    err = np.linalg.norm(pred[..., :2] - ref[..., :2], axis=-1).mean(-1)
-    return err / np.maximum(inter_ocular(ref), 1e-6)
-
-
-def landmark_jitter(landmarks: np.ndarray) -> float:
-    """Mean second difference (acceleration) of the landmarks / inter-ocular distance: per-frame shaking that
-    smooth head motion does not produce. NaN frames are ignored."""
-    if len(landmarks) < 3:
-        return 0.0
-    acc = np.linalg.norm(landmarks[2:, :, :2] - 2 * landmarks[1:-1, :, :2] + landmarks[:-2, :, :2], axis=-1)
-    v = acc.mean(-1) / np.maximum(inter_ocular(landmarks[1:-1]), 1e-6)
-    return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
-
-
-def _num_measures(dim: int) -> int:
-    """Columns of the interpretable block of the expression descriptor (mouth open/width, eye open, brow
-    raise, lip-corner lift, in inter-ocular units); the rest are identity-laden shape residuals."""
-    try:
-        from headswapbench.face.expression import MEASURES
-
-        return min(len(MEASURES), dim)
-    except ImportError:
-        return dim
 
 
 def _cos(a: np.ndarray | None, b: np.ndarray | None) -> float:
@@ -100,18 +71,15 @@ def sync_scores(target, driving) -> dict[str, float]:
         scores["sync_nme"] = float(np.mean(nme))
         scores["sync_nme_p95"] = float(np.percentile(nme, 95))
     if target.expression is not None and driving.expression is not None and both.any():
-        k = _num_measures(target.expression.shape[-1])
-        ea = np.asarray(target.expression[:n, :k], np.float64)[both]
-        ec = np.asarray(driving.expression[:n, :k], np.float64)[both]
-        # dynamic expression: each clip's own mean removed, so a new identity's resting mouth width or eye
-        # size is not counted as an expression error; the raw difference is kept as information
-        d = (ec - ec.mean(0)) - (ea - ea.mean(0))
-        scores["expr_error"] = float(np.mean(np.sqrt(np.mean(d**2, axis=-1))))
-        scores["expr_error_raw"] = float(np.mean(np.sqrt(np.mean((ec - ea) ** 2, axis=-1))))
+        ea = np.asarray(target.expression[:n], np.float64)[both]
+        ec = np.asarray(driving.expression[:n], np.float64)[both]
+        # the dynamic distance decides (each clip's own mean removed, so a new identity's resting mouth width
+        # or eye size is not counted as an expression error); the raw difference is kept as information
+        scores["sync_expression_dynamic"] = float(np.mean(expression_measures_dynamic_rms(ec, ea)))
+        scores["sync_expression_raw"] = float(np.mean(expression_measures_rms(ec, ea)))
     if target.pose is not None and driving.pose is not None and both.any():
         pa, pc = np.asarray(target.pose[:n], np.float64), np.asarray(driving.pose[:n], np.float64)
-        d = np.abs((pc[both] - pa[both] + 180.0) % 360.0 - 180.0)  # wrap-safe angle difference
-        scores["pose_error"] = float(d.mean(0).max())
+        scores["sync_pose_worst_axis"] = float(angle_diff(pc[both], pa[both]).mean(0).max())
     scores["identity_similarity_to_target"] = _cos(target.mean_identity(), driving.mean_identity())
     backend = (getattr(target, "backends", None) or {}).get("identity") or {}
     if backend.get("threshold") is not None:
@@ -134,8 +102,8 @@ def sync_scores(target, driving) -> dict[str, float]:
     }
 
 
-def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
-    """The first failed check as 'reason: detail', or None when the pair is kept. Order: the cheapest to
+def verdict(scores: dict[str, Any], s: FilterSettings) -> tuple[Reason, str] | None:
+    """The first failed check as (code, detail), or None when the pair is kept. Order: the cheapest to
     explain first (no face), then a visibly broken edit (artifacts), then the leak (identity), then
     synchronisation, then stability."""
 
@@ -146,11 +114,11 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
         return v > limit if above else v < limit
 
     if bad("face_ratio", s.min_face_ratio, above=False) or not scores.get("frames_compared"):
-        return f"face_lost: edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
+        return Reason.FACE_LOST, f"edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
     # the artifact gate's scores are there whenever the filter ran it (None inside: not computable → fails)
     broken = artifact_verdict(scores, s.artifacts) if "artifact_score" in scores else None
     if broken:
-        return f"edit_artifact: {broken}"
+        return Reason.EDIT_ARTIFACT, broken
     id_limit = (
         s.max_identity_similarity
         if s.max_identity_similarity is not None
@@ -162,39 +130,45 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> str | None:
         or scores["identity_similarity_to_target"] >= id_limit
     ):
         return (
-            f"identity_unchanged: identity similarity to the target "
-            f"{scores.get('identity_similarity_to_target')} >= {id_limit}"
+            Reason.IDENTITY_UNCHANGED,
+            f"identity similarity to the target {scores.get('identity_similarity_to_target')} >= {id_limit}",
         )
     if bad("sync_nme", s.max_nme):
-        return f"landmark_desync: NME {scores.get('sync_nme')} > {s.max_nme}"
+        return Reason.LANDMARK_DESYNC, f"NME {scores.get('sync_nme')} > {s.max_nme}"
     if bad("sync_nme_p95", s.max_nme_p95):
-        return f"landmark_desync: NME p95 {scores.get('sync_nme_p95')} > {s.max_nme_p95}"
-    if bad("expr_error", s.max_expr_error):
-        return f"expression_desync: expression error {scores.get('expr_error')} > {s.max_expr_error}"
-    if bad("pose_error", s.max_pose_error):
-        return f"pose_desync: pose error {scores.get('pose_error')} deg > {s.max_pose_error}"
+        return Reason.LANDMARK_DESYNC, f"NME p95 {scores.get('sync_nme_p95')} > {s.max_nme_p95}"
+    if bad("sync_expression_dynamic", s.max_expression_dynamic):
+        return (
+            Reason.EXPRESSION_DESYNC,
+            f"expression error {scores.get('sync_expression_dynamic')} > {s.max_expression_dynamic}",
+        )
+    if bad("sync_pose_worst_axis", s.max_pose_worst_axis):
+        return Reason.POSE_DESYNC, f"pose error {scores.get('sync_pose_worst_axis')} deg > {s.max_pose_worst_axis}"
     if bad("jitter_excess", s.max_jitter_excess):
         return (
-            f"temporal_jitter: landmark jitter excess {scores.get('jitter_excess')} > {s.max_jitter_excess}"
+            Reason.TEMPORAL_JITTER,
+            f"landmark jitter excess {scores.get('jitter_excess')} > {s.max_jitter_excess}",
         )
     return None
 
 
+def identity_stride(num_frames: int, s: FilterSettings) -> int:
+    """Stride of the frames the filter embeds (``identity_samples`` per clip); the package step's leak baseline
+    passes the same, so V_c's cached analysis is reused."""
+    return max(1, -(-int(num_frames) // max(s.identity_samples, 1)))
+
+
 def filter_pair(target_path, driving_path, s: FilterSettings) -> dict[str, Any]:
-    """Analyse V_a and V_c and return their scores, or raise SkipItem(reason, **scores)."""
+    """Analyse V_a and V_c and return their scores, or raise SkipItem(code, detail, **scores)."""
     from headswapbench.face import analyze_video
     from headswapbench.video import probe
 
-    every = max(1, -(-probe(target_path).num_frames // max(s.identity_samples, 1)))
+    every = identity_stride(probe(target_path).num_frames, s)
     target = analyze_video(target_path, identity_every=every, progress=False)
     driving = analyze_video(driving_path, identity_every=every, progress=False)
     scores = sync_scores(target, driving)
     scores.update(artifact_scores(target_path, driving_path, target, driving, s.artifacts))
-    reason = verdict(scores, s)
-    if reason:
-        raise SkipItem(reason, **scores)
+    rejected = verdict(scores, s)
+    if rejected:
+        raise SkipItem(*rejected, **scores)
     return scores
-
-
-def settings_dict(s: FilterSettings) -> dict[str, Any]:
-    return asdict(s)

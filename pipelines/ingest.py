@@ -24,12 +24,13 @@ import csv
 import ctypes
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from headswapbench.face.measures import box_iou
+from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts"}
@@ -141,12 +142,16 @@ def head_window(boxes: np.ndarray, frame_wh: tuple[int, int], s: IngestSettings)
     side = max(base, 2 * need_x * 1.05, 2 * need_y * 1.05)
     if side > s.max_head_motion * base:
         raise SkipItem(
-            "head_motion: head moves too much for one fixed crop window", window_growth=round(side / base, 3)
+            Reason.HEAD_MOTION,
+            f"holding the head needs a window {side / base:.2f}× the base one (limit {s.max_head_motion}×)",
+            window_growth=round(side / base, 3),
         )
+    wanted = side
     side = min(side, float(min(w, h)))
     if side < 2 * max(need_x, need_y) or side < 1.3 * face:
         raise SkipItem(
-            "head_cut_off: the head does not fit in the frame with a margin",
+            Reason.HEAD_CUT_OFF,
+            f"the head with its margin needs a {wanted:.0f} px window, the frame is {w}x{h}",
             face_px=round(face, 1),
             frame=[w, h],
         )
@@ -158,30 +163,24 @@ def head_window(boxes: np.ndarray, frame_wh: tuple[int, int], s: IngestSettings)
         or boxes[:, 1].min() < y0
         or boxes[:, 3].max() > y0 + side
     ):
-        raise SkipItem("head_cut_off: the face leaves the crop window once it is moved inside the frame")
+        raise SkipItem(Reason.HEAD_CUT_OFF, "the face leaves the crop window once it is moved inside the frame")
     side_i = int(round(side))
     return int(round(x0)), int(round(y0)), min(side_i, w - int(round(x0)), h - int(round(y0)))
 
 
 def crop_resize(frames: np.ndarray, window: tuple[int, int, int], size: int) -> np.ndarray:
-    import cv2
+    from headswapbench.video import resize_frames
 
     x0, y0, side = window
-    interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
-    return np.stack(
-        [
-            cv2.resize(
-                np.ascontiguousarray(f[y0 : y0 + side, x0 : x0 + side]), (size, size), interpolation=interp
-            )
-            for f in frames
-        ]
-    )
+    return np.ascontiguousarray(resize_frames(frames[:, y0 : y0 + side, x0 : x0 + side], size))
 
 
 def sharpness(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Laplacian variance of the grey face crop resized to 64×64 (a fixed size, so it does not depend on the
     clip's resolution); boxes in the frames' pixels. Blur and heavy compression both lower it."""
     import cv2
+
+    from headswapbench.video import resize_image
 
     out = np.zeros(len(frames))
     for i, (f, b) in enumerate(zip(frames, boxes)):
@@ -190,7 +189,7 @@ def sharpness(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         if x1 - x0 < 4 or y1 - y0 < 4:
             continue
         grey = cv2.cvtColor(np.ascontiguousarray(f[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
-        grey = cv2.resize(grey, (64, 64), interpolation=cv2.INTER_AREA)
+        grey = resize_image(grey, 64, cv2.INTER_AREA)  # AREA both ways: the calibrated thresholds assume it
         out[i] = cv2.Laplacian(grey, cv2.CV_64F).var()
     return out
 
@@ -221,7 +220,7 @@ class _FaceCounter:
             rb = det.location_data.relative_bounding_box
             box = np.array([rb.xmin * w, rb.ymin * h, (rb.xmin + rb.width) * w, (rb.ymin + rb.height) * h])
             size = float(np.sqrt(max(rb.width * w * rb.height * h, 0.0)))
-            if main_box is not None and np.isfinite(main_box).all() and _iou(box, main_box) > 0.2:
+            if main_box is not None and np.isfinite(main_box).all() and box_iou(box, main_box) > 0.2:
                 continue  # the tracked face itself
             if size >= min_frac * max(main, 1.0):
                 n += 1
@@ -229,14 +228,6 @@ class _FaceCounter:
 
     def close(self):
         self._det.close()
-
-
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def release_memory() -> None:
@@ -347,23 +338,23 @@ def usable_windows(ok: np.ndarray, frames: int, max_clips: int = 0) -> list[int]
     return starts
 
 
-def _why_unusable(track: FrameTrack, big: np.ndarray, frames: int) -> tuple[str, dict]:
-    """The dominant reason a video gave no clip, with the per-criterion frame shares as scores."""
+def _why_unusable(track: FrameTrack, big: np.ndarray, frames: int) -> tuple[Reason, str, dict]:
+    """The dominant reason a video gave no clip (code, detail), with the per-criterion frame shares as scores."""
     shares = {
-        "no_face": float(np.mean(~track.found)),
-        "multiple_faces": float(np.mean(track.others > 0)),
-        "face_too_small": float(np.mean(track.found & ~big)),
+        Reason.NO_FACE: float(np.mean(~track.found)),
+        Reason.MULTIPLE_FACES: float(np.mean(track.others > 0)),
+        Reason.FACE_TOO_SMALL: float(np.mean(track.found & ~big)),
     }
     scores = {f"share_{k}": round(v, 4) for k, v in shares.items()}
     worst = max(shares, key=shares.get)
     if shares[worst] == 0:
-        return "no_clean_window: no run of usable frames is long enough", scores
+        return Reason.NO_CLEAN_WINDOW, f"no run of {frames} usable frames", scores
     text = {
-        "no_face": "no face found in {:.0%} of frames",
-        "multiple_faces": "another face in {:.0%} of frames",
-        "face_too_small": "face smaller than the minimum in {:.0%} of frames",
+        Reason.NO_FACE: "no face found in {:.0%} of frames",
+        Reason.MULTIPLE_FACES: "another face in {:.0%} of frames",
+        Reason.FACE_TOO_SMALL: "face smaller than the minimum in {:.0%} of frames",
     }[worst]
-    return f"{worst}: " + text.format(shares[worst]) + f" (no {frames}-frame window left)", scores
+    return worst, text.format(shares[worst]) + f" (no {frames}-frame window left)", scores
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -386,21 +377,21 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
     try:
         info = probe(path)
     except VideoError as exc:
-        raise SkipItem(_video_error_reason(exc.cause)) from None
+        raise SkipItem(exc.code, exc.cause) from None
     W, H = info.display_width, info.display_height
     facts = {"width": W, "height": H, "fps": round(output_fps(info), 4), "is_vfr": info.is_vfr}
     if W * H > s.max_pixels:
-        raise SkipItem(f"too_large: {W}x{H} is above the {s.max_pixels}-pixel limit", **facts)
+        raise SkipItem(Reason.TOO_LARGE, f"{W}x{H} is above the {s.max_pixels}-pixel limit", **facts)
     if max(W, H) / max(min(W, H), 1) > s.max_aspect:
-        raise SkipItem(f"odd_aspect: {W}x{H} (aspect {max(W, H) / min(W, H):.2f} > {s.max_aspect})", **facts)
+        raise SkipItem(Reason.ODD_ASPECT, f"{W}x{H}: aspect {max(W, H) / min(W, H):.2f} > {s.max_aspect}", **facts)
     fps = output_fps(info)
     n = info.cfr_num_frames(fps)
     if n < s.frames:
-        raise SkipItem(f"too_short: {n} frames < {s.frames}", **facts)
+        raise SkipItem(Reason.TOO_SHORT, f"{n} frames, fewer than one {s.frames}-frame clip", **facts)
     try:
         track = analyse_stream(path, info, s, progress=progress)
     except VideoError as exc:
-        raise SkipItem(_video_error_reason(exc.cause), **facts) from None
+        raise SkipItem(exc.code, exc.cause, **facts) from None
 
     fs = np.where(
         track.found,
@@ -411,8 +402,8 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
     ok = track.found & (track.others == 0) & big
     starts = usable_windows(ok, s.frames, s.max_clips_per_video)
     if not starts:
-        reason, scores = _why_unusable(track, big, s.frames)
-        raise SkipItem(reason, **facts, **scores)
+        code, detail, scores = _why_unusable(track, big, s.frames)
+        raise SkipItem(code, detail, **facts, **scores)
 
     chunk = _chunk_len(W, H, s)
     clips, rejected = [], []
@@ -422,7 +413,7 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
         try:
             window = head_window(b, (W, H), s)
         except SkipItem as skip:
-            rejected.append({"clip_id": cid, "reason": skip.reason, **skip.scores})
+            rejected.append({"clip_id": cid, "code": skip.code.value, "reason": skip.reason, **skip.scores})
             continue
         x0, y0, side = window
         parts = [
@@ -441,7 +432,8 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
             rejected.append(
                 {
                     "clip_id": cid,
-                    "reason": f"blurry: face sharpness {sharp:.1f} < {s.min_sharpness}",
+                    "code": Reason.BLURRY.value,
+                    "reason": f"face sharpness {sharp:.1f} < {s.min_sharpness}",
                     "sharpness": round(sharp, 2),
                 }
             )
@@ -464,8 +456,8 @@ def ingest_video(key: str, path: Path, folder: Path, s: IngestSettings, progress
             }
         )
     if not clips:
-        first = rejected[0]["reason"] if rejected else "no_clean_window"
-        raise SkipItem(first, **facts, rejected_clips=rejected)
+        first = rejected[0]  # every window was rejected: the video's reason is the first window's
+        raise SkipItem(first["code"], first["reason"], **facts, rejected_clips=rejected)
 
     refs = write_reference_candidates(key, path, info, fps, track, ok, folder / "refs", s)
     all_ids = track.identity[np.isin(track.identity_frames, np.flatnonzero(ok))]
@@ -532,19 +524,6 @@ def write_reference_candidates(
     return out
 
 
-def _video_error_reason(cause: str) -> str:
-    c = cause.lower()
-    if "empty" in c or "0 bytes" in c:
-        tag = "empty_file"
-    elif "no video stream" in c or "audio-only" in c:
-        tag = "no_video_stream"
-    elif "truncat" in c:
-        tag = "truncated"
-    else:
-        tag = "unreadable"
-    return f"{tag}: {cause[len(tag) + 2 :] if cause.lower().startswith(tag + ': ') else cause}"
-
-
 # ------------------------------------------------------------------------------- subjects and references
 def cluster_subjects(embeddings: dict[str, np.ndarray], threshold: float) -> dict[str, str]:
     """Group videos whose mean identity embeddings are alike: single-linkage agglomerative clustering on
@@ -599,8 +578,8 @@ def pick_reference(
 
 def assign_subjects_and_references(
     videos: dict[str, dict], s: IngestSettings, mapping: dict[str, str] | None, same_threshold: float
-) -> tuple[dict[str, str], dict[str, dict], dict[str, str]]:
-    """→ (video → subject, clip_id → reference candidate, clip_id → reason for clips left without one)."""
+) -> tuple[dict[str, str], dict[str, dict], dict[str, dict]]:
+    """→ (video → subject, clip_id → reference candidate, clip_id → {code, reason} of clips left without one)."""
     if mapping:
         subjects = {v: mapping.get(v, f"subj-{v}") for v in videos}
     else:
@@ -616,14 +595,11 @@ def assign_subjects_and_references(
         for clip in rec["clips"]:
             ref = pick_reference(clip, v, by_subject[subjects[v]], gap, same_threshold)
             if ref is None:
-                missing[clip["clip_id"]] = (
-                    f"no_reference: no frontal, sharp frame of subject {subjects[v]} "
-                    f"at least {s.ref_gap_s:g}s away from the clip"
-                )
+                missing[clip["clip_id"]] = {
+                    "code": Reason.NO_REFERENCE.value,
+                    "reason": f"no frontal, sharp frame of subject {subjects[v]} at least {s.ref_gap_s:g}s away "
+                              f"from the clip",
+                }
             else:
                 refs[clip["clip_id"]] = ref
     return subjects, refs, missing
-
-
-def settings_dict(s: IngestSettings) -> dict[str, Any]:
-    return asdict(s)

@@ -25,21 +25,6 @@ def to_tensor(frames: np.ndarray) -> torch.Tensor:
     return t.movedim(-1, -3)
 
 
-def _resize(frames: np.ndarray, size: int | tuple[int, int] | None) -> np.ndarray:
-    if size is None:
-        return frames
-    import cv2
-
-    w, h = (size, size) if isinstance(size, int) else size
-    if frames.shape[-3:-1] == (h, w):
-        return frames
-    squeeze = frames.ndim == 3
-    stack = frames[None] if squeeze else frames
-    interp = cv2.INTER_AREA if stack.shape[1] > h else cv2.INTER_CUBIC
-    out = np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in stack])
-    return out[0] if squeeze else out
-
-
 class TripletDataset(Dataset):
     """Items of one split. ``num_frames``: window length (None = whole clip); ``random_crop``: random window
     start (torch RNG, so ``torch.manual_seed`` and DataLoader worker seeding make it reproducible), else the
@@ -74,22 +59,19 @@ class TripletDataset(Dataset):
         return np.arange(first, first + span, self.frame_stride)
 
     def __getitem__(self, index: int) -> dict:
-        from ..video import probe, read_frames, read_image
+        from ..video import read_frames, read_image, resize_frames, resize_image
 
         row = self.rows[index]
         d_path, t_path = self.split.driving_path(row), self.split.target_path(row)
-        d_info, t_info = probe(d_path), probe(t_path)
-        if d_info.num_frames != t_info.num_frames:  # not frame-synchronised: no window would pair them correctly
-            raise HeadSwapBenchError(f"clip {row.clip_id}: driving has {d_info.num_frames} frames but target has "
-                                     f"{t_info.num_frames} ({d_path}, {t_path})")
+        d_info, t_info = self.split.probe_pair(row)  # refuses a pair that is not frame-synchronised
         try:
             idx = self.window(d_info.num_frames)
         except HeadSwapBenchError as exc:
             raise HeadSwapBenchError(f"clip {row.clip_id}: {exc}") from None
-        driving = _resize(read_frames(d_path, idx, d_info), self.size)
-        target = _resize(read_frames(t_path, idx, t_info), self.size)
+        driving = resize_frames(read_frames(d_path, idx, d_info), self.size)
+        target = resize_frames(read_frames(t_path, idx, t_info), self.size)
         if driving.shape != target.shape:
             raise HeadSwapBenchError(f"clip {row.clip_id}: driving {driving.shape} and target {target.shape} differ")
-        reference = _resize(read_image(self.split.reference_path(row)), self.size or driving.shape[2:0:-1])
+        reference = resize_image(read_image(self.split.reference_path(row)), self.size or driving.shape[2:0:-1])
         return {"driving": to_tensor(driving), "reference": to_tensor(reference), "target": to_tensor(target),
                 "clip_id": row.clip_id, "subject_id": row.subject_id, "frame_indices": torch.from_numpy(idx)}

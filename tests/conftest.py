@@ -79,3 +79,20 @@ def standin_i3d(tmp_path_factory):
     path = tmp_path_factory.mktemp("i3d") / "i3d_torchscript.pt"
     torch.jit.script(Detector()).save(str(path))
     return path
+
+
+@pytest.fixture
+def random_face():
+    """Factory of SYNTHETIC landmark tracks: ``make(T, iod, seed)`` → [T, 478, 3] uniform random points in
+    [0, 50) px whose outer eye corners (33 = subject's right, 263) lie ``iod`` px apart horizontally."""
+    import numpy as np
+
+    from headswapbench.face.topology import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
+
+    def make(T: int = 5, iod: float = 10.0, seed: int = 0) -> np.ndarray:
+        lm = np.random.default_rng(seed).uniform(0, 50, (T, 478, 3)).astype(np.float64)
+        lm[:, RIGHT_EYE_OUTER, :2] = [20.0, 20.0]
+        lm[:, LEFT_EYE_OUTER, :2] = [20.0 + iod, 20.0]
+        return lm
+
+    return make

@@ -16,6 +16,7 @@ from headswapbench.pipelines.artifacts import (
 )
 from headswapbench.pipelines.filter import FilterSettings, filter_pair, verdict
 
+from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
 from headswapbench.types import Video
 
@@ -51,7 +52,7 @@ def test_a_clean_edit_passes_the_gate(clean_edit):
     try:
         scores = filter_pair(target, driving, FILTER)
     except SkipItem as exc:  # another check may reject it (the warp keeps hair and head shape); not this one
-        assert not exc.reason.startswith("edit_artifact"), exc.reason
+        assert exc.code is not Reason.EDIT_ARTIFACT, exc.reason
         scores = exc.scores
     assert scores["artifact_score"] < 1.0, scores
     assert scores["artifact_frames"] == ArtifactSettings().samples
@@ -66,7 +67,7 @@ def test_each_broken_kind_is_rejected_as_edit_artifact(clean_edit, kind, tmp_pat
     broken = write_video(tmp_path / f"{kind}.mp4", Video(break_edit(clip.frames, lms, kind, seed=3), clip.fps))
     with pytest.raises(SkipItem) as exc:
         filter_pair(target, broken, FILTER)
-    assert exc.value.reason.startswith("edit_artifact"), exc.value.reason
+    assert exc.value.code is Reason.EDIT_ARTIFACT, (exc.value.code, exc.value.reason)
     assert exc.value.scores["artifact_score"] >= 1.0
     assert exc.value.scores["artifact_check"] in exc.value.reason
 
@@ -98,11 +99,13 @@ def test_gate_limits_badness_and_missing_scores():
     assert "flicker" in artifact_verdict({k: v for k, v in ok.items() if k != "flicker"}, s)  # missing fails
     assert artifact_verdict({**ok, "artifact_score": None}, s).startswith("no frame")
     # in the filter: after a lost face, before the identity leak
-    base = {"face_ratio": 1.0, "frames_compared": 10, "sync_nme": 0.01, "sync_nme_p95": 0.02, "expr_error": 0.0,
-            "pose_error": 1.0, "identity_similarity_to_target": 0.99, "identity_threshold": 0.9,
+    base = {"face_ratio": 1.0, "frames_compared": 10, "sync_nme": 0.01, "sync_nme_p95": 0.02,
+            "sync_expression_dynamic": 0.0, "sync_pose_worst_axis": 1.0, "identity_similarity_to_target": 0.99,
+            "identity_threshold": 0.9,
             "jitter_excess": 0.0}
     f = FilterSettings()
-    assert verdict({**base, **ok, "structure": 0.1}, f).startswith("edit_artifact: structure")
-    assert verdict({**base, **ok, "structure": 0.1, "face_ratio": 0.1}, f).startswith("face_lost")
-    assert verdict({**base, **ok}, f).startswith("identity_unchanged")
+    code, detail = verdict({**base, **ok, "structure": 0.1}, f)
+    assert code is Reason.EDIT_ARTIFACT and detail.startswith("structure: structure 0.1 < ")
+    assert verdict({**base, **ok, "structure": 0.1, "face_ratio": 0.1}, f)[0] is Reason.FACE_LOST
+    assert verdict({**base, **ok}, f)[0] is Reason.IDENTITY_UNCHANGED
     assert np.isfinite(list(badness(ok, s).values())).all()

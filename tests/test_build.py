@@ -3,6 +3,7 @@ SIGKILL mid-run + resume gives the same bytes as an uninterrupted build; Ray giv
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import SHARED_DATA
 from headswapbench.pipelines.build import BuildConfig, run_build
 from headswapbench.pipelines.edit import HeadEditor
@@ -21,6 +23,7 @@ from headswapbench.pipelines.ingest import IngestSettings
 from test_build_media import make_raw_dir
 
 from headswapbench.fileio import sha256_file
+from headswapbench.reasons import HINTS, Reason
 from headswapbench.split import load_split
 
 FRAMES, SIZE = 16, 128
@@ -53,7 +56,7 @@ def dataset_files(out: Path) -> dict[str, str]:
     files = {}
     for p in sorted(out.rglob("*")):
         rel = p.relative_to(out).as_posix()
-        if p.is_file() and not rel.startswith(".work/") and rel != "build_report.json":
+        if p.is_file() and not rel.startswith(".work/") and rel != "build_report.json":  # timings differ
             files[rel] = sha256_file(p)
     return files
 
@@ -68,16 +71,23 @@ def work_media(out: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory, shared_data):
-    return make_raw_dir(
-        shared_data / "videos", tmp_path_factory.mktemp("raw"), num_frames=36, excerpts=EXCERPTS
-    )
+    raw = make_raw_dir(shared_data / "videos", tmp_path_factory.mktemp("raw"), num_frames=36, excerpts=EXCERPTS)
+    # one input ingest refuses (too short for a 16-frame clip), in a subfolder: the report names it by its path
+    make_raw_dir(shared_data / "videos", raw / "sub", num_frames=10, excerpts=[("vretalk_face_5", 0, "short")])
+    return raw
 
 
 @pytest.fixture(scope="module")
-def reference_build(raw, tmp_path_factory):
+def ref_cache(tmp_path_factory) -> Path:
+    """The reference build's analysis cache (tests that re-package it reuse its analyses)."""
+    return tmp_path_factory.mktemp("cache_ref")
+
+
+@pytest.fixture(scope="module")
+def reference_build(raw, ref_cache, tmp_path_factory):
     out = tmp_path_factory.mktemp("ref_build")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HEADSWAPBENCH_CACHE", str(tmp_path_factory.mktemp("cache_ref")))
+        mp.setenv("HEADSWAPBENCH_CACHE", str(ref_cache))
         report = run_build(_cfg(raw, out))
     return out, report
 
@@ -121,6 +131,100 @@ def test_end_to_end_build_report_and_contract(reference_build):
     groups = json.loads((out / ".work" / "subjects.json").read_text())["subjects"]
     assert groups["lp_d12_a"] == groups["lp_d12_b"]
     assert len(set(groups.values())) == 2
+
+
+def test_report_accounts_for_every_input_and_clip(raw, reference_build):
+    """Every input by its path under RAW_DIR with its fate; cut = kept + Σ rejected per input and in total;
+    the stage rows, the per-input CSV and the printed table say the same."""
+    from headswapbench.pipelines.accounting import check_balance
+
+    from headswapbench.cli.build import render_report
+
+    out, report = reference_build
+    assert check_balance(report) == []
+    inputs = {i["input"]: i for i in report["inputs"]}
+    assert set(inputs) == {p.relative_to(raw).as_posix() for p in raw.rglob("*.mp4")}
+    short = inputs["sub/vretalk_face_5_short.mp4"]
+    assert short["fate"] == "skipped" and short["skip"]["code"] == "too_short"
+    assert short["skip"]["hint"] == HINTS[Reason.TOO_SHORT]
+    v, c = report["totals"]["videos"], report["totals"]["clips"]
+    assert v == {"in": len(EXCERPTS) + 1, "used": len(EXCERPTS), "skipped_by_reason": {"too_short": 1},
+                 "failed_by_reason": {}, "pending": 0, "with_kept_clips": v["with_kept_clips"]}
+    st = report["stages"]
+    assert c["cut"] == st["ingest"]["clips_cut"] and c["kept"] == st["package"]["rows"] and c["pending"] == 0
+    assert c["rejected_by_stage"].get("filter", {}) == st["filter"]["rejected_by_reason"]
+    for name in ("ingest", "edit", "filter", "package"):  # each stage row adds up too
+        assert st[name]["items"] == st[name]["done"] + st[name]["skipped"] + st[name]["failed"], st[name]
+    assert st["package"]["items"] == st["filter"]["done"]
+    for i in report["inputs"]:
+        for r in i["rejections"]:
+            assert r["count"] == len(r["clips"]) and r["hint"] == HINTS.get(Reason(r["code"]), "")
+            assert all(detail for detail in r["clips"].values())  # the human detail travels with each clip
+    with open(out / "build_inputs.csv", newline="") as fh:
+        assert [row["input"] for row in csv.DictReader(fh)] == [i["input"] for i in report["inputs"]]
+    table = render_report(report, out)
+    assert all(i["input"] in table for i in report["inputs"]) and "too_short" in table
+
+
+def test_split_health_and_leak_baseline_in_the_report_and_the_card(reference_build):
+    out, report = reference_build
+    meta = yaml.safe_load((out / "README.md").read_text().split("---\n")[1])["headswapbench"]
+    for name, s in report["splits"].items():
+        leak = s["identity_leak_baseline"]
+        assert leak == meta["identity_leak_baseline"][name]
+        assert leak["chance"] == pytest.approx(1 / s["subjects"], abs=1e-4) and leak["clips"] == s["clips"]
+        assert leak["top1"] is None if s["subjects"] == 1 else 0 <= leak["top1"] <= 1
+        assert s["clips_per_subject"] == meta["statistics"][name]["clips_per_subject"]
+    assert report["warnings"] == meta["health"]["warnings"] and report["warnings"]  # one-subject test split
+
+
+def test_leak_baseline_on_real_clips_and_on_a_leaky_split(reference_build, ref_cache, tmp_path, monkeypatch):
+    """All kept clips in one split: the real driving clips score between 0 and 1 with chance 1/subjects; the
+    same split with V_c = V_a (the target's own face as the driving clip) scores 1."""
+    from headswapbench.pipelines.filter import identity_stride
+
+    from headswapbench.split import identity_leak_baseline, split_leak_baseline, write_dataset
+
+    monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(ref_cache))
+    out, _ = reference_build
+    splits = [load_split(out, name) for name in ("train", "test")]
+    rows = [r for sp in splits for r in sp.rows]
+    every = identity_stride(FRAMES, FILTER)
+    honest = identity_leak_baseline([(r.subject_id, sp.driving_path(r), sp.reference_path(r))
+                                     for sp in splits for r in sp.rows], identity_every=every)
+    subjects = len({r.subject_id for r in rows})
+    assert subjects == 2 and honest["chance"] == 0.5 and honest["clips_scored"] == len(rows)
+    assert 0.0 <= honest["top1"] <= 1.0
+    files = {r.clip_id: {"driving": sp.target_path(r), "reference": sp.reference_path(r),
+                         "target": sp.target_path(r)} for sp in splits for r in sp.rows}
+    write_dataset(tmp_path / "leaky", {"test": rows}, files)
+    leaky = split_leak_baseline(load_split(tmp_path / "leaky", "test"), identity_every=every)
+    assert leaky["top1"] == 1.0 and leaky["chance"] == 0.5
+
+
+def test_max_clips_per_subject_keeps_the_best_synchronised(raw, reference_build, ref_cache, tmp_path, monkeypatch):
+    """Re-packaging with --max-clips-per-subject 1: one clip per subject (its lowest sync NME), the others
+    recorded as subject_cap, and the ledger still adds up."""
+    import shutil
+
+    from headswapbench.pipelines.accounting import check_balance
+
+    monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(ref_cache))
+    ref_out, _ = reference_build
+    before = [r for name in ("train", "test") for r in load_split(ref_out, name).rows]
+    out = tmp_path / "capped"
+    shutil.copytree(ref_out, out)
+    report = run_build(_cfg(raw, out, max_clips_per_subject=1), ["package"])
+    after = [r for name in ("train", "test") for r in load_split(out, name).rows]
+    best = {}
+    for r in sorted(before, key=lambda r: (r.sync_nme, r.clip_id)):
+        best.setdefault(r.subject_id, r.clip_id)
+    assert sorted(r.clip_id for r in after) == sorted(best.values())
+    assert report["stages"]["package"]["rejected_by_reason"] == {"subject_cap": len(before) - len(after)}
+    assert report["totals"]["clips"]["rejected_by_stage"]["package"] == {"subject_cap": len(before) - len(after)}
+    assert check_balance(report) == [] and report["settings"]["max_clips_per_subject"] == 1
+    meta = yaml.safe_load((out / "README.md").read_text().split("---\n")[1])["headswapbench"]
+    assert meta["split"]["max_clips_per_subject"] == 1
 
 
 def test_load_dataset_reads_every_split(reference_build):

@@ -118,6 +118,21 @@ def test_evaluate_unsafe_file_name_names_the_metadata_line(tmp_path, capsys):
     _one_error_line(capsys, "metadata.jsonl:1", "not a safe relative path")
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--metric-opt", "fid_frame_strid=2"], "unknown metric option(s) fid_frame_strid"),
+    (["--metrics", "psnr,ssmi"], "unknown metric 'ssmi'. Did you mean 'ssim'"),
+    (["--protocol", "headswapbench-v2"], "unknown protocol 'headswapbench-v2'"),
+    (["--identity", "adafce"], "unknown identity model 'adafce'"),
+    (["--batch-size", "0"], "--batch-size 0"),
+])
+def test_evaluate_options_are_checked_before_anything_runs(tmp_path, capsys, args, message):
+    """Checked against the protocol and the registries before the split is read or a model loads."""
+    assert main(["evaluate", str(tmp_path / "nosplit"), "--swapper", "noop", "--out", str(tmp_path / "run"),
+                 *args]) == 2
+    _one_error_line(capsys, message)
+    assert not (tmp_path / "run").exists()
+
+
 def test_leaderboard_unknown_sort_metric_is_refused(tmp_path, capsys):
     """An unknown --sort-by used to be ignored silently (the board ranked by another metric)."""
     from leaderboard_fixtures import results_for, write_run
@@ -155,6 +170,9 @@ def test_bad_device_and_timeout_are_refused_before_work(command, shared_data, tm
     _one_error_line(capsys, "--device 'banana'")
     assert main([*head, "--swapper", "noop", "--timeout", "-1"]) == 2
     _one_error_line(capsys, "--timeout -1", "positive")
+    for endless in ("nan", "inf"):  # both used to be accepted (nan <= 0 is false)
+        assert main([*head, "--swapper", "noop", "--timeout", endless]) == 2
+        _one_error_line(capsys, f"--timeout {endless}", "finite")
     if not torch.cuda.is_available():
         assert main([*head, "--swapper", "warp", "--device", "cuda:0"]) == 2
         _one_error_line(capsys, "cuda:0", "not available")

@@ -196,6 +196,28 @@ def test_warp_editor_skips_a_donor_who_is_the_clips_own_person(shared_data, tmp_
     assert prompt == "donor:other" and attrs["donors_skipped_same_identity"] == 1
 
 
+def test_edit_stage_skips_with_the_code_of_the_missing_face(real_clip, tmp_path):
+    """No face in the clip: `no_face_to_edit`; no face in the donor photo: `no_donor` (the error carries it)."""
+    from headswapbench.pipelines.build import EditStep
+
+    from headswapbench.reasons import Reason
+    from headswapbench.runner import SkipItem
+    from headswapbench.video import write_image, write_video
+
+    donors = tmp_path / "donors"
+    donors.mkdir()
+    write_image(donors / "blank.png", np.full((160, 160, 3), 128, np.uint8))
+    clip = write_video(tmp_path / "clip.mp4", real_clip)
+    with pytest.raises(SkipItem) as exc:
+        EditStep(tmp_path / "edit", "warp", {"donors": str(donors)}, seed=0)("c0", str(clip))
+    assert exc.value.code is Reason.NO_DONOR and "blank" in exc.value.detail
+    faceless = write_video(tmp_path / "grey.mp4", Video(np.full((6, 160, 160, 3), 90, np.uint8), real_clip.fps))
+    with pytest.raises(SkipItem) as exc:
+        EditStep(tmp_path / "edit", "warp", {}, seed=0)("c1", str(faceless))
+    assert exc.value.code is Reason.NO_FACE_TO_EDIT
+    assert not (tmp_path / "edit" / "clips").exists()  # nothing written for a skipped clip
+
+
 # ------------------------------------------------------------------------------------ donor screening
 def test_donor_screening_rejects_turned_closed_eyed_and_monochrome_photos(tmp_path, monkeypatch):
     """The embedded sample photos: the astronaut is a usable donor; a 50° profile (t1_face5), downcast eyes

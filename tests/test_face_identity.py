@@ -1,17 +1,22 @@
 """Identity embeddings: the dlib backend separates same-person from different-person pairs on the real media
 (SOURCES.tsv same_person_links: videos/lp_d18.mp4 ↔ images/lp_d19.jpg); the download-only backends fail with
-one clear message offline, and ArcFace's real loading/alignment/preprocessing code runs on a stand-in ONNX."""
+one clear message offline; ArcFace's and AdaFace's real loading/alignment/preprocessing code runs on stand-in
+weights in the exact published formats; a model file that is not the pinned one is refused before it loads."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import itertools
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from _face_shared import clip_analysis, image_analysis
 
-from headswapbench.errors import FaceNotFoundError, MissingWeightsError
+from headswapbench import weights as W
+from headswapbench.errors import ChecksumError, FaceNotFoundError, MissingWeightsError
 from headswapbench.face import get_identity_model
 from headswapbench.face.identity import ArcFaceIdentity, cosine, five_points
 
@@ -124,6 +129,9 @@ def test_arcface_loading_alignment_and_preprocessing_on_a_stand_in_model(shared_
     pack = tmp_path / "w" / "arcface-buffalo-l" / "buffalo_l.zip"
     pack.parent.mkdir(parents=True)
     w = _stand_in_arcface(pack)
+    _pin_stand_in(monkeypatch, "arcface-buffalo-l", pack)
+    with zipfile.ZipFile(pack) as zf:
+        _pin_stand_in(monkeypatch, "arcface-w600k-r50", data=zf.read("buffalo_l/w600k_r50.onnx"))
     model = ArcFaceIdentity()
     img = read_image(next(p for p in shared_images if p.name == "fr_biden2.jpg"))
     lm = image_analysis(str(next(p for p in shared_images if p.name == "fr_biden2.jpg"))).landmarks
@@ -152,63 +160,166 @@ def test_tasks_landmarker_fails_clearly_without_its_model_file(tmp_path, monkeyp
     assert str(tmp_path / "weights" / "face-landmarker") in msg
 
 
-_STAND_IN_WRAPPER = '''
-import numpy as np
-import torch
-from transformers import PretrainedConfig, PreTrainedModel
+def test_a_fake_arcface_model_is_refused_before_it_loads(tmp_path, monkeypatch):
+    """The reported attack: a constant-output ONNX in place of w600k_r50.onnx made two different people the
+    same person (similarity 1.0). The extracted member is pinned by its full sha256, so it never loads."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    monkeypatch.setenv("HEADSWAPBENCH_WEIGHTS", str(tmp_path / "w"))
+    graph = helper.make_graph(  # SYNTHETIC: ignores its input, returns the same 512-d vector for every face
+        [helper.make_node("ReduceMean", ["input.1"], ["m"], keepdims=0), helper.make_node("Mul", ["m", "z"], ["zero"]),
+         helper.make_node("Add", ["zero", "c"], ["683"])],
+        "constant", [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, ["N", 3, 112, 112])],
+        [helper.make_tensor_value_info("683", TensorProto.FLOAT, [512])],
+        initializer=[numpy_helper.from_array(np.zeros(1, np.float32), "z"),
+                     numpy_helper.from_array(np.ones(512, np.float32), "c")])
+    fake = W.target_path(W.get_spec("arcface-w600k-r50"))
+    fake.parent.mkdir(parents=True)
+    fake.write_bytes(helper.make_model(graph).SerializeToString())
+    with pytest.raises(ChecksumError) as exc:
+        ArcFaceIdentity()
+    msg = str(exc.value)
+    assert str(fake) in msg and W.get_spec("arcface-w600k-r50").sha256 in msg  # file, expected ...
+    assert "bytes, which does not match" in msg and "weights fetch arcface-w600k-r50" in msg  # ... actual, fix
+    assert "\n" not in msg
 
 
-class StandInConfig(PretrainedConfig):
-    model_type = "standin_adaface"
+def _pin_stand_in(monkeypatch, name, path=None, data=None):
+    """Pin a table entry to a SYNTHETIC stand-in file (its own sha256 and size), as if it were published."""
+    data = Path(path).read_bytes() if data is None else data
+    spec = dataclasses.replace(W.get_spec(name), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    monkeypatch.setitem(W.WEIGHTS, name, spec)
+    return spec
 
 
-class StandInModel(PreTrainedModel):
-    config_class = StandInConfig
-
-    def __init__(self, config):
-        super().__init__(config)
-        # relative path, as CVLface's wrapper: only works if the loader enters the repo folder. Kept as a
-        # numpy attribute so transformers' meta-device initialisation leaves it alone.
-        self.w = np.load("pretrained_model/model.npy")
-        self.post_init()
-
-    def forward(self, x):
-        return x.mean((2, 3)) @ torch.from_numpy(self.w)
-'''
-
-
-def test_adaface_remote_code_loading_on_a_stand_in_repo(shared_images, tmp_path, monkeypatch):
-    """Synthetic stand-in Hub repo with CVLface's layout (config.json auto_map → wrapper.py, weights read
-    relative to the repo): checks the trust_remote_code loading, cwd/sys.path restore, alignment and input
-    normalisation against numpy — not AdaFace's accuracy."""
-    import json
-    import os
-    import sys
-
+def _stand_in_adaface(path, seed: int = 0, prefix: str = "model.net.") -> dict:
+    """A SYNTHETIC stand-in for CVLface's model.safetensors: our IR-101's keys, shapes and dtypes under the
+    published ``model.net.`` prefix, with seeded random values (not AdaFace's weights)."""
+    import torch
     from safetensors.torch import save_file
 
-    from headswapbench import weights
+    from headswapbench.face.iresnet import _build
+
+    rng = np.random.default_rng(seed)
+    with torch.device("meta"):
+        skeleton = _build()().state_dict()
+    state = {}
+    for k, v in skeleton.items():
+        if v.dtype == torch.int64:  # num_batches_tracked
+            state[prefix + k] = torch.from_numpy(rng.integers(0, 1000, v.shape))
+        elif k.endswith("running_var"):
+            state[prefix + k] = torch.from_numpy(rng.uniform(0.5, 1.5, v.shape).astype(np.float32))
+        else:
+            state[prefix + k] = torch.from_numpy(rng.standard_normal(v.shape, np.float32) * 0.05)
+    save_file(state, str(path), metadata={"format": "pt"})  # as transformers' save_pretrained writes it
+    return state
+
+
+@pytest.fixture(scope="module")
+def adaface_stand_in(tmp_path_factory):
+    path = tmp_path_factory.mktemp("adaface") / "model.safetensors"
+    return path, _stand_in_adaface(path, seed=1)
+
+
+def test_adaface_ir101_matches_the_published_checkpoint_layout(adaface_stand_in):
+    """Our IR-101 has exactly the published file's tensors: a stand-in saved in its format (same keys,
+    shapes, dtypes, metadata) is byte-for-byte as long as the pinned model.safetensors (260,980,552 bytes),
+    it has the 917 entries an independent check counted in it, and every key loads with strict=True."""
+    from headswapbench.face.iresnet import load_ir101, map_state_dict
+
+    path, state = adaface_stand_in
+    assert len(state) == 917
+    assert path.stat().st_size == W.get_spec("adaface-ir101").size == 260_980_552
+    model = load_ir101(path)  # strict=True inside: a missing or extra key would raise
+    own = model.state_dict()
+    assert set(own) == set(map_state_dict(state)) and all(k.startswith("model.net.") for k in state)
+    for k in ("input_layer.0.weight", "body.3.shortcut_layer.0.weight", "output_layer.3.weight"):
+        np.testing.assert_array_equal(own[k].numpy(), state["model.net." + k].numpy())
+    assert sum(p.numel() for p in model.parameters()) == 65_150_912  # "65M parameters" on the model card
+
+
+def test_adaface_key_mapping_refuses_other_checkpoints(tmp_path):
+    import torch
+
+    from headswapbench.errors import HeadSwapBenchError
+    from headswapbench.face.iresnet import load_ir101, map_state_dict
+
+    t = torch.zeros(1)
+    assert map_state_dict({"net.a": t, "net.b": t}) == {"a": t, "b": t}  # CVLface pretrained_model/model.pt
+    with pytest.raises(HeadSwapBenchError, match="not a CVLface IR-101 state dict"):
+        map_state_dict({"model.input_layer.0.weight": t, "head.kernel": t})  # original AdaFace .ckpt (BGR)
+    from safetensors.torch import save_file
+
+    save_file({"model.net.input_layer.0.weight": torch.zeros(64, 3, 3, 3)}, str(tmp_path / "partial.safetensors"))
+    with pytest.raises(HeadSwapBenchError, match="does not fit AdaFace IR-101"):
+        load_ir101(tmp_path / "partial.safetensors")
+
+
+def test_adaface_loads_a_state_dict_and_runs_no_repo_code(adaface_stand_in, shared_images, tmp_path, monkeypatch):
+    """Stand-in weights (SYNTHETIC, random) in the exact format, pinned for the test: the AdaFace backend
+    loads them into our network, never executes files found beside them (a CVLface-style wrapper.py that
+    would leave a marker), feeds the network the 112-px ArcFace crop as RGB, (x/255 - 0.5)/0.5 (checked
+    against an independent numpy preprocessing, and not BGR), and returns the L2-normalised output."""
     from headswapbench.face.identity import AdaFaceIdentity
     from headswapbench.video import read_image
 
     monkeypatch.setenv("HEADSWAPBENCH_WEIGHTS", str(tmp_path / "w"))
-    repo = weights.target_path(weights.get_spec("adaface-ir101"))
-    (repo / "pretrained_model").mkdir(parents=True)
-    (repo / "wrapper.py").write_text(_STAND_IN_WRAPPER)
-    (repo / "config.json").write_text(json.dumps({"model_type": "standin_adaface", "auto_map": {
-        "AutoConfig": "wrapper.StandInConfig", "AutoModel": "wrapper.StandInModel"}}))
-    w = np.random.default_rng(0).normal(size=(3, 512)).astype(np.float32)
-    np.save(repo / "pretrained_model" / "model.npy", w)
-    save_file({}, str(repo / "model.safetensors"))
-    cwd = os.getcwd()
+    stand_in, state = adaface_stand_in
+    path = W.target_path(W.get_spec("adaface-ir101"))
+    path.parent.mkdir(parents=True)
+    path.symlink_to(stand_in)
+    marker = tmp_path / "remote-code-ran"
+    (path.parent / "wrapper.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    (path.parent / "config.json").write_text('{"auto_map": {"AutoModel": "wrapper.Model"}}')
+    _pin_stand_in(monkeypatch, "adaface-ir101", stand_in)
     model = AdaFaceIdentity()
-    assert os.getcwd() == cwd and str(repo) not in sys.path
+    assert not marker.exists()
+    assert model.describe()["weights"]["pinned"] is True  # the (test-)pinned file was used
+    loaded = model._model.state_dict()
+    for k in ("input_layer.0.weight", "body.48.res_layer.4.weight", "output_layer.4.running_var"):
+        np.testing.assert_array_equal(loaded[k].numpy(), state["model.net." + k].numpy())
+    seen = []
+    net_in_use = model._model
+
+    def spy(t):  # records exactly what the network is fed and returns
+        seen.append((t.clone(), net_in_use(t)))
+        return seen[-1][1]
+
+    model._model = spy
     photo = next(p for p in shared_images if p.name == "lp_d8.jpg")
     img, lm = read_image(photo), image_analysis(str(photo)).landmarks
     got = model.embed_faces(img, [lm])[0]
-    crop = ArcFaceIdentity.aligned(img, lm).astype(np.float32)
-    ref = ((crop - 127.5) / 127.5).mean((0, 1)) @ w
-    np.testing.assert_allclose(got, ref / np.linalg.norm(ref), atol=1e-4)
+    crop = ArcFaceIdentity.aligned(img, lm).astype(np.float64)  # RGB
+    rgb = ((crop / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None].astype(np.float32)
+    bgr = ((crop[..., ::-1] / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None].astype(np.float32)
+    fed, out = seen[0]
+    np.testing.assert_allclose(fed.numpy(), rgb, atol=1e-6)
+    assert np.abs(fed.numpy() - bgr).max() > 0.1
+    ref = out[0].numpy()
+    np.testing.assert_allclose(got, ref / np.linalg.norm(ref), atol=1e-6)
+
+
+def test_adaface_refuses_an_unpinned_swap_of_its_weights(tmp_path, monkeypatch):
+    """Another file in place of the pinned one, of exactly its size, is refused by its full sha256."""
+    monkeypatch.setenv("HEADSWAPBENCH_WEIGHTS", str(tmp_path / "w"))
+    from headswapbench.face.identity import AdaFaceIdentity
+
+    path = W.target_path(W.get_spec("adaface-ir101"))
+    path.parent.mkdir(parents=True)
+    with open(path, "wb") as fh:  # sparse: same size as the real file, only the full sha256 tells them apart
+        fh.truncate(W.get_spec("adaface-ir101").size)
+    with pytest.raises(ChecksumError, match="which does not match the pinned 2ea535a4"):
+        AdaFaceIdentity()
+
+
+def test_no_remote_code_loading_anywhere():
+    """No code path may ask transformers/diffusers to run code from a downloaded repo."""
+    repo = Path(__file__).resolve().parents[1]
+    offenders = [f"{p.relative_to(repo)}:{i}" for folder in ("headswapbench", "metrics", "pipelines", "leaderboard")
+                 for p in (repo / folder).rglob("*.py")
+                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if "trust_remote_code" in line]
+    assert offenders == []
 
 
 def test_tasks_result_parsing_and_main_subject_choice():

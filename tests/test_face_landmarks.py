@@ -8,7 +8,8 @@ from _face_shared import clip_analysis, image_analysis
 
 from headswapbench.errors import FaceNotFoundError
 from headswapbench.face import analyze_image, analyze_video, get_landmark_model
-from headswapbench.face.tracking import SubjectTracker, box_iou, pick_main_face
+from headswapbench.face.measures import box_iou
+from headswapbench.face.tracking import SubjectTracker, pick_main_face
 from headswapbench.types import Video
 
 

@@ -6,26 +6,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from headswapbench.pipelines.filter import (
-    LEFT_EYE_OUTER,
-    RIGHT_EYE_OUTER,
-    FilterSettings,
-    filter_pair,
-    landmark_jitter,
-    landmark_nme,
-    sync_scores,
-    verdict,
-)
+from headswapbench.pipelines.filter import FilterSettings, filter_pair, sync_scores, verdict
 
+from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
-
-
-def _face(T=5, iod=10.0, seed=0):
-    rng = np.random.default_rng(seed)
-    lm = rng.uniform(0, 50, (T, 478, 3)).astype(np.float64)
-    lm[:, LEFT_EYE_OUTER, :2] = [20.0, 20.0]
-    lm[:, RIGHT_EYE_OUTER, :2] = [20.0 + iod, 20.0]
-    return lm
 
 
 def _analysis(lm, pose=None, expr=None, ident=None):
@@ -40,27 +24,8 @@ def _analysis(lm, pose=None, expr=None, ident=None):
     )
 
 
-def test_nme_is_mean_point_error_over_inter_ocular_distance():
-    ref = _face(iod=10.0)
-    pred = ref.copy()
-    pred[..., 0] += 3.0
-    pred[..., 1] += 4.0  # every point 5 px away, eyes 10 px apart → 0.5
-    pred[:, LEFT_EYE_OUTER, :2] += 0  # (the normaliser comes from the reference only)
-    assert np.allclose(landmark_nme(pred, ref), 0.5)
-    assert np.allclose(landmark_nme(ref, ref), 0.0)
-
-
-def test_jitter_is_zero_for_smooth_motion_and_measures_shaking():
-    lm = _face(T=6)
-    smooth = lm[:1] + np.arange(6)[:, None, None] * np.array([1.0, 0.5, 0.0])  # constant velocity
-    assert landmark_jitter(smooth) == pytest.approx(0.0, abs=1e-12)
-    shaky = smooth.copy()
-    shaky[1::2, :, 0] += 1.0  # +1 px on odd frames: |second difference| = 2 px every frame
-    assert landmark_jitter(shaky) == pytest.approx(2.0 / 10.0)
-
-
-def test_sync_scores_pose_wraps_and_identity_cosine():
-    lm = _face(T=4)
+def test_sync_scores_pose_wraps_and_identity_cosine(random_face):
+    lm = random_face(T=4)
     pa = np.array([[179.0, 0, 0]] * 4)
     pc = np.array([[-179.0, 3.0, 0]] * 4)  # 2° apart across the ±180 seam; pitch 3° off
     ea = np.zeros((4, 10))
@@ -69,11 +34,11 @@ def test_sync_scores_pose_wraps_and_identity_cosine():
     a = _analysis(lm, pa, ea, np.array([1.0, 0.0]))
     c = _analysis(lm.copy(), pc, ec, np.array([0.6, 0.8]))
     sc = sync_scores(a, c)
-    assert sc["pose_error"] == pytest.approx(3.0)
+    assert sc["sync_pose_worst_axis"] == pytest.approx(3.0)
     assert sc["identity_similarity_to_target"] == pytest.approx(0.6)
     assert sc["sync_nme"] == pytest.approx(0.0)
     # centred difference on the measure column: ±0.1 each frame; RMS over the 8 measures = 0.1/sqrt(8)
-    assert sc["expr_error"] == pytest.approx(0.1 / np.sqrt(8), abs=1e-6)
+    assert sc["sync_expression_dynamic"] == pytest.approx(0.1 / np.sqrt(8), abs=1e-6)
 
 
 def test_verdict_order_and_thresholds():
@@ -83,31 +48,37 @@ def test_verdict_order_and_thresholds():
         "frames_compared": 10,
         "sync_nme": 0.01,
         "sync_nme_p95": 0.02,
-        "expr_error": 0.0,
-        "pose_error": 1.0,
+        "sync_expression_dynamic": 0.0,
+        "sync_pose_worst_axis": 1.0,
         "identity_similarity_to_target": 0.3,
         "identity_threshold": 0.9,
         "jitter_excess": 0.0,
     }
     assert verdict(good, s) is None
     # default identity limit = the backend's same-person threshold; "at or above" is the leak
-    assert verdict({**good, "identity_similarity_to_target": 0.9}, s).startswith("identity_unchanged")
+    assert _code(verdict({**good, "identity_similarity_to_target": 0.9}, s)) is Reason.IDENTITY_UNCHANGED
     assert verdict({**good, "identity_similarity_to_target": 0.89}, s) is None
     assert verdict(
         {**good, "identity_similarity_to_target": 0.89}, FilterSettings(max_identity_similarity=0.5)
     )
-    assert verdict({k: v for k, v in good.items() if k != "identity_threshold"}, s).startswith(
-        "identity_unchanged"
-    )
-    assert verdict({**good, "face_ratio": 0.5}, s).startswith("face_lost")
-    assert verdict({**good, "identity_similarity_to_target": 0.99, "sync_nme": 1.0}, s).startswith(
-        "identity_unchanged"
-    )  # the leak is reported first
-    assert verdict({**good, "sync_nme": s.max_nme * 1.01}, s).startswith("landmark_desync")
-    assert verdict({**good, "pose_error": s.max_pose_error + 1}, s).startswith("pose_desync")
-    assert verdict({**good, "expr_error": s.max_expr_error + 1}, s).startswith("expression_desync")
-    assert verdict({**good, "jitter_excess": s.max_jitter_excess + 1}, s).startswith("temporal_jitter")
-    assert verdict({**good, "identity_similarity_to_target": None}, s).startswith("identity_unchanged")
+    no_threshold = {k: v for k, v in good.items() if k != "identity_threshold"}
+    assert _code(verdict(no_threshold, s)) is Reason.IDENTITY_UNCHANGED
+    assert _code(verdict({**good, "face_ratio": 0.5}, s)) is Reason.FACE_LOST
+    leak_and_desync = {**good, "identity_similarity_to_target": 0.99, "sync_nme": 1.0}
+    assert _code(verdict(leak_and_desync, s)) is Reason.IDENTITY_UNCHANGED  # the leak is reported first
+    assert _code(verdict({**good, "sync_nme": s.max_nme * 1.01}, s)) is Reason.LANDMARK_DESYNC
+    assert _code(verdict({**good, "sync_pose_worst_axis": s.max_pose_worst_axis + 1}, s)) is Reason.POSE_DESYNC
+    expression_off = {**good, "sync_expression_dynamic": s.max_expression_dynamic + 1}
+    assert _code(verdict(expression_off, s)) is Reason.EXPRESSION_DESYNC
+    assert _code(verdict({**good, "jitter_excess": s.max_jitter_excess + 1}, s)) is Reason.TEMPORAL_JITTER
+    assert _code(verdict({**good, "identity_similarity_to_target": None}, s)) is Reason.IDENTITY_UNCHANGED
+    code, detail = verdict({**good, "sync_nme_p95": s.max_nme_p95 * 2}, s)
+    assert code is Reason.LANDMARK_DESYNC and "p95" in detail  # the detail says which of the two limits
+
+
+def _code(rejected):
+    """The code of a verdict (None when the pair is kept)."""
+    return None if rejected is None else rejected[0]
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +106,7 @@ def test_real_clip_paired_with_itself_is_an_identity_leak(real_clip):
     target, _ = real_clip
     with pytest.raises(SkipItem) as exc:
         filter_pair(target, target, FilterSettings())
-    assert exc.value.reason.startswith("identity_unchanged")
+    assert exc.value.code is Reason.IDENTITY_UNCHANGED
     assert exc.value.scores["sync_nme"] == pytest.approx(0.0, abs=1e-9)
     assert exc.value.scores["identity_similarity_to_target"] > 0.99
 
@@ -145,5 +116,5 @@ def test_real_clip_out_of_sync_is_rejected_with_scores(real_clip):
     s = FilterSettings(max_identity_similarity=1.01)  # isolate the synchronisation checks
     with pytest.raises(SkipItem) as exc:
         filter_pair(target, lagged, s)
-    assert exc.value.reason.split(":")[0] in {"landmark_desync", "expression_desync", "pose_desync"}
+    assert exc.value.code in {Reason.LANDMARK_DESYNC, Reason.EXPRESSION_DESYNC, Reason.POSE_DESYNC}
     assert exc.value.scores["sync_nme"] > 0

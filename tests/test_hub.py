@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_hub import FakeHub
 
 from headswapbench.errors import HeadSwapBenchError, InvalidSplitError
-from headswapbench.split import TripletRow, load_split
+from headswapbench.split import TripletRow, load_split, write_dataset
 
 TOKEN = "hf_write_token"
 
@@ -44,16 +44,14 @@ def _row(clip_id: str, subject: str) -> TripletRow:
     return TripletRow(clip_id=clip_id, subject_id=subject, source_video="synthetic.mp4", start_frame=0,
                       num_frames=3, fps=25.0, width=16, height=16, driving_file_name="", reference_file_name="",
                       target_file_name="", editor="synthetic", editor_version="0", prompt="noise", seed=1,
-                      sync_nme=0.01, expr_error=0.02, identity_similarity_to_target=0.1)
+                      sync_nme=0.01, sync_expression_dynamic=0.02, identity_similarity_to_target=0.1)
 
 
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory) -> Path:
-    from headswapbench.pipelines.package import package_dataset
-
     root = tmp_path_factory.mktemp("dataset")
     files = _synthetic_media(tmp_path_factory.mktemp("media"), 3)
-    package_dataset(root, {"train": [_row("clip0", "s0"), _row("clip1", "s0")], "test": [_row("clip2", "s1")]}, files)
+    write_dataset(root, {"train": [_row("clip0", "s0"), _row("clip1", "s0")], "test": [_row("clip2", "s1")]}, files)
     return root
 
 
@@ -282,3 +280,155 @@ def test_download_into_an_unusable_folder_is_one_line(hub, packaged, tmp_path, c
     assert main(["download", "--repo", "alice/out", "--out", str(blocker / "d")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and str(blocker) in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------------ hostile archives
+def _zip(entries: list[tuple[str, bytes]], compress: bool = True, links: dict | None = None) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as zf:
+        for name, data in entries:
+            zf.writestr(name, data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o120777 << 16)  # a symlink entry, as `zip --symlinks` writes it
+            zf.writestr(info, target)
+    return buf.getvalue()
+
+
+def test_upstream_zip_bomb_is_refused_before_anything_is_written(hub, tmp_path):
+    """The reported case: a ~300 KB zip that expands to 300 MB. Refused from its index, in one line."""
+    from headswapbench.hub import download_split
+
+    bomb = _zip([("test/clip0/driving.mp4", b"\x00" * (300 * 1024**2))])
+    assert len(bomb) < 400_000
+    hub.add_repo("dataset", "org/bomb", {"test/clips.zip": bomb, "README.md": b"---\nlicense: other\n---\n"})
+    with pytest.raises(InvalidSplitError, match=r"clips.zip: expands to 314,572,800 bytes .* decompression bomb"):
+        download_split("org/bomb", token=False, out_dir=tmp_path / "dl")
+    extracted = list((tmp_path / "dl").rglob(".extracted/**/*.mp4"))
+    assert extracted == []
+
+
+def test_archive_rules_refuse_escapes_links_devices_and_member_floods(tmp_path):
+    import tarfile
+
+    from headswapbench.archives import ArchiveError, Limits, safe_extract
+
+    cases = {
+        "dotdot.zip": (_zip([("../evil.txt", b"x")]), "escapes the extraction folder"),
+        "absolute.zip": (_zip([("/tmp/evil.txt", b"x")]), "escapes the extraction folder"),
+        "backslash.zip": (_zip([("..\\evil.txt", b"x")]), "escapes the extraction folder"),
+        "link.zip": (_zip([("a.txt", b"x")], links={"b.mp4": "/etc/passwd"}), "is a link, device or FIFO"),
+        "flood.zip": (_zip([(f"f{i}", b"") for i in range(50)], compress=False), "50 members, more than the limit"),
+    }
+    for name, (data, why) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ArchiveError, match=why):
+            safe_extract(tmp_path / name, tmp_path / "out" / name, Limits(max_members=40))
+    for kind, add in (("symlink", lambda tf: tf.addfile(_tar_info("s.mp4", tarfile.SYMTYPE, "/etc/passwd"))),
+                      ("device", lambda tf: tf.addfile(_tar_info("d.mp4", tarfile.CHRTYPE))),
+                      ("fifo", lambda tf: tf.addfile(_tar_info("p.mp4", tarfile.FIFOTYPE)))):
+        path = tmp_path / f"{kind}.tar"
+        with tarfile.open(path, "w") as tf:
+            add(tf)
+        with pytest.raises(ArchiveError, match="is a link, device or FIFO"):
+            safe_extract(path, tmp_path / "out" / kind)
+    # nothing was written outside (or inside) by any refused archive
+    assert not (tmp_path / "evil.txt").exists() and not list((tmp_path / "out").rglob("*.mp4"))
+    # an honest archive extracts, in full, byte for byte
+    good = tmp_path / "good.tar.gz"
+    with tarfile.open(good, "w:gz") as tf:
+        data = b"media" * 1000
+        info = _tar_info("test/clip0/driving.mp4", tarfile.REGTYPE)
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    written = safe_extract(good, tmp_path / "ok")
+    assert [p.read_bytes() for p in written] == [data]
+
+
+def _tar_info(name: str, kind, linkname: str = ""):
+    import tarfile
+
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, linkname
+    return info
+
+
+def test_archive_member_larger_than_its_header_is_stopped(tmp_path):
+    """A zip whose header under-states a member's size cannot write more than it declared."""
+    import zipfile
+
+    from headswapbench.archives import ArchiveError, safe_extract
+
+    path = tmp_path / "liar.zip"
+    path.write_bytes(_zip([("a.mp4", b"A" * 10_000)], compress=False))
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.infolist()[0]
+    # shrink the declared size in the central directory (offset 24 of the entry) to 100 bytes
+    cd = raw.rfind(b"PK\x01\x02")
+    raw[cd + 24:cd + 28] = (100).to_bytes(4, "little")
+    raw[info.header_offset + 22:info.header_offset + 26] = (100).to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ArchiveError):
+        safe_extract(path, tmp_path / "out")
+    assert not (tmp_path / "out" / "a.mp4").exists() or (tmp_path / "out" / "a.mp4").stat().st_size <= 100
+
+
+def test_a_tar_gz_bomb_is_refused_without_decompressing_all_of_it(tmp_path):
+    """A tar has no index: listing a .tar.gz decompresses it. The stream is capped, so a bomb is refused
+    after at most the allowed size, not after expanding in full."""
+    import gzip
+    import tarfile
+    import time
+
+    from headswapbench.archives import ArchiveError, Limits, safe_extract
+
+    path = tmp_path / "bomb.tar.gz"
+    size = 256 * 1024**2  # 256 MiB of zeros in ~0.3 MB
+    with gzip.open(path, "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w|") as tf:
+        info = tarfile.TarInfo("test/clip0/driving.mp4")
+        info.size = size
+
+        class Zeros:
+            def __init__(self):
+                self.left = size
+
+            def read(self, n):
+                n = min(n, self.left)
+                self.left -= n
+                return b"\x00" * n
+
+        tf.addfile(info, Zeros())
+    t0 = time.monotonic()
+    with pytest.raises(ArchiveError, match="decompression bomb"):
+        safe_extract(path, tmp_path / "out", Limits(max_members=10, ratio_floor_bytes=1024**2))
+    assert time.monotonic() - t0 < 20 and not list((tmp_path / "out").rglob("*.mp4"))
+
+
+def test_upstream_metadata_is_read_as_untrusted(tmp_path):
+    """A hostile upstream metadata file (200,000-deep line, symlink to a private file, FIFO) is refused with
+    one line, never a RecursionError, a leak or a hang."""
+    import os
+
+    from headswapbench.errors import InvalidSplitError
+    from headswapbench.hub import SOURCE_FILE, _read_upstream_metadata, hub_source
+
+    deep = tmp_path / "metadata.jsonl"
+    deep.write_text('{"clip": "a"}\n' + "[" * 200_000 + "]" * 200_000 + "\n")
+    with pytest.raises(InvalidSplitError, match="metadata.jsonl is unreadable: JSON nested more than 64 levels"):
+        _read_upstream_metadata([deep])
+    (tmp_path / "link").mkdir()
+    (tmp_path / "link" / "meta.json").symlink_to(deep)
+    with pytest.raises(InvalidSplitError, match="is a symbolic link"):
+        _read_upstream_metadata([tmp_path / "link" / "meta.json"])
+    os.mkfifo(tmp_path / "meta.csv")
+    with pytest.raises(InvalidSplitError, match="is a FIFO"):
+        _read_upstream_metadata([tmp_path / "meta.csv"])
+    (tmp_path / "ok.jsonl").write_text('{"a": 1}\n\n{"b": 2}\n')
+    assert _read_upstream_metadata([tmp_path / "ok.jsonl"]) == [{"a": 1}, {"b": 2}]
+    (tmp_path / "split").mkdir()
+    (tmp_path / "split" / SOURCE_FILE).write_text("[" * 100 + "]" * 100)
+    with pytest.raises(InvalidSplitError, match="nested more than 64"):
+        hub_source(tmp_path / "split")

@@ -18,6 +18,7 @@ from headswapbench.pipelines.ingest import (
 )
 from test_build_media import make_bad_inputs
 
+from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
 from headswapbench.video import probe, read_video
 
@@ -52,7 +53,8 @@ def test_each_bad_input_is_skipped_with_its_reason_and_the_run_goes_on(bad_build
             assert rec["status"] == "done", (name, rec.get("reason"))
         else:
             assert rec["status"] == "skipped", (name, rec)
-            assert rec["reason"].split(":")[0] == tag, (name, rec["reason"])
+            assert rec["code"] == tag, (name, rec["code"], rec["reason"])
+            assert rec["reason"].strip(), rec  # and the sentence for people beside the code
     stage = report["stages"]["ingest"]
     assert stage["skipped"] == sum(t is not None for t in expected.values())
     assert stage["failed"] == 0
@@ -111,10 +113,12 @@ def test_head_window_shifts_inside_frame_and_refuses_what_cannot_fit():
     s = IngestSettings(frames=10, size=128)
     x0, _, side = head_window(_boxes(5, 70, 240, 100), (640, 480), s)  # face near the left edge
     assert x0 == 0 and side == pytest.approx(200, abs=2)
-    with pytest.raises(SkipItem, match="head_motion"):  # the head crosses the frame: no fixed window holds it
+    with pytest.raises(SkipItem) as exc:  # the head crosses the frame: no fixed window holds it
         head_window(np.concatenate([_boxes(5, 150, 240, 100), _boxes(5, 450, 240, 100)]), (640, 480), s)
-    with pytest.raises(SkipItem, match="head_cut_off"):  # face as large as the frame
+    assert exc.value.code is Reason.HEAD_MOTION
+    with pytest.raises(SkipItem) as exc:  # face as large as the frame
         head_window(_boxes(5, 100, 100, 190), (200, 200), s)
+    assert exc.value.code is Reason.HEAD_CUT_OFF and "200x200" in exc.value.detail  # says what would fit
 
 
 def test_usable_windows_are_non_overlapping_runs():

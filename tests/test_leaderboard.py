@@ -1,4 +1,5 @@
-"""Leaderboard: comparability rule, refusals, CI-aware ranking, site files, atomic writes, report copying."""
+"""Leaderboard: comparability rule, refusals, CI-aware ranking, site files, atomic writes, detail pages.
+(Hostile submissions: tests/test_leaderboard_hostile.py.)"""
 
 from __future__ import annotations
 
@@ -69,8 +70,8 @@ def runs(tmp_path) -> Path:
 def test_build_site_ranks_and_writes_all_files(runs, tmp_path):
     site = tmp_path / "site"
     doc = build_site([runs], site)
-    assert sorted(p.name for p in site.iterdir()) == ["index.html", "leaderboard.csv", "leaderboard.json",
-                                                      "leaderboard.md", "reports"]
+    assert sorted(p.name for p in site.iterdir()) == ["details", "index.html", "leaderboard.csv", "leaderboard.json",
+                                                      "leaderboard.md"]
     assert doc["refused"] == []
     (board,) = doc["boards"]
     assert board["primary_metric"] == "identity_cosine_ref"
@@ -97,12 +98,18 @@ def test_build_site_ranks_and_writes_all_files(runs, tmp_path):
     md = (site / "leaderboard.md").read_text()
     assert "**0.912 [0.890, 0.931]**" in md and "≈ 0.874 [0.850, 0.899]" in md and "identity_cosine_ref ↑" in md
 
-    # the report and the files it links from its own folder travel with the site; ../ links do not
-    report = site / rows["warp"]["report"]
-    assert report.is_file() and (report.parent / "grid.png").is_file() and (report.parent / "clips/best.mp4").is_file()
-    assert not any(p.name == "secret.txt" for p in site.rglob("*"))
+    # nothing from the submission folder reaches the site: not its report.html, nor the files that report links
+    # (inside the folder or, with ../, outside it); each row gets a detail page rendered by the leaderboard
+    published = {p.name for p in site.rglob("*")}
+    assert not published & {"report.html", "grid.png", "best.mp4", "secret.txt"}
+    details = site / rows["warp"]["details"]
+    assert details.is_file() and details.parent.parent.name == "details"
+    page = details.read_text()
+    assert "0.874" in page and "0.850 – 0.899" in page and "<script" not in page and "script-src 'none'" in page
     html = (site / "index.html").read_text()
-    assert rows["warp"]["report"] in html and "verified" in html and "self-reported" in html
+    # verified: true written in the file is a claim; without the maintainers' list every row is self-reported
+    assert rows["warp"]["details"] in html and "self-reported" in html and rows["warp"]["verified"] is False
+    assert rows["warp"]["provenance"]["claimed_verified"] is True
     assert "<link" not in html and "http://" not in html and "https://" not in html  # nothing to fetch
 
 
@@ -127,7 +134,8 @@ def test_refusals_each_have_a_reason(tmp_path):
     (root / "edited" / "results.json").write_text(json.dumps(bad))
 
     site = tmp_path / "site"
-    doc = build_site([root, tmp_path / "missing.json"], site)
+    doc = build_site([root, tmp_path / "missing.json"], site, dataset_checksums=[CHECKSUM],
+                     settings_hashes=[sha256_json(SETTINGS)])
     assert [r["method"]["name"] for r in doc["boards"][0]["rows"]] == ["oracle", "warp", "noop"]
     reasons = {Path(r["path"]).parent.name if r["path"].endswith("json") and "missing" not in r["path"]
                else "missing": r["reason"] for r in doc["refused"]}
@@ -135,7 +143,7 @@ def test_refusals_each_have_a_reason(tmp_path):
     assert reasons["missing"] == "not found"
     assert "not valid JSON" in reasons["broken"]
     assert "settings_hash" in reasons["edited"] and "edited after hashing" in reasons["edited"]
-    assert reasons["old_dataset"].startswith("dataset checksum 000000000000 differs from the reference 9f2caaaa")
+    assert reasons["old_dataset"].startswith("dataset checksum 000000000000 is not the maintainers' reference 9f2caaaa")
     assert "metric settings hash" in reasons["other_settings"] and "--settings-hash" in reasons["other_settings"]
     assert reasons["warp_rerun"].startswith(f"duplicate of {root / 'warp' / 'results.json'}")
     assert reasons["zz_copy"] == f"identical to {root / 'noop' / 'results.json'}"
@@ -159,12 +167,22 @@ def test_explicit_flags_choose_the_group_and_several_settings_give_several_board
         [(sha256_json(SETTINGS)[:8], 2), (sha256_json(other)[:8], 1)])
 
 
-def test_most_common_rule_tie_goes_to_newest(tmp_path):
+def test_without_flags_nothing_is_voted_each_checksum_and_settings_get_a_board(tmp_path):
+    """No majority rule: a file never decides which dataset or settings are the reference. Without the
+    maintainer's flags every checksum and settings hash is its own board, labelled as not pinned."""
     root = tmp_path / "runs"
+    other = {**SETTINGS, "resize": 256}
     write_run(root, "a", results_for("warp", checksum="1" * 64, created_at="2026-01-01T00:00:00Z"))
     write_run(root, "b", results_for("noop", checksum="2" * 64, created_at="2026-06-01T00:00:00Z"))
+    write_run(root, "c", results_for("oracle", checksum="2" * 64, settings=other))
     doc = build_site([root], tmp_path / "site")
-    assert doc["boards"][0]["dataset"]["checksum"] == "2" * 64
+    assert doc["refused"] == []
+    boards = {(b["dataset"]["checksum"][0], b["settings_hash"] == sha256_json(other)): b for b in doc["boards"]}
+    assert sorted(boards) == [("1", False), ("2", False), ("2", True)]
+    assert all(not b["pinned"]["dataset_checksum"] for b in doc["boards"])
+    assert any("results on 2 dataset checksums" in x and "--dataset-checksum" in x for x in boards["1", False]["labels"])
+    assert any("2 settings hashes" in x for x in boards["2", True]["labels"])
+    assert doc["reference"][0]["dataset_checksum_rule"] == "not pinned: one board per dataset checksum"
 
 
 def test_splits_are_separate_boards(tmp_path):
@@ -219,7 +237,7 @@ def test_smoke_results_and_partial_coverage_are_labelled_and_html_is_escaped(tmp
     from headswapbench.results import make_results
 
     evil = make_results(evil["method"], evil["dataset"], evil["settings"], evil["metrics"], evil["per_clip"],
-                        coverage=evil["coverage"], provenance=evil["provenance"])
+                        coverage=evil["coverage"], provenance=evil["provenance"], protocol=evil["protocol"])
     write_run(root, "evil", evil)
     write_run(root, "noop", results_for("noop", settings=smoke))
     doc = build_site([root], tmp_path / "site")
@@ -274,3 +292,25 @@ def test_real_evaluation_results_build_a_leaderboard(tmp_path, shared_data, caps
     doc = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
     oracle = doc["boards"][0]["rows"][0]["metrics"]
     assert oracle["psnr"]["best"] and oracle["ssim"]["best"] and oracle["flicker"]["best"]
+
+
+def test_detail_page_is_rendered_from_the_results_with_best_and_worst_clips(tmp_path):
+    from headswapbench.results import make_results
+
+    base = results_for("warp", num_clips=30)
+    rows = [{"clip_id": f"clip{i:02d}", "subject_id": f"s{i // 3}", "psnr": 20.0 + i, "keypoint_nme": 0.01 * i}
+            for i in range(30)]
+    rows[5]["psnr"] = None  # undefined on one clip: left out of the ordering
+    r = make_results(base["method"], base["dataset"], base["settings"], base["metrics"], rows,
+                     coverage={"expected": 30, "scored": 30, "failed": 0, "failures": {}},
+                     provenance=base["provenance"], protocol=base["protocol"])
+    write_run(tmp_path / "runs", "warp", r)
+    doc = build_site([tmp_path / "runs"], tmp_path / "site", sort_by="psnr")
+    row = doc["boards"][0]["rows"][0]
+    page = (tmp_path / "site" / row["details"]).read_text()
+    assert "best and worst by <code>psnr</code>" in page and "30 per-clip rows in the results file, 29 with a psnr" in page
+    order = [cid for cid in (f"clip{i:02d}" for i in range(30)) if f">{cid}<" in page]
+    assert len(order) == 20 and ">clip05<" not in page  # 10 best (highest psnr) + 10 worst of the 29
+    assert page.index(">clip29<") < page.index(">clip20<") < page.index(">clip00<")
+    assert row["content_hash"] in page and doc["boards"][0]["settings_hash"] in page
+    assert '<a href="../../index.html#board-' in page

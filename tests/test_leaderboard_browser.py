@@ -3,6 +3,7 @@ disk, sorts by a clicked column (best first, then reversed), filters by split, a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 
@@ -32,11 +33,12 @@ def test_page_sorts_filters_and_renders(browser, tmp_path):  # noqa: F811
 
     runs = tmp_path / "runs"
     write_run(runs, "oracle", results_for("oracle"))
-    write_run(runs, "warp", results_for("warp", verified=True), report="<html><body>warp report</body></html>")
+    warp = write_run(runs, "warp", results_for("warp"), report="<html><body>warp report</body></html>")
     write_run(runs, "noop", results_for("noop"))
     write_run(runs, "warp_val", results_for("warp", split="val", checksum="3" * 64))
     site = tmp_path / "site"
-    doc = build_site([runs], site)
+    warp_hash = hashlib.sha256(warp.read_bytes()).hexdigest()
+    doc = build_site([runs], site, verified=[warp_hash[:16]])  # the maintainers' list, by a printed prefix
     test_board = next(b["id"] for b in doc["boards"] if b["dataset"]["split"] == "test")
     val_board = next(b["id"] for b in doc["boards"] if b["dataset"]["split"] == "val")
 
@@ -72,12 +74,12 @@ def test_page_sorts_filters_and_renders(browser, tmp_path):  # noqa: F811
     Select(browser.find_element(By.ID, "f-split")).select_by_value("")
     assert browser.find_element(By.ID, f"board-{test_board}").is_displayed()
 
-    # the method link opens its details card; the report link resolves to the copied file
+    # the method link opens its details card; the details link goes to the page the leaderboard rendered
     browser.find_element(By.CSS_SELECTOR, f'#board-{test_board} td.method a[href*="warp"]').click()
     card = browser.find_element(By.CSS_SELECTOR, f"#m-{test_board}-warp-1")
     assert card.get_attribute("open") is not None and "verified by the maintainers" in card.text
-    report = browser.find_element(By.CSS_SELECTOR, f"#board-{test_board} a.badge.report")
-    assert report.get_attribute("href").startswith("file://")
+    details = browser.find_element(By.CSS_SELECTOR, f"#board-{test_board} a.badge.report")
+    assert details.get_attribute("href").startswith("file://") and details.get_attribute("href").endswith(".html")
     assert js_errors(browser) == []
 
     # charts drew one bar per available method for each ranked metric
@@ -89,3 +91,45 @@ def test_page_sorts_filters_and_renders(browser, tmp_path):  # noqa: F811
     assert shot.stat().st_size > 20_000
     if os.environ.get("HSB_SCREENSHOT_DIR"):  # keep the picture for a human to look at
         shutil.copy(shot, os.environ["HSB_SCREENSHOT_DIR"])
+
+
+def test_no_script_from_a_submission_runs_on_any_page(browser, tmp_path):  # noqa: F811
+    """Hostile text in every field a submitter controls, a script-carrying report.html and a symlinked one:
+    the page and every detail page open with the marker ``window.__pwned`` still undefined, our own script
+    still sorts, and the detail pages carry no script at all."""
+    import json
+
+    from hostile_results import write_honest, write_report_attacks
+    from selenium.webdriver.common.by import By
+
+    from headswapbench.fileio import sha256_json
+
+    runs = tmp_path / "runs"
+    write_honest(runs)
+    write_report_attacks(runs, tmp_path / "outside")
+    evil = results_for("warp", version='1"><script>window.__pwned=4</script>')
+    evil["method"]["name"] = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    evil["method"]["source"] = "javascript:window.__pwned=3"
+    evil["settings"]["nonstandard"] = ["<svg onload=window.__pwned=5>"]
+    evil["settings_hash"] = sha256_json(evil["settings"])
+    evil["per_clip"][0]["clip_id"] = "<iframe src=javascript:window.__pwned=6>"
+    (runs / "evil").mkdir()
+    (runs / "evil" / "results.json").write_text(json.dumps(evil))
+    site = tmp_path / "site"
+    doc = build_site([runs], site)
+    assert doc["refused"] == [] and sum(len(b["rows"]) for b in doc["boards"]) == 4
+
+    pwned = "return typeof window.__pwned"
+    open_file(browser, site / "index.html")
+    assert browser.execute_script(pwned) == "undefined"
+    browser.find_element(By.CSS_SELECTOR, 'th[data-key="method"]').click()  # our script runs (allowed by hash)
+    assert browser.find_element(By.CSS_SELECTOR, "table.lb").get_attribute("data-sorted-by") == "method"
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a.badge.report")]
+    assert len(links) == 4 and all(href.startswith("file://") and "/details/" in href for href in links)
+    assert js_errors(browser) == []
+    for href in links:
+        browser.get(href)
+        assert browser.execute_script(pwned) == "undefined"
+        assert browser.execute_script("return document.scripts.length") == 0
+        assert browser.find_elements(By.CSS_SELECTOR, "iframe, img, svg, object, embed") == []
+    assert js_errors(browser) == []

@@ -56,12 +56,13 @@ def test_publish_site_to_a_static_space(fake_hub, tmp_path, capsys):  # noqa: F8
     site = tmp_path / "site"
     build_site([runs], site)
     assert main(["leaderboard", "publish", str(site), "--repo", "org/board"]) == 0
-    assert "published 6 file(s)" in capsys.readouterr().out
+    assert "published 7 file(s)" in capsys.readouterr().out  # 4 site files, 2 detail pages, README.md
     space = fake_hub.repos[("space", "org/board")]
     assert space.sdk == "static"
     assert space.files["index.html"] == (site / "index.html").read_bytes()
     assert {"leaderboard.json", "leaderboard.csv", "leaderboard.md", "README.md"} <= set(space.files)
-    assert any(p.startswith("reports/") and p.endswith("report.html") for p in space.files)
+    assert sum(p.startswith("details/") and p.endswith(".html") for p in space.files) == 2
+    assert not any(p.endswith("report.html") for p in space.files)  # the submitter's page never goes up
     readme = space.files["README.md"].decode()
     assert "sdk: static" in readme and "app_file: index.html" in readme
     # publishing again updates the existing Space (create answers 409, exist_ok)

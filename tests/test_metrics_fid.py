@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.linalg
-from headswapbench.metrics.base import FID, FVD, ClipData
+from headswapbench.metrics.base import FID, FVD
 from headswapbench.metrics.fid import FIDMetric, GaussianStats, frechet_distance, frechet_distance_features
 
+from headswapbench.evaluation.metric import ClipData
 from headswapbench.types import Video
 
 
@@ -173,7 +174,7 @@ def test_fid_statistics_equal_pytorch_fid(standin_inception, fid_metric, two_set
     counts = metric.counts()
     assert counts["clips"] == 2 and counts["frames_output"] == len(out) and counts["input_sizes"] == ["120x120"]
     s = metric.settings()
-    assert s["frame_stride"] == 1 and "299" in s["resize"] and len(s["weights_sha256"]) == 64
+    assert s["frame_stride"] == 1 and "299" in s["resize"] and len(metric.weights()["fid-inception"]) == 64
 
 
 @pytest.mark.slow
@@ -245,5 +246,36 @@ def test_fvd_rejects_a_file_that_is_not_torchscript(tmp_path):
 
     bad = tmp_path / "i3d_torchscript.pt"
     bad.write_bytes(b"not a model")
-    with pytest.raises(HeadSwapBenchError, match="cannot load the I3D"):
+    with pytest.raises(HeadSwapBenchError, match="i3d_torchscript.pt.*is not a TorchScript archive"):
         FVDMetric(fvd_weights=bad)
+
+
+def test_a_fake_i3d_in_the_cache_is_refused_by_its_pinned_hash(standin_i3d, tmp_path, monkeypatch):
+    """The reported attack: a valid TorchScript that is not StyleGAN-V's I3D (it gave FVD 0.0) placed where
+    the real file goes. The cache copy is checked against the full pinned sha256 and refused in one line."""
+    from headswapbench.metrics.fvd import FVDMetric
+
+    from headswapbench import weights as W
+    from headswapbench.errors import ChecksumError
+
+    monkeypatch.setenv("HEADSWAPBENCH_WEIGHTS", str(tmp_path))
+    spec = W.get_spec("fvd-i3d")
+    (tmp_path / "fvd-i3d").mkdir()
+    (tmp_path / "fvd-i3d" / spec.filename).write_bytes(standin_i3d.read_bytes())
+    with pytest.raises(ChecksumError) as exc:
+        FVDMetric()
+    assert spec.sha256 in str(exc.value) and "i3d_torchscript.pt" in str(exc.value)
+    row = W.verify("fvd-i3d")
+    assert row["status"] == "mismatch" and row["present"] and not row["ok"]
+
+
+def test_a_stand_in_given_by_path_is_recorded_as_unpinned(standin_i3d):
+    """An explicit weights path is allowed (a local copy, a stand-in) but its fingerprint says whether it is
+    the pinned file: results carry ``pinned: false`` for anything else."""
+    from headswapbench import weights as W
+    from headswapbench.fileio import sha256_file
+
+    fp = W.fingerprint("fvd-i3d", standin_i3d)
+    assert fp == {"sha256": sha256_file(standin_i3d), "pinned": False}
+    assert W.fingerprint("fvd-i3d", sha256=fp["sha256"]) == fp  # from a digest a metric already holds
+    assert W.fingerprint("fvd-i3d", sha256=W.get_spec("fvd-i3d").sha256)["pinned"] is True

@@ -17,10 +17,10 @@ from headswapbench.metrics.base import (
     POSE_ERROR_PITCH,
     POSE_ERROR_ROLL,
     POSE_ERROR_YAW,
-    ClipData,
 )
 from headswapbench.metrics.geometry import ExpressionError, KeypointNME, PoseError
 
+from headswapbench.evaluation.metric import ClipData
 from headswapbench.types import Video
 
 T = 4

@@ -14,10 +14,11 @@ from headswapbench.metrics.base import (
     ID_TOP1,
     ID_TOP5,
     REPLACEMENT,
-    ClipData,
 )
 from headswapbench.metrics.identity import IdentityMetric, IdentityRetrieval
 
+from headswapbench.errors import HeadSwapBenchError
+from headswapbench.evaluation.metric import ClipData
 from headswapbench.types import Video
 
 E = 8
@@ -61,6 +62,25 @@ def test_cosines_and_replacement_known_values():
     assert res[REPLACEMENT] == 0.0 and math.isnan(res[ID_COS_TARGET])
 
 
+def test_target_cosine_pairs_frame_t_with_frame_t():
+    """Output frame t against target frame t, over the frames embedded on both sides (here 0 and 4): a target
+    whose identity drifts scores 1 against itself, which a mean-identity comparison would not."""
+    e0, e1 = _unit(0), _unit(1)
+    drift = [e0, (e0 + e1) / np.sqrt(2), e1]  # the target's face turns: its mean identity matches no frame
+    tgt = SimpleNamespace(identity=np.asarray(drift, np.float32), identity_frames=np.array([0, 2, 4]))
+    out = SimpleNamespace(identity=np.asarray(drift, np.float32), identity_frames=np.array([0, 2, 4]))
+    data = _data([e0], ref=e0)
+    data.output_analysis, data.target_analysis = out, tgt
+    assert IdentityMetric().compute(data)[ID_COS_TARGET] == pytest.approx(1.0, abs=1e-12)
+    mean_identity = (e0 + (e0 + e1) / np.sqrt(2) + e1) / np.linalg.norm(e0 + (e0 + e1) / np.sqrt(2) + e1)
+    assert float(np.mean([f @ mean_identity for f in drift])) < 0.95  # what the old definition gave
+    # the output lost its face on frame 2: only frames 0 and 4 pair up
+    data.output_analysis = SimpleNamespace(identity=np.asarray([e0, e0], np.float32), identity_frames=np.array([0, 4]))
+    assert IdentityMetric().compute(data)[ID_COS_TARGET] == pytest.approx((1.0 + 0.0) / 2)
+    data.output_analysis = SimpleNamespace(identity=np.asarray([e0], np.float32), identity_frames=np.array([1]))
+    assert math.isnan(IdentityMetric().compute(data)[ID_COS_TARGET])  # no frame embedded on both sides
+
+
 def test_unnormalised_rows_are_normalised_and_no_face_gives_nan():
     res = IdentityMetric().compute(_data([3 * _unit(0)], ref=2 * _unit(0), drv_rows=[_unit(1)]))
     assert res[ID_COS_REF] == pytest.approx(1.0)
@@ -102,7 +122,7 @@ def test_retrieval_undefined_with_too_few_subjects():
 
 
 def test_registry_and_plugin_metric_info():
-    from headswapbench.metrics import METRIC_INFO, METRICS, ClipMetric, MetricInfo, register_info
+    from headswapbench.evaluation.metric import METRIC_INFO, METRICS, ClipMetric, MetricInfo, register_info
 
     assert set(METRICS.names()) >= {"identity", "identity_retrieval", "keypoints", "pose", "expression", "psnr",
                                     "ssim", "lpips", "flicker", "fid", "fvd"}
@@ -118,11 +138,11 @@ def test_registry_and_plugin_metric_info():
         def compute(self, data):
             return {"sharpness_test_key": 1.0}
 
-    with pytest.raises(KeyError, match="register_info"):
-        Sharpness().settings()
+    with pytest.raises(HeadSwapBenchError, match="register_info"):
+        _ = Sharpness().infos
     register_info(MetricInfo("sharpness_test_key", True, "a.u.", "test plug-in key"))
     try:
-        assert Sharpness().settings() == {"version": {"sharpness_test_key": "1"}}
+        assert [(i.name, i.version) for i in Sharpness().infos] == [("sharpness_test_key", "1")]
         with pytest.raises(ValueError, match="already described"):
             register_info(MetricInfo("sharpness_test_key", False, "a.u.", "different"))
     finally:

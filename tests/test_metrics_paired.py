@@ -18,10 +18,11 @@ import math
 
 import numpy as np
 import pytest
-from headswapbench.metrics.base import FLICKER, LPIPS, PSNR, SSIM, ClipData
+from headswapbench.metrics.base import FLICKER, LPIPS, PSNR, SSIM
 from headswapbench.metrics.paired import LPIPSMetric, PSNRMetric, SSIMMetric
 from headswapbench.metrics.temporal import FlickerMetric, luma
 
+from headswapbench.evaluation.metric import ClipData
 from headswapbench.types import Video
 
 
@@ -95,12 +96,12 @@ def test_lpips_equals_lpips_package_with_same_weights(real_pair, standin_alexnet
     np.testing.assert_allclose(ours, ref, atol=1e-5)
     assert ref.min() > 1e-3  # the comparison is not between zeros
     assert metric.compute(_clip(tgt, tgt))[LPIPS] == pytest.approx(0.0, abs=1e-7)
-    assert metric.settings()["backbone_sha256"] != metric.settings()["linear_heads_sha256"]
+    assert metric.weights()["lpips-alexnet"] != metric.settings()["linear_heads_sha256"]
 
 
 def test_lpips_stand_in_fails_the_pinned_hash_through_the_manager(standin_alexnet, tmp_path, monkeypatch):
-    """Without an explicit override the file comes from the weights manager, whose pinned hash prefix
-    (7be5be79) the random stand-in cannot match: a clear ChecksumError, never a silent wrong LPIPS."""
+    """Without an explicit override the file comes from the weights manager, whose pinned full sha256
+    (7be5be79…) the random stand-in cannot match: a clear ChecksumError, never a silent wrong LPIPS."""
     from headswapbench.errors import ChecksumError
 
     _, path = standin_alexnet
@@ -112,15 +113,16 @@ def test_lpips_stand_in_fails_the_pinned_hash_through_the_manager(standin_alexne
 
 
 def test_missing_weights_make_metrics_unavailable_not_fatal(tmp_path, monkeypatch):
-    from headswapbench.metrics import load_metrics
+    from headswapbench.errors import HeadSwapBenchError
+    from headswapbench.evaluation.metric import load_metrics
 
     monkeypatch.setenv("HEADSWAPBENCH_WEIGHTS", str(tmp_path))
     metrics, missing = load_metrics(["psnr", "lpips", "fid", "fvd", "flicker"])
     assert [m.name for m in metrics] == ["psnr", "flicker"]
     assert set(missing) == {"lpips", "fid", "fvd"}
-    assert "alexnet-owt-7be5be79.pth" in missing["lpips"] and "i3d_torchscript.pt" in missing["fvd"]
-    with pytest.raises(ValueError, match="unknown metric option"):
-        load_metrics(["psnr"], no_such_option=1)
+    assert "alexnet-owt-7be5be79.pth" in str(missing["lpips"]) and "i3d_torchscript.pt" in str(missing["fvd"])
+    with pytest.raises(HeadSwapBenchError, match="unknown metric option"):
+        load_metrics(["psnr"], options={"no_such_option": 1})
 
 
 def test_oracle_is_perfect_on_paired_metrics(real_pair):

@@ -16,11 +16,11 @@ from headswapbench.metrics.base import (
     KEYPOINT_NME,
     POSE_ERROR,
     REPLACEMENT,
-    ClipData,
 )
 from headswapbench.metrics.geometry import ExpressionError, KeypointNME, PoseError
 from headswapbench.metrics.identity import IdentityMetric
 
+from headswapbench.evaluation.metric import ClipData
 from headswapbench.types import Video
 
 

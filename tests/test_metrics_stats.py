@@ -9,7 +9,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from headswapbench.metrics.stats import aggregate, bootstrap_ci
+
+from headswapbench.evaluation.stats import aggregate, bootstrap_ci
 
 
 def _exact_cluster_bootstrap(groups: dict[str, list[float]]) -> list[tuple[float, float]]:

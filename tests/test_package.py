@@ -11,16 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from headswapbench.pipelines.package import (
-    DatasetInfo,
-    assign_split,
-    assign_splits,
-    package_dataset,
-    subject_unit,
-)
+from headswapbench.pipelines.package import assign_split, assign_splits, subject_unit
 
 from headswapbench.errors import InvalidSplitError
-from headswapbench.split import TripletRow, load_split
+from headswapbench.split import DatasetInfo, TripletRow, load_split, write_dataset
 
 
 def _media(folder: Path, n: int) -> dict[str, dict[str, Path]]:
@@ -44,7 +38,7 @@ def _row(cid: str, subject: str, **kw) -> TripletRow:
     return TripletRow(clip_id=cid, subject_id=subject, source_video=f"{subject}.mp4", start_frame=0, num_frames=4,
                       fps=25.0, width=24, height=16, driving_file_name="", reference_file_name="",
                       target_file_name="", editor="synthetic", editor_version="1", prompt="p", seed=3,
-                      sync_nme=0.02, expr_error=0.1, identity_similarity_to_target=0.2, **kw)
+                      sync_nme=0.02, sync_expression_dynamic=0.1, identity_similarity_to_target=0.2, **kw)
 
 
 # ------------------------------------------------------------------------------------------------- splits
@@ -85,10 +79,10 @@ def built(tmp_path_factory):
     media = _media(tmp_path_factory.mktemp("src"), 4)
     rows = {"train": [_row("c0", "s0", extra={"attributes": {"donor": "a"}}),
                       _row("c1", "s0", extra={"attributes": {"donor": "b"}})],
-            "val": [_row("c2", "s1", extra={"attributes": {"donor": "a"}, "pose_error": 2})],  # int here ...
-            "test": [_row("c3", "s2", extra={"attributes": {"donor": "c"}, "pose_error": 1.5})]}  # float there
+            "val": [_row("c2", "s1", extra={"attributes": {"donor": "a"}, "sync_pose_worst_axis": 2})],  # int here ...
+            "test": [_row("c3", "s2", extra={"attributes": {"donor": "c"}, "sync_pose_worst_axis": 1.5})]}  # float there
     info = DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}, split_seed=0)
-    stats = package_dataset(root, rows, media, info)
+    stats = write_dataset(root, rows, media, info)
     return root, media, stats
 
 
@@ -100,8 +94,8 @@ def test_layout_metadata_and_checksums(built):
     row = json.loads((root / "train" / "metadata.jsonl").read_text().splitlines()[0])
     assert row["driving_file_name"] == "driving/c0.mp4" and row["attributes"] == {"donor": "a"}
     # same keys and types in every split (datasets refuses differing schemas): all-null float column -> NaN
-    assert "pose_error" in row and np.isnan(row["pose_error"])
-    assert json.loads((root / "val" / "metadata.jsonl").read_text())["pose_error"] == 2.0
+    assert "sync_pose_worst_axis" in row and np.isnan(row["sync_pose_worst_axis"])
+    assert json.loads((root / "val" / "metadata.jsonl").read_text())["sync_pose_worst_axis"] == 2.0
     listed = dict(line.split("  ", 1)[::-1] for line in (root / "SHA256SUMS").read_text().splitlines())
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"README.md", "SHA256SUMS"}
     assert set(listed) == on_disk  # every media file and metadata.jsonl, nothing else
@@ -147,7 +141,7 @@ def test_repackaging_is_idempotent(built):
     root, _, _ = built
     before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     rows = {s: load_split(root, s).rows for s in ("train", "val", "test")}
-    package_dataset(root, rows, None, DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}))
+    write_dataset(root, rows, None, DatasetInfo(editor={"name": "synthetic"}, filter={"max_nme": 0.05}))
     after = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     assert before == after
 
@@ -155,12 +149,12 @@ def test_repackaging_is_idempotent(built):
 def test_package_refuses_leaks_and_unsafe_ids(tmp_path):
     media = _media(tmp_path / "src", 2)
     with pytest.raises(InvalidSplitError, match="subject 's0' is in both"):
-        package_dataset(tmp_path / "a", {"train": [_row("c0", "s0")], "test": [_row("c1", "s0")]}, media)
+        write_dataset(tmp_path / "a", {"train": [_row("c0", "s0")], "test": [_row("c1", "s0")]}, media)
     bad = {"../evil": media["c0"]}
     with pytest.raises(InvalidSplitError, match="not a safe file name"):
-        package_dataset(tmp_path / "b", {"test": [_row("../evil", "s0")]}, bad)
+        write_dataset(tmp_path / "b", {"test": [_row("../evil", "s0")]}, bad)
     with pytest.raises(InvalidSplitError, match="no media given"):
-        package_dataset(tmp_path / "c", {"test": [_row("zzz", "s0")]}, media)
+        write_dataset(tmp_path / "c", {"test": [_row("zzz", "s0")]}, media)
 
 
 def test_repackaging_with_other_splits_removes_the_stale_split(tmp_path):
@@ -170,9 +164,9 @@ def test_repackaging_with_other_splits_removes_the_stale_split(tmp_path):
 
     media = _media(tmp_path / "m", 2)
     root = tmp_path / "ds"
-    package_dataset(root, {"train": [_row("c0", "s0")], "test": [_row("c1", "s1")]}, media)
+    write_dataset(root, {"train": [_row("c0", "s0")], "test": [_row("c1", "s1")]}, media)
     assert (root / "train" / "metadata.jsonl").is_file()
-    package_dataset(root, {"test": [_row("c0", "s0"), _row("c1", "s1")]}, media)
+    write_dataset(root, {"test": [_row("c0", "s0"), _row("c1", "s1")]}, media)
     assert not (root / "train").exists()
     assert all(k.startswith("test/") for k in read_checksums(root))
     assert {r.subject_id for r in load_split(root, "test", verify="sha256").rows} == {"s0", "s1"}

@@ -16,3 +16,15 @@ def test_options_reach_the_constructor_and_typos_are_refused():
         resolve_source(None, command="prog {driving} {reference} {output}", swapper_options={"x": 1})
     with pytest.raises(HeadSwapBenchError, match="key=value"):
         parse_options(["novalue"], "--swapper-opt")
+
+
+def test_a_module_attr_that_cannot_be_imported_says_to_use_pythonpath(tmp_path, monkeypatch):
+    """`--swapper my_swap:MySwapper` from a folder that is not on the path: the error says what to do."""
+    (tmp_path / "my_swap_plugin.py").write_text(
+        "from headswapbench.swappers import Swapper\n\n"
+        "class MySwapper(Swapper):\n    name, version = 'mine', '1'\n\n"
+        "    def swap(self, driving, reference, context=None):\n        return driving\n")
+    with pytest.raises(HeadSwapBenchError, match="put the folder that holds it on PYTHONPATH"):
+        resolve_source("my_swap_plugin:MySwapper")
+    monkeypatch.syspath_prepend(str(tmp_path))  # what PYTHONPATH=tmp_path does
+    assert resolve_source("my_swap_plugin:MySwapper").describe()["name"] == "mine"

@@ -170,3 +170,176 @@ def test_device_reaches_swappers_that_take_it():
     assert make_swapper("noop", device="cuda").name == "noop"  # swappers without a device argument still build
     with pytest.raises(HeadSwapBenchError, match="not a headswapbench Swapper"):
         make_swapper(lambda: object())
+
+
+# ------------------------------------------------------------------ --command: deadlines and process trees
+HOSTILE = textwrap.dedent("""
+    import os, subprocess, sys, time
+    mode, pidfile, drv, ref, out = sys.argv[1:6]
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    if mode == "setsid-holds-stdout":  # a grandchild in its own session keeps stdout/stderr open
+        g = subprocess.Popen(sleeper, start_new_session=True)
+    elif mode == "group-child":  # a grandchild left behind in the command's own process group
+        g = subprocess.Popen(sleeper)
+    else:  # "sleep": the command itself runs long, after starting the output
+        open(out, "wb").write(b"half")
+        g = subprocess.Popen(sleeper, start_new_session=True)
+    open(pidfile, "w").write(f"{os.getpid()} {g.pid}")
+    if mode == "sleep":
+        time.sleep(120)
+    open(out, "wb").write(b"finished output")
+""")
+
+
+@pytest.fixture
+def hostile(tmp_path) -> Path:
+    p = tmp_path / "hostile.py"
+    p.write_text(HOSTILE)
+    return p
+
+
+@pytest.fixture
+def dummy_clip(tmp_path) -> ClipFiles:
+    (tmp_path / "d.mp4").write_bytes(b"d")
+    (tmp_path / "r.png").write_bytes(b"r")
+    return ClipFiles("c0", tmp_path / "d.mp4", tmp_path / "r.png")
+
+
+def _gone(pid: int, within: float = 5.0) -> bool:
+    """True once ``pid`` no longer runs (a zombie waiting for its reaper counts as gone)."""
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _pids(pidfile: Path) -> tuple[int, int]:
+    a, b = pidfile.read_text().split()
+    return int(a), int(b)
+
+
+@pytest.mark.timeout(60)
+def test_a_setsid_grandchild_holding_stdout_cannot_stretch_the_deadline(hostile, dummy_clip, tmp_path):
+    """The reported case: the child exits 0 at once but a setsid grandchild holds stdout; with pipes the
+    evaluator waited 50 s past --timeout 5 and called it a timeout. Now: success in well under the deadline,
+    decided by the child's exit status, and the escaped grandchild is killed."""
+    import time
+
+    out, pidfile = tmp_path / "out" / "c0.mp4", tmp_path / "pids"
+    src = CommandSource(f"{sys.executable} {hostile} setsid-holds-stdout {pidfile} {{driving}} {{reference}} "
+                        "{output}", timeout=5)
+    t0 = time.monotonic()
+    src.produce(dummy_clip, out)
+    assert time.monotonic() - t0 < 4.5
+    assert out.read_bytes() == b"finished output"
+    child, grandchild = _pids(pidfile)
+    assert _gone(child) and _gone(grandchild)
+
+
+@pytest.mark.timeout(60)
+def test_a_grandchild_left_in_the_group_is_killed_after_success(hostile, dummy_clip, tmp_path):
+    out, pidfile = tmp_path / "c0.mp4", tmp_path / "pids"
+    CommandSource(f"{sys.executable} {hostile} group-child {pidfile} {{driving}} {{reference}} {{output}}",
+                  timeout=10).produce(dummy_clip, out)
+    assert out.read_bytes() == b"finished output" and _gone(_pids(pidfile)[1])
+
+
+@pytest.mark.timeout(60)
+def test_timeout_kills_the_whole_tree_and_leaves_no_partial(hostile, dummy_clip, tmp_path):
+    import time
+
+    out, pidfile = tmp_path / "o" / "c0.mp4", tmp_path / "pids"
+    src = CommandSource(f"{sys.executable} {hostile} sleep {pidfile} {{driving}} {{reference}} {{output}}",
+                        timeout=1.5)
+    t0 = time.monotonic()
+    with pytest.raises(SwapFailed, match="timeout: command ran longer than 1.5 s and was killed") as exc:
+        src.produce(dummy_clip, out)
+    assert exc.value.code == "swap_timeout"
+    assert time.monotonic() - t0 < 6
+    child, grandchild = _pids(pidfile)
+    assert _gone(child) and _gone(grandchild)
+    assert list(out.parent.iterdir()) == []  # neither the output nor a .partial
+
+
+def test_timeout_must_be_positive_and_finite():
+    for bad in ("nan", "inf", float("nan"), float("inf"), -1, 0, "soon"):
+        with pytest.raises(HeadSwapBenchError, match="--timeout .*must be"):
+            CommandSource("prog {driving} {reference} {output}", timeout=bad)
+    assert CommandSource("prog {driving} {reference} {output}", timeout=None).timeout is None
+
+
+def test_an_output_that_is_a_symlink_is_not_used(dummy_clip, tmp_path):
+    script = tmp_path / "link.py"
+    script.write_text("import os, sys; os.symlink('/etc/passwd', sys.argv[3])\n")
+    out = tmp_path / "c0.mp4"
+    with pytest.raises(SwapFailed, match="is a link or special file") as exc:
+        CommandSource(f"{sys.executable} {script} {{driving}} {{reference}} {{output}}").produce(dummy_clip, out)
+    assert exc.value.code == "invalid_output"
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+EVALUATOR = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from headswapbench.swappers.external import ClipFiles, CommandSource
+    hostile, pidfile, d, r, out = sys.argv[1:6]
+    CommandSource(f"{sys.executable} {hostile} sleep {pidfile} {{driving}} {{reference}} {{output}}",
+                  timeout=100).produce(ClipFiles("c0", Path(d), Path(r)), Path(out))
+""")
+
+
+def _start_evaluator(hostile, dummy_clip, tmp_path):
+    import subprocess
+    import time
+
+    script = tmp_path / "evaluator.py"
+    script.write_text(EVALUATOR)
+    out, pidfile = tmp_path / "o" / "c0.mp4", tmp_path / "pids"
+    proc = subprocess.Popen([sys.executable, str(script), str(hostile), str(pidfile), str(dummy_clip.driving),
+                             str(dummy_clip.reference), str(out)], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else "slow"
+        time.sleep(0.05)
+    time.sleep(0.1)
+    return proc, out, pidfile
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_terminated_evaluator_kills_its_command_and_removes_the_partial(sig, hostile, dummy_clip, tmp_path):
+    import signal
+
+    proc, out, pidfile = _start_evaluator(hostile, dummy_clip, tmp_path)
+    child, grandchild = _pids(pidfile)
+    assert list(out.parent.glob(".c0.*.partial.mp4"))  # the command has started its output
+    proc.send_signal(getattr(signal, sig))
+    rc = proc.wait(timeout=30)
+    assert rc != 0
+    assert _gone(child) and _gone(grandchild)
+    assert list(out.parent.iterdir()) == []
+
+
+@pytest.mark.timeout(90)
+def test_after_a_sigkilled_evaluator_the_next_run_removes_its_partial_and_processes(hostile, dummy_clip, tmp_path,
+                                                                                    script):
+    import signal
+
+    proc, out, pidfile = _start_evaluator(hostile, dummy_clip, tmp_path)
+    child, grandchild = _pids(pidfile)
+    proc.send_signal(signal.SIGKILL)  # nothing can be cleaned up in the dying process
+    proc.wait(timeout=30)
+    (stale,) = out.parent.glob(".c0.*.partial.mp4")
+    assert not _gone(child, within=0.2)  # the orphaned command still runs ...
+    _cmd(script, "copy").produce(dummy_clip, out)  # ... until the next run writes the same output
+    assert not stale.exists() and out.read_bytes() == dummy_clip.driving.read_bytes()
+    assert _gone(child) and _gone(grandchild)
+    assert [p.name for p in out.parent.iterdir() if p.name.endswith(".partial.mp4")] == []

@@ -8,13 +8,11 @@ import pytest
 import torch
 
 from headswapbench.errors import HeadSwapBenchError
-from headswapbench.split import TripletRow
+from headswapbench.split import TripletRow, write_dataset
 
 
 @pytest.fixture(scope="module")
 def split_root(tmp_path_factory):
-    from headswapbench.pipelines.package import package_dataset
-
     from headswapbench.types import Video
     from headswapbench.video import write_image, write_video
 
@@ -28,7 +26,7 @@ def split_root(tmp_path_factory):
     write_image(src / "r.png", np.full((64, 64, 3), 200, np.uint8))
     row = TripletRow(clip_id="c0", subject_id="s0", source_video="synthetic", start_frame=0, num_frames=T, fps=25.0,
                      width=W, height=H, driving_file_name="", reference_file_name="", target_file_name="")
-    package_dataset(root, {"train": [row]}, {"c0": {"driving": src / "d.mp4", "target": src / "t.mp4",
+    write_dataset(root, {"train": [row]}, {"c0": {"driving": src / "d.mp4", "target": src / "t.mp4",
                                                      "reference": src / "r.png"}})
     return root
 
@@ -103,3 +101,28 @@ def test_dataloader_batches(split_root):
     loader = torch.utils.data.DataLoader(TripletDataset(split_root, "train", num_frames=2, size=8), batch_size=1)
     batch = next(iter(loader))
     assert batch["driving"].shape == (1, 2, 3, 8, 8) and batch["clip_id"] == ["c0"]
+
+
+def test_both_training_loaders_refuse_a_frame_count_mismatch_the_same_way(split_root, tmp_path):
+    """TripletDataset and DirectSwap's TripletWindows read through the core split reader (Split.probe_pair):
+    DirectSwap used to train on the shorter length with a warning; both now stop with one error naming the clip."""
+    import shutil
+
+    from headswapbench.pipelines.torch_dataset import TripletDataset
+
+    from headswapbench.directswap.data import TripletWindows
+    from headswapbench.errors import InvalidSplitError
+    from headswapbench.types import Video
+    from headswapbench.video import write_video
+
+    assert TripletWindows(split_root, "train", resolution=16, num_frames=4, landmarks=False).lengths == [12]
+    root = tmp_path / "ds"
+    shutil.copytree(split_root, root)
+    write_video(root / "train" / "target" / "c0.mp4", Video(np.zeros((9, 32, 64, 3), np.uint8), 25.0))
+    errors = []
+    for load in (lambda: TripletDataset(root, "train", verify="none")[0],
+                 lambda: TripletWindows(root, "train", resolution=16, num_frames=4, landmarks=False, verify="none")):
+        with pytest.raises(InvalidSplitError, match="clip c0: driving has 12 frames but target has 9") as info:
+            load()
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]

@@ -44,6 +44,12 @@ def register(app: typer.Typer) -> None:
         splits: str = typer.Option(
             "train=0.8,val=0.1,test=0.1", "--splits", help="Split fractions by subject."
         ),
+        max_per_subject: int = typer.Option(
+            0,
+            "--max-clips-per-subject",
+            min=0,
+            help="Keep at most N clips per subject, the best-synchronised (0: all); balances the splits.",
+        ),
         seed: int = typer.Option(
             0, "--seed", help="Seed of per-clip editor seeds and of the split assignment."
         ),
@@ -69,7 +75,7 @@ def register(app: typer.Typer) -> None:
         from ..pipelines.filter import FilterSettings
         from ..pipelines.ingest import IngestSettings
         from ..runner import parse_shard
-        from .common import emit, format_table
+        from .common import emit
 
         options = parse_options(editor_option)
         if donors is not None:
@@ -86,30 +92,85 @@ def register(app: typer.Typer) -> None:
             filter=FilterSettings(),
             splits=parse_splits(splits),
             seed=seed,
+            max_clips_per_subject=max_per_subject,
             shard=parse_shard(shard),
             executor=executor,
             ray_address=ray_address,
             progress=not no_progress,
         )
         report = run_build(cfg, stage or None)
-        rows = []
-        for name, st in report["stages"].items():
-            reasons = st.get("rejected_by_reason") or {}
-            rows.append(
-                {
-                    "stage": name,
-                    "items": st.get("items", st.get("rows")),
-                    "kept": st.get("done", st.get("rows")),
-                    "rejected": st.get("skipped", sum(reasons.values())),
-                    "failed": st.get("failed", 0),
-                    "seconds": st.get("wall_seconds_this_run"),
-                    "reasons": ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())),
-                }
-            )
-        table = format_table(rows, ["stage", "items", "kept", "rejected", "failed", "seconds", "reasons"])
-        table += f"\nreport: {out_dir / 'build_report.json'}"
-        if report.get("contact_sheet"):
-            table += f"\ncontact sheet: {out_dir / report['contact_sheet']}"
-        if report.get("note"):
-            table += f"\nnote: {report['note']}"
-        emit(report, as_json, table)
+        if as_json:
+            for w in report.get("warnings", []):
+                typer.echo(f"warning: {w}", err=True)  # stdout stays one JSON document
+        emit(report, as_json, render_report(report, out_dir))
+
+
+MAX_INPUT_ROWS = 30  # above this, the table gives per-reason counts and points to build_inputs.csv
+
+
+def render_report(report: dict, out_dir: Path) -> str:
+    """The end-of-build text: every input's fate (or, for many inputs, the ones with nothing kept), the reasons
+    with what would change them, split health and the leak baseline, warnings, stage timings."""
+    from ..pipelines.build import INPUTS_FILE, REPORT_FILE
+    from .common import format_table
+
+    v, c = report["totals"]["videos"], report["totals"]["clips"]
+    not_used = {**v["skipped_by_reason"], **{f"{k} (failed)": n for k, n in v["failed_by_reason"].items()}}
+    head = (f"{v['in']} input video(s): {v['used']} used"
+            + "".join(f", {n} skipped {k}" for k, n in not_used.items())
+            + (f", {v['pending']} not ingested yet" if v["pending"] else ""))
+    clips = (f"{c['cut']} clip(s) cut: {c['kept']} kept, {c['rejected']} rejected"
+             + (f", {c['pending']} pending (later stages not run)" if c["pending"] else ""))
+    lines = [head, clips, ""]
+    inputs = report["inputs"]
+
+    def row(i: dict) -> dict:
+        why = i["skip"]["code"] + ": " + i["skip"]["reason"] if i.get("skip") else ", ".join(
+            f"{k}={n}" for k, n in i["rejected_by_reason"].items())
+        return {"input": i["input"], "fate": i["fate"], "cut": i["clips_cut"], "kept": i["kept"],
+                "rejected": i["rejected"], "why": why[:110]}
+
+    cols = ["input", "fate", "cut", "kept", "rejected", "why"]
+    if len(inputs) <= MAX_INPUT_ROWS:
+        total = {"input": "total", "cut": c["cut"], "kept": c["kept"], "rejected": c["rejected"]}
+        lines += [format_table([row(i) for i in inputs] + [total], cols), ""]
+    else:
+        empty = [i for i in inputs if not i["kept"]]
+        lines.append(f"{len(inputs)} inputs: one row each in {out_dir / INPUTS_FILE}; "
+                     f"{len(empty)} gave no kept clip" + (", the first 10:" if len(empty) > 10 else ":" if empty
+                                                          else ""))
+        if empty:
+            lines += [format_table([row(i) for i in empty[:10]], cols)]
+        lines.append("")
+    if report.get("reasons"):
+        lines.append("rejections by reason (→ what would change the outcome):")
+        for code, r in report["reasons"].items():
+            counts = ", ".join(f"{n} {what}" for n, what in ((r["videos"], "video(s)"), (r["clips"], "clip(s)")) if n)
+            lines.append(f"  {code} [{'/'.join(r['stages'])}] {counts}: {r['description']}")
+            if r["hint"]:
+                lines.append(f"      → {r['hint']}")
+        lines.append("")
+    if report.get("splits"):
+        srows = []
+        for name, s in report["splits"].items():
+            cps, top, leak = s.get("clips_per_subject") or {}, s.get("largest_subject") or {}, \
+                s.get("identity_leak_baseline") or {}
+            srows.append({"split": name, "subjects": s["subjects"], "clips": s["clips"],
+                          "clips/subject min/med/max": f"{cps.get('min')}/{cps.get('median', 0):g}/{cps.get('max')}",
+                          "largest subject": f"{top.get('share', 0):.0%}",
+                          "leak top-1": leak.get("top1"), "chance": leak.get("chance")})
+        lines += [format_table(srows), "(leak top-1: the driving clip alone retrieves the right subject; what a "
+                                       "swapper scores by doing nothing)", ""]
+    lines += [f"warning: {w}" for w in report.get("warnings", [])]
+    stage_rows = [{"stage": name, "items": st.get("items"), "done": st.get("done"), "rejected": st.get("skipped"),
+                   "failed": st.get("failed"), "seconds": st.get("wall_seconds_this_run")}
+                  for name, st in report["stages"].items()]
+    if stage_rows:
+        lines += ["", format_table(stage_rows)]
+    lines.append(f"report: {out_dir / REPORT_FILE} (every input and clip, with reasons); per input: "
+                 f"{out_dir / INPUTS_FILE}")
+    if report.get("contact_sheet"):
+        lines.append(f"contact sheet: {out_dir / report['contact_sheet']} (every clip: V_c | I_ref | V_a, scores, fate)")
+    if report.get("note"):
+        lines.append(f"note: {report['note']}")
+    return "\n".join(lines)

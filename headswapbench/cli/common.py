@@ -22,10 +22,12 @@ def format_table(rows: list[dict], columns: list[str] | None = None, floatfmt: s
         return "(no rows)"
     columns = columns or list(rows[0])
 
-    def cell(v: Any) -> str:
+    from ..safeio import one_line
+
+    def cell(v: Any) -> str:  # values may come from files: one printable line each (no terminal escapes)
         if isinstance(v, float):
             return floatfmt.format(v)
-        return "" if v is None else str(v)
+        return "" if v is None else one_line(v)
 
     body = [[cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]

@@ -50,14 +50,15 @@ def native_stderr_to(log_path: Path):
         os.close(terminal)
 
 
-def run_demo(out: Path, frames: int, size: int, clip_frames: int, progress: bool = True) -> dict:
+def run_demo(out: Path, frames: int, size: int, clip_frames: int, progress: bool = True,
+             protocol: str = "offline-v1") -> dict:
     """Run every step; returns a summary with the paths of what was written."""
     from dataclasses import replace
 
+    from ..evaluation import EvalConfig, evaluate
+    from ..evaluation.report import write_report
     from ..face.export import export_analysis
     from ..leaderboard import build_site
-    from ..metrics.evaluate import evaluate
-    from ..metrics.report import write_report
     from ..pipelines.build import BuildConfig, run_build
     from ..pipelines.ingest import IngestSettings
     from ..samples import write_samples
@@ -91,13 +92,15 @@ def run_demo(out: Path, frames: int, size: int, clip_frames: int, progress: bool
     report = run_build(cfg)
     timings["build"] = time.perf_counter() - t0
 
-    typer.secho(f"4/5 evaluate built-in swappers: {', '.join(DEMO_SWAPPERS)}", bold=True)
+    typer.secho(f"4/5 evaluate built-in swappers: {', '.join(DEMO_SWAPPERS)} (protocol {protocol})", bold=True)
     t0 = time.perf_counter()
     runs = {}
+    config = EvalConfig(protocol=protocol, split_name="test", progress=progress)
     for name in DEMO_SWAPPERS:
-        run = evaluate(split_dir, out / "runs" / name, name, split_name="test", progress=progress)
+        run = evaluate(split_dir, out / "runs" / name, name, config)
         runs[name] = {k: v.get("mean") for k, v in run.results["metrics"].items()}
-        write_report(out / "runs" / name)  # report.html beside results.json; the leaderboard links it
+        directions = {k: v.get("higher_is_better") for k, v in run.results["metrics"].items()}
+        write_report(out / "runs" / name)  # report.html beside results.json, for the run's owner (never published)
     timings["evaluate"] = time.perf_counter() - t0
 
     typer.secho("5/5 leaderboard", bold=True)
@@ -109,7 +112,7 @@ def run_demo(out: Path, frames: int, size: int, clip_frames: int, progress: bool
         "note": "Numbers come from SYNTHETIC clips and offline backends; they are not benchmark results.",
         "samples": str(samples_dir), "analysis": analyses, "split": str(split_dir),
         "kept_clips": report.get("kept", report.get("stages", {}).get("package", {}).get("rows")),
-        "runs": runs, "site": str(out / "site" / "index.html"),
+        "protocol": protocol, "runs": runs, "directions": directions, "site": str(out / "site" / "index.html"),
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     }
 
@@ -121,29 +124,30 @@ def register(app: typer.Typer) -> None:
         frames: int = typer.Option(48, "--frames", min=8, help="Frames per synthetic sample clip."),
         size: int = typer.Option(256, "--size", min=64, help="Side of the sample clips and of the split."),
         clip_frames: int = typer.Option(24, "--clip-frames", min=4, help="Frames per clip of the demo split."),
-        online: bool = typer.Option(False, "--online", help="Allow downloading metric weights (LPIPS, FID, FVD); "
-                                    "by default the demo stays offline and reports those metrics unavailable."),
+        online: bool = typer.Option(False, "--online", help="Score under the published protocol headswapbench-v1, "
+                                    "downloading its model files (AdaFace, LPIPS, FID, FVD); by default the demo "
+                                    "stays offline and scores under the offline-v1 profile."),
         no_progress: bool = typer.Option(False, "--no-progress", help="Hide progress bars."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Offline end-to-end demo on embedded SYNTHETIC samples: analyze, build, evaluate, leaderboard."""
         if not online:
             os.environ["HEADSWAPBENCH_OFFLINE"] = "1"
-        from ..metrics.base import METRIC_INFO
         from .common import format_table
 
         with native_stderr_to(out / "native_stderr.log"):
-            summary = run_demo(out, frames, size, clip_frames, progress=not no_progress)
+            summary = run_demo(out, frames, size, clip_frames, progress=not no_progress,
+                               protocol="headswapbench-v1" if online else "offline-v1")
         if as_json:
             typer.echo(json.dumps(summary, indent=2, default=str))
             return
         keys = [k for k in ("identity_cosine_target", "replacement", "keypoint_nme", "pose_error", "psnr", "ssim")
                 if any(k in r for r in summary["runs"].values())]
         rows = [{"swapper": n, **{k: r.get(k) for k in keys}} for n, r in summary["runs"].items()]
-        arrows = {k: ("↑" if METRIC_INFO[k].higher_is_better else "↓") for k in keys if k in METRIC_INFO}
+        arrows = {k: ("↑" if summary["directions"].get(k) else "↓") for k in keys if k in summary["directions"]}
         typer.echo("\n" + format_table(rows, ["swapper", *keys]))
         typer.echo("  (" + ", ".join(f"{k} {a}" for k, a in arrows.items()) + ")")
-        typer.echo(f"\n{summary['note']}")
+        typer.echo(f"\n{summary['note']} Protocol: {summary['protocol']}.")
         typer.echo(f"overlays:    {out / 'analysis'}/*/overlay.mp4")
         typer.echo(f"split:       {summary['split']}")
         typer.echo(f"reports:     {out / 'runs'}/*/")

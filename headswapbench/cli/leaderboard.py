@@ -18,11 +18,16 @@ def build_cmd(
     results: list[str] = typer.Argument(..., help="results.json files and/or folders (searched recursively)."),
     out: Path = typer.Option(..., "--out", "-o", help="Site folder to write (replaced atomically)."),
     dataset_checksum: list[str] | None = typer.Option(
-        None, "--dataset-checksum", help="Only rank results on this dataset checksum (repeatable). "
-        "Default: per split, the most common one."),
+        None, "--dataset-checksum", help="The maintainers' reference dataset checksum: only results on it are "
+        "ranked (repeatable; a unique prefix of 8+ characters works). Default: none pinned, one board per "
+        "checksum."),
     settings_hash: list[str] | None = typer.Option(
-        None, "--settings-hash", help="Only rank results with this metric-settings hash (repeatable; several "
-        "give one board each). Default: per split, the most common one."),
+        None, "--settings-hash", help="Only rank results with this metric-settings hash (repeatable, unique "
+        "prefix works; several give one board each). Default: none pinned, one board per settings hash."),
+    verified: Path | None = typer.Option(
+        None, "--verified", help="The maintainers' list of verified results: one content hash (sha256 of the "
+        "results file, `leaderboard validate` prints it; unique prefix of 16+ characters) per line, # comments. "
+        "Without it every result is self-reported, whatever the file claims."),
     sort_by: str | None = typer.Option(None, "--sort-by", help="Primary metric (default: the first ranked "
                                           "metric most methods could compute)."),
     title: str = typer.Option("HeadSwapBench leaderboard", "--title", help="Page title."),
@@ -33,7 +38,7 @@ def build_cmd(
     from headswapbench.leaderboard import build_site
 
     doc = build_site(results, out, dataset_checksums=dataset_checksum or (), settings_hashes=settings_hash or (),
-                     sort_by=sort_by, title=title, strict=strict)
+                     verified=verified, sort_by=sort_by, title=title, strict=strict)
     index = (out / "index.html").resolve()
     summary = {
         "site": str(out.resolve()), "index": str(index), "url": index.as_uri(),
@@ -43,15 +48,18 @@ def build_cmd(
                     "methods": [_row_summary(b, r) for r in b["rows"]]} for b in doc["boards"]],
         "refused": doc["refused"],
         "reference": doc["reference"],
+        "verification": doc["verification"],
     }
     if as_json:
         emit(summary, True)
         return
+    from headswapbench.safeio import one_line
+
     parts = []
     for b in summary["boards"]:
-        head = (f"{b['dataset']} / {b['split']}  (dataset {b['dataset_checksum'][:12]}, settings "
+        head = (f"{one_line(b['dataset'])} / {one_line(b['split'])}  (dataset {b['dataset_checksum'][:12]}, settings "
                 f"{b['settings_hash'][:12]}, ranked by {b['primary_metric']})")
-        parts += [head] + [f"  ! {label}" for label in b["labels"]]
+        parts += [head] + [f"  ! {one_line(label)}" for label in b["labels"]]
         parts.append(format_table(b["methods"], ["rank", "method", "version", "value", "ci95", "status"]))
         parts.append("")
     if summary["refused"]:
@@ -71,7 +79,9 @@ def _row_summary(board: dict, row: dict) -> dict:
         "metric": p, "value": cell.get("mean") if cell.get("available") else "n/a",
         "ci95": f"[{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "",
         "tied_with_best": bool(cell.get("tied_with_best")),
-        "status": ("verified" if row["provenance"]["verified"] else "self-reported")
+        "content_hash": row["content_hash"],
+        "status": ("verified" if row["verified"] else "self-reported (claims verified)"
+                   if row["provenance"].get("claimed_verified") else "self-reported")
         + ("; tied with best (CI)" if cell.get("tied_with_best") else "")
         + "".join(f"; {x}" for x in row["labels"]),
     }
@@ -82,15 +92,18 @@ def validate_cmd(
     results: list[str] = typer.Argument(..., help="results.json files and/or folders (searched recursively)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Check results files against the schema (what `build` and `submit` would refuse), without writing."""
+    """Check results files against the schema (what `build` and `submit` would refuse), without writing; print
+    each file's content hash (what a maintainer puts in the `build --verified` list)."""
     from headswapbench.errors import HeadSwapBenchError
     from headswapbench.leaderboard.collect import discover, load_all
 
     paths, missing = discover(results)
     loaded, invalid = load_all(paths)
-    rows = ([{"path": str(item.path), "ok": True, "problem": ""} for item in loaded]
-            + [{"path": r.path, "ok": False, "problem": r.reason} for r in missing + invalid])
-    emit(rows, as_json, format_table(rows, ["path", "ok", "problem"]))
+    rows = ([{"path": str(item.path), "ok": True, "content_hash": item.content_hash, "problem": ""}
+             for item in loaded]
+            + [{"path": r.path, "ok": False, "content_hash": None, "problem": r.reason} for r in missing + invalid])
+    table = [dict(r, content_hash=(r["content_hash"] or "")[:16]) for r in rows]
+    emit(rows, as_json, format_table(table, ["path", "ok", "content_hash", "problem"]))
     if not rows or not all(r["ok"] for r in rows):
         raise HeadSwapBenchError(f"{sum(not r['ok'] for r in rows)} invalid or missing results file(s)"
                                  if rows else "no results files given")

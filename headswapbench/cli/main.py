@@ -16,7 +16,7 @@ from ..errors import HeadSwapBenchError
 COMMAND_MODULES = [
     "analyze", "identity", "weights", "demo",
     "build", "download", "publish",
-    "evaluate", "report",
+    "evaluate", "report", "protocols",
     "leaderboard",
     "train", "swap",
 ]

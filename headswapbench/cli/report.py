@@ -18,7 +18,7 @@ def report_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),
 ) -> None:
     """Write an HTML page: metric table and driving | reference | output | target grids of best/worst clips."""
-    from ..metrics.report import write_report
+    from ..evaluation.report import write_report
 
     page = write_report(run_dir, out, primary=primary, k=k, embed=embed)
     emit({"report": str(page), "bytes": page.stat().st_size}, json_out, f"wrote {page}")

@@ -26,9 +26,9 @@ def swap_cmd(
     from pathlib import Path
 
     from ..errors import HeadSwapBenchError
-    from ..metrics.validate import check_device, check_output, expected_format
+    from ..evaluation.validate import check_device, check_output, expected_format
     from ..options import parse_options
-    from ..swappers.external import ClipFiles, resolve_source
+    from ..swappers.external import ClipFiles, check_timeout, resolve_source
 
     for p in (driving, reference, *([target] if target else [])):
         if not Path(p).is_file():
@@ -37,8 +37,7 @@ def swap_cmd(
         raise HeadSwapBenchError(f"--out {out}: the output must be an .mp4 file")
     if (swapper is None) == (command is None):  # checked here: this command has no --predictions
         raise HeadSwapBenchError("give exactly one of --swapper NAME or --command TEMPLATE")
-    if timeout <= 0:
-        raise HeadSwapBenchError(f"--timeout {timeout:g}: must be a positive number of seconds")
+    check_timeout(timeout)  # nan, inf and <= 0 are refused by name, whatever the source
     source = resolve_source(swapper, command, None, timeout=timeout, device=check_device(device),
                             swapper_options=parse_options(swapper_opt, "--swapper-opt"))
     if source.needs_target and not target:

@@ -31,18 +31,19 @@ def _status(name: str) -> dict:
     except MissingWeightsError:
         path, present = None, False
     return {"name": name, "kind": spec.kind, "file": spec.filename, "size_mb": round((spec.size or 0) / 1e6, 1),
-            "license": spec.license, "sha256": spec.sha256, "present": present, "path": str(path) if path else None,
-            "url": spec.url}
+            "license": spec.license, "pinned": spec.pinned, "sha256": spec.sha256, "revision": spec.revision,
+            "present": present, "path": str(path) if path else None, "url": spec.url}
 
 
 @weights_app.command("list")
 def list_cmd(cache_dir: Optional[str] = CacheOpt, json_out: bool = JsonOpt) -> None:
-    """Every model file: where it comes from, its pinned sha256, license, and whether it is present."""
+    """Every model file: where it comes from, its pinned sha256 (or 'not pinned'), license, and whether it is present."""
     from ..weights import WEIGHTS
 
     _use_cache(cache_dir)
     rows = [_status(n) for n in sorted(WEIGHTS)]
-    emit(rows, json_out, format_table(rows, ["name", "kind", "present", "size_mb", "license", "sha256"]))
+    table = [{**r, "sha256": (r["sha256"][:16] + "…") if r["sha256"] else "NOT PINNED"} for r in rows]
+    emit(rows, json_out, format_table(table, ["name", "kind", "present", "pinned", "size_mb", "license", "sha256"]))
 
 
 @weights_app.command("fetch")
@@ -74,19 +75,26 @@ def fetch_cmd(
 
 @weights_app.command("verify")
 def verify_cmd(
-    names: list[str] = typer.Argument(None, help="Model file names; default all present files."),
+    names: list[str] = typer.Argument(None, help="Model file names; default every present file."),
     cache_dir: Optional[str] = CacheOpt,
     json_out: bool = JsonOpt,
 ) -> None:
-    """Re-hash present files against their pinned sha256 (exit 1 on any mismatch)."""
-    from ..weights import WEIGHTS, verify
+    """Re-check present files: full sha256 against the pin, or the file format where nothing is pinned.
+
+    Status per file: ok (the pinned file), unpinned (no pin; format looks right), mismatch (not the pinned
+    file), invalid (wrong format, empty, not a regular file), missing. Exit 1 on any mismatch or invalid file,
+    or when a file named on the command line is missing."""
+    from ..weights import WEIGHTS, get_spec, verify
 
     _use_cache(cache_dir)
+    for n in names or []:
+        get_spec(n)  # unknown names: one clear error before any hashing
     rows = [verify(n) for n in (names or sorted(WEIGHTS))]
     if not names:
         rows = [r for r in rows if r["present"]]
-    emit(rows, json_out, format_table(rows, ["name", "present", "ok", "sha256", "path"]))
-    if any(r["present"] and not r["ok"] for r in rows) or any(not r["present"] for r in rows if names):
+    table = [{**r, "sha256": (r["sha256"] or "")[:16], "problem": (r["problem"] or "")[:120]} for r in rows]
+    emit(rows, json_out, format_table(table, ["name", "status", "pinned", "sha256", "path", "problem"]))
+    if any(r["status"] in ("mismatch", "invalid") for r in rows) or any(not r["present"] for r in rows if names):
         raise typer.Exit(1)
 
 

@@ -1,7 +1,8 @@
 """Training data for DirectSwap: (driving V_c, reference I_ref, target V_a) windows from a packaged split.
 
-The core does not import ``headswapbench.pipelines``; this small loader reads the split contract directly
-(`headswapbench.split.load_split` + `headswapbench.video`). Which clip and which window a training sample uses
+It reads the split through the core split reader (``headswapbench.split``), like the build's
+``TripletDataset``, and refuses a triplet whose driving and target frame counts differ the same way
+(``Split.probe_pair``). Which clip and which window a training sample uses
 is a pure function of (seed, sample number), so a resumed run sees exactly the data order of an
 uninterrupted one without saving any sampler state."""
 
@@ -51,20 +52,15 @@ class TripletWindows:
 
     def __init__(self, root: str | Path, split: str = "train", *, resolution: int, num_frames: int,
                  landmarks: bool = True, verify: str = "exists", progress: bool = True):
-        from ..video import probe
-
         self.split: Split = load_split(root, split, verify=verify)
         self.resolution, self.num_frames = resolution, num_frames
         self.rows = self.split.rows
         self.lengths, self.sizes = [], []
         for row in self.rows:
-            d, t = probe(self.split.driving_path(row)), probe(self.split.target_path(row))
-            n = min(d.cfr_num_frames(), t.cfr_num_frames())
+            d, t = self.split.probe_pair(row)  # refuses a pair that is not frame-synchronised
+            n = t.cfr_num_frames()
             if n < 1:
                 raise HeadSwapBenchError(f"clip '{row.clip_id}': driving or target has no frames")
-            if d.cfr_num_frames() != t.cfr_num_frames():
-                log.warning("clip %s: driving has %d frames, target %d; using the first %d", row.clip_id,
-                            d.cfr_num_frames(), t.cfr_num_frames(), n)
             self.lengths.append(n)
             self.sizes.append((t.display_width, t.display_height))
         total = sum(self.lengths) * 2 * 3 * resolution**2
@@ -117,12 +113,9 @@ class TripletWindows:
 
     def reference(self, index: int) -> torch.Tensor:
         if index not in self._refs:
-            import cv2
+            from ..video import read_image, resize_image
 
-            from ..video import read_image
-
-            img = read_image(self.split.reference_path(self.rows[index]))
-            img = cv2.resize(img, (self.resolution, self.resolution), interpolation=cv2.INTER_AREA)
+            img = resize_image(read_image(self.split.reference_path(self.rows[index])), self.resolution)
             self._refs[index] = torch.from_numpy(img).permute(2, 0, 1).float() / 255.0
         return self._refs[index]
 

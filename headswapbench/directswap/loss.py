@@ -17,14 +17,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-# MediaPipe FaceMesh (478 points) index sets, from mediapipe.solutions.face_mesh_connections
-# (FACEMESH_LIPS / LEFT_EYE / RIGHT_EYE) plus the ten iris points 468-477 (refine_landmarks=True).
-LIPS = (0, 13, 14, 17, 37, 39, 40, 61, 78, 80, 81, 82, 84, 87, 88, 91, 95, 146, 178, 181, 185, 191, 267, 269,
-        270, 291, 308, 310, 311, 312, 314, 317, 318, 321, 324, 375, 402, 405, 409, 415)
-LEFT_EYE = (249, 263, 362, 373, 374, 380, 381, 382, 384, 385, 386, 387, 388, 390, 398, 466)
-RIGHT_EYE = (7, 33, 133, 144, 145, 153, 154, 155, 157, 158, 159, 160, 161, 163, 173, 246)
-IRISES = tuple(range(468, 478))
-NUM_LANDMARKS = 478
+from ..face.topology import IRISES, LEFT_EYE, LIPS, NUM_LANDMARKS, RIGHT_EYE
+
 EMPHASIS = 1.0  # eyes, irises, lips
 BASE = 0.5  # every other landmark
 
@@ -32,7 +26,7 @@ BASE = 0.5  # every other landmark
 def landmark_emphasis(num_landmarks: int = NUM_LANDMARKS) -> torch.Tensor:
     s = torch.full((num_landmarks,), BASE)
     if num_landmarks == NUM_LANDMARKS:
-        s[list(LIPS + LEFT_EYE + RIGHT_EYE + IRISES)] = EMPHASIS
+        s[LIPS + LEFT_EYE + RIGHT_EYE + IRISES] = EMPHASIS
     return s
 
 

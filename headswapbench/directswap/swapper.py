@@ -21,6 +21,7 @@ import torch
 from ..errors import HeadSwapBenchError
 from ..swappers.base import SwapContext, Swapper
 from ..types import Image, Video
+from ..video import resize_frames, resize_image
 from .config import CONFIG_FILE, DirectSwapConfig
 
 log = logging.getLogger(__name__)
@@ -50,15 +51,6 @@ def temporal_windows(num_frames: int, window: int, overlap: int) -> list[tuple[i
     return out
 
 
-def _resize_frames(frames: np.ndarray, w: int, h: int) -> np.ndarray:
-    import cv2
-
-    if frames.shape[1:3] == (h, w):
-        return frames
-    interp = cv2.INTER_AREA if w < frames.shape[2] else cv2.INTER_CUBIC
-    return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
-
-
 def make_inference_scheduler(config: DirectSwapConfig, kind: str | None = None):
     from diffusers import DDIMScheduler, EulerDiscreteScheduler
 
@@ -81,10 +73,10 @@ def generate(model, driving: np.ndarray, reference: np.ndarray, *, steps: int, g
     dtype = next(model.denoiser.parameters()).dtype
     res = cfg.resolution
     num, height, width = driving.shape[:3]
-    small = _resize_frames(driving, res, res)
+    small = resize_frames(driving, res)
     frames = torch.from_numpy(small).permute(0, 3, 1, 2)[None].to(device, dtype) / 127.5 - 1
     cond = model.encode_video(frames).to(dtype)  # [1,4,T,h,w]
-    ref = _resize_frames(reference[None], res, res)[0]
+    ref = resize_image(reference, res)
     ref_t = torch.from_numpy(ref).permute(2, 0, 1)[None].to(device).float() / 255
     tokens = model.encode_reference(ref_t).to(dtype)
     sched = make_inference_scheduler(cfg, scheduler)
@@ -112,7 +104,7 @@ def generate(model, driving: np.ndarray, reference: np.ndarray, *, steps: int, g
         latents = sched.step(eps, t, latents).prev_sample
     out = model.decode_latents(latents.to(dtype))[0].float()  # [T,3,res,res]
     out = ((out.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    return _resize_frames(out, width, height)
+    return resize_frames(out, (width, height))
 
 
 class DirectSwapSwapper(Swapper):

@@ -23,7 +23,8 @@ from ..types import Image, Video
 from .expression import layout as expression_layout
 from .expression import pose_and_expression
 from .identity import get_identity_model
-from .landmarks import NUM_LANDMARKS, LandmarkModel, get_landmark_model
+from .landmarks import LandmarkModel, get_landmark_model
+from .topology import NUM_LANDMARKS
 
 ANALYSIS_VERSION = 1  # bump when any derived quantity changes meaning (invalidates caches)
 MAX_IDENTITY_SAMPLES = 16

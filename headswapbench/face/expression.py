@@ -22,17 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import topology as T
 from .pose import FaceTemplate, fit_pose, load_template
 
-LIPS = [0, 13, 14, 17, 37, 39, 40, 61, 78, 80, 81, 82, 84, 87, 88, 91, 95, 146, 178, 181, 185, 191, 267, 269,
-        270, 291, 308, 310, 311, 312, 314, 317, 318, 321, 324, 375, 402, 405, 409, 415]
-LEFT_EYE = [249, 263, 362, 373, 374, 380, 381, 382, 384, 385, 386, 387, 388, 390, 398, 466]
-RIGHT_EYE = [7, 33, 133, 144, 145, 153, 154, 155, 157, 158, 159, 160, 161, 163, 173, 246]
-LEFT_BROW = [276, 282, 283, 285, 293, 295, 296, 300, 334, 336]
-RIGHT_BROW = [46, 52, 53, 55, 63, 65, 66, 70, 105, 107]
-IRISES = list(range(468, 478))
-EXPRESSIVE_POINTS = np.array(sorted(LIPS + LEFT_EYE + RIGHT_EYE + LEFT_BROW + RIGHT_BROW))  # 92 points
+EXPRESSIVE_POINTS = np.array(T.EXPRESSIVE)  # the 92 lip, eye and brow contour points
 RESIDUAL_POINTS = EXPRESSIVE_POINTS
+# brow height: the middle three points of each brow's upper edge (63, 105, 66 / 293, 334, 296)
+_RIGHT_BROW_MID, _LEFT_BROW_MID = T.RIGHT_BROW_UPPER[1:4], T.LEFT_BROW_UPPER[1:4]
 
 MEASURES = ["mouth_open", "mouth_width", "eye_open_r", "eye_open_l", "brow_raise_r", "brow_raise_l",
             "lip_corner_lift_r", "lip_corner_lift_l"]
@@ -50,16 +46,17 @@ def _measures(p: np.ndarray) -> np.ndarray:
     def dist(i, j):
         return float(np.linalg.norm(p[i] - p[j]))
 
-    mouth_centre_y = (p[13, 1] + p[14, 1]) / 2
+    right_corner, left_corner = T.MOUTH_CORNERS
+    mouth_centre_y = (p[T.UPPER_LIP_MID, 1] + p[T.LOWER_LIP_MID, 1]) / 2
     return np.array([
-        dist(13, 14),
-        dist(61, 291),
-        dist(159, 145),
-        dist(386, 374),
-        p[159, 1] - p[[63, 105, 66], 1].mean(),
-        p[386, 1] - p[[293, 334, 296], 1].mean(),
-        mouth_centre_y - p[61, 1],
-        mouth_centre_y - p[291, 1],
+        dist(T.UPPER_LIP_MID, T.LOWER_LIP_MID),
+        dist(right_corner, left_corner),
+        dist(T.RIGHT_UPPER_LID_MID, T.RIGHT_LOWER_LID_MID),
+        dist(T.LEFT_UPPER_LID_MID, T.LEFT_LOWER_LID_MID),
+        p[T.RIGHT_UPPER_LID_MID, 1] - p[_RIGHT_BROW_MID, 1].mean(),
+        p[T.LEFT_UPPER_LID_MID, 1] - p[_LEFT_BROW_MID, 1].mean(),
+        mouth_centre_y - p[right_corner, 1],
+        mouth_centre_y - p[left_corner, 1],
     ])
 
 

@@ -8,22 +8,22 @@ Backends (all L2-normalised; similarity = cosine; `same_person` = similarity ≥
   MediaPipe landmarks (mapped to the box statistics of dlib's own HOG detector), so no second face detector runs.
 - 'arcface': insightface's ArcFace R50 (w600k_r50.onnx from the buffalo_l pack, 512-D) through onnxruntime,
   aligned to the standard ArcFace 5-point template (eye centres from the MediaPipe irises, nose tip, mouth
-  corners) with insightface's `norm_crop`. Weights via the weights manager ('arcface-buffalo-l').
-- 'adaface': AdaFace IR-101 (WebFace12M, CVLface release on the Hub), same 112-px ArcFace alignment.
-  Weights via the weights manager ('adaface-ir101').
+  corners) with insightface's `norm_crop`. Weights via the weights manager ('arcface-w600k-r50', extracted
+  from the pinned 'arcface-buffalo-l' pack; both pinned by full sha256).
+- 'adaface': AdaFace IR-101 (WebFace12M, CVLface release on the Hub), same 112-px ArcFace alignment. The
+  network is ours (`headswapbench.face.iresnet`); the pinned safetensors file is loaded as a state dict,
+  so nothing from the weights repo runs. Weights via the weights manager ('adaface-ir101').
 
 Thresholds: 'dlib' 0.92 cosine, measured on the project's real media (see docs/face.md); the others use
 values from their papers' verification protocols, documented as such."""
 
 from __future__ import annotations
 
-import zipfile
-from pathlib import Path
-
 import numpy as np
 
 from ..errors import FaceNotFoundError, HeadSwapBenchError
 from ..registry import Registry
+from .topology import ALIGNMENT_5
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
@@ -40,7 +40,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 def five_points(landmarks: np.ndarray) -> np.ndarray:
     """ArcFace's 5 points (image-left eye, image-right eye, nose tip, image-left and image-right mouth corner)
     from MediaPipe's 478 landmarks (iris centres 468 / 473)."""
-    return np.asarray(landmarks, np.float32)[[468, 473, 1, 61, 291], :2]
+    return np.asarray(landmarks, np.float32)[ALIGNMENT_5, :2]
 
 
 class IdentityModel:
@@ -138,43 +138,30 @@ class ArcFaceIdentity(IdentityModel):
     dim = 512
     threshold = 0.28
     threshold_source = "common insightface verification threshold for w600k_r50 (not measured here: weights offline)"
-    weight_name = "arcface-buffalo-l"
-    member = "w600k_r50.onnx"
+    weight_name = "arcface-w600k-r50"  # extracted from 'arcface-buffalo-l' by the weights manager, both pinned
 
     def __init__(self):
         import onnxruntime as ort
 
         from .. import weights
 
-        pack = weights.weight_path(self.weight_name)
-        self._onnx = self._extract(pack)
-        self._sess = ort.InferenceSession(str(self._onnx), providers=["CPUExecutionProvider"])
+        self._weights = weights.resolve(self.weight_name)
+        self._onnx = self._weights.path
+        try:
+            self._sess = ort.InferenceSession(str(self._onnx), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own error types
+            raise HeadSwapBenchError(f"{self._onnx}: onnxruntime cannot load the ArcFace model "
+                                     f"({type(exc).__name__}: {exc})") from None
         self._input = self._sess.get_inputs()[0].name
-        self.version = f"insightface-buffalo_l/{self.member}"
+        self.version = "insightface-buffalo_l/w600k_r50.onnx"
         self.dim = int(self._sess.get_outputs()[0].shape[-1])
-
-    def _extract(self, pack: Path) -> Path:
-        """The recognition model from the pack (a zip, extracted once beside it), or the file itself."""
-        if pack.suffix != ".zip":
-            return pack
-        out = pack.parent / self.member
-        if not out.exists():
-            from ..fileio import atomic_path
-
-            with zipfile.ZipFile(pack) as zf:
-                names = [n for n in zf.namelist() if n.endswith("/" + self.member) or n == self.member]
-                if not names:
-                    raise HeadSwapBenchError(f"{pack}: no {self.member} inside the model pack")
-                with atomic_path(out) as tmp:
-                    tmp.write_bytes(zf.read(names[0]))
-        return out
 
     def describe(self) -> dict:
         from .. import weights
-        from ..fileio import sha256_file
 
-        return {**super().describe(), "weights": weights.describe(self.weight_name),
-                "onnx_sha256": sha256_file(self._onnx)}
+        return {**super().describe(), "weights": [weights.describe("arcface-buffalo-l"),
+                                                  weights.describe(self.weight_name)],
+                "onnx_sha256": self._weights.sha256}
 
     @staticmethod
     def aligned(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -192,7 +179,10 @@ class ArcFaceIdentity(IdentityModel):
 
 
 class AdaFaceIdentity(IdentityModel):
-    """AdaFace IR-101 (CVLface release on the Hub, loaded with its own model code via transformers)."""
+    """AdaFace IR-101 (WebFace12M): our network (`headswapbench.face.iresnet`), CVLface's pinned safetensors.
+
+    Input: the 112×112 ArcFace-template crop (`ArcFaceIdentity.aligned`, RGB), scaled ``(x/255 - 0.5)/0.5``;
+    output: the 512-d feature, L2-normalised (see iresnet's docstring for why RGB is right for this file)."""
 
     name = "adaface"
     dim = 512
@@ -200,39 +190,33 @@ class AdaFaceIdentity(IdentityModel):
     threshold_source = "typical cosine threshold for AdaFace IR-101 on LFW-style verification (not measured here)"
     weight_name = "adaface-ir101"
 
-    def __init__(self):
+    def __init__(self, weights_path: str | None = None):
+        import torch
+
+        from .. import weights
+        from .iresnet import load_ir101
+
+        self._weights = weights.resolve(self.weight_name, weights_path)
+        self._model = load_ir101(self._weights.path)
+        self._torch = torch
+        self.version = f"cvlface_adaface_ir101_webface12m@{weights.ADAFACE_REVISION[:12]}"
+
+    def describe(self) -> dict:
         from .. import weights
 
-        repo = weights.weight_path(self.weight_name)
-        import os
-        import sys
-
-        import torch
-        from transformers import AutoModel
-
-        # The CVLface wrapper resolves its files relative to the working directory and imports its own
-        # modules from the repo folder (as in the model card's loader): enter it, then restore both.
-        cwd, sys.path[:0] = os.getcwd(), [str(repo)]
-        try:
-            os.chdir(repo)
-            self._model = AutoModel.from_pretrained(str(repo), trust_remote_code=True).eval()
-        except Exception as exc:  # noqa: BLE001 - remote model code can raise anything; report it in one line
-            raise HeadSwapBenchError(f"{repo}: cannot load the AdaFace model ({type(exc).__name__}: {exc})") from None
-        finally:
-            os.chdir(cwd)
-            if str(repo) in sys.path:
-                sys.path.remove(str(repo))
-        self._torch = torch
-        self.version = "cvlface_adaface_ir101_webface12m"
+        return {**super().describe(), "weights": {**weights.describe(self.weight_name),
+                                                  **self._weights.fingerprint()},
+                "network": "headswapbench.face.iresnet.IR101", "input": "RGB 112x112, (x/255-0.5)/0.5"}
 
     def embed_faces(self, image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
+        from .iresnet import preprocess
+
         if not landmarks:
             return np.zeros((0, self.dim), np.float32)
-        crops = np.stack([ArcFaceIdentity.aligned(image, lm) for lm in landmarks]).astype(np.float32)
-        x = self._torch.from_numpy(((crops / 255.0 - 0.5) / 0.5).transpose(0, 3, 1, 2).copy())
-        with self._torch.no_grad():
+        crops = np.stack([ArcFaceIdentity.aligned(image, lm) for lm in landmarks])
+        x = self._torch.from_numpy(preprocess(crops))
+        with self._torch.inference_mode():
             out = self._model(x)
-        out = out[0] if isinstance(out, (tuple, list)) else out
         return l2_normalise(out.cpu().numpy())
 
 

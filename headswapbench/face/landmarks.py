@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..registry import Registry
+from .topology import NUM_LANDMARKS
 from .tracking import SubjectTracker, box_size, pick_main_face, same_face
 
 # mediapipe 0.10.14 calls a protobuf API that protobuf 4.25 deprecates, once per graph; nothing to act on.
 warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated", category=UserWarning)
-
-NUM_LANDMARKS = 478
 
 
 @dataclass
@@ -137,6 +136,10 @@ class FaceMeshLandmarks(LandmarkModel):
                  patience: int = 15):
         import mediapipe as mp
 
+        from .. import weights
+
+        for name in ("facemesh", "facemesh-detector"):  # the wheel's model files, checked before MediaPipe loads them
+            weights.weight_path(name)
         self.version = f"mediapipe-{mp.__version__}-legacy-facemesh-refined"
         self._mp = mp
         self.min_detection_confidence = min_detection_confidence
@@ -149,7 +152,8 @@ class FaceMeshLandmarks(LandmarkModel):
 
             self._described = {**super().describe(), "min_detection_confidence": self.min_detection_confidence,
                                "min_tracking_confidence": self.min_tracking_confidence,
-                               "weights": weights.describe("facemesh")}
+                               "weights": weights.describe("facemesh"),
+                               "detector_weights": weights.describe("facemesh-detector")}
         return dict(self._described)
 
     # building blocks shared by the video and photo paths

@@ -45,7 +45,13 @@ class TasksLandmarks(LandmarkModel):
             running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
             num_faces=self.num_faces, min_face_detection_confidence=self.min_detection_confidence,
             output_face_blendshapes=True, output_facial_transformation_matrixes=True)
-        return vision.FaceLandmarker.create_from_options(opts)
+        try:
+            return vision.FaceLandmarker.create_from_options(opts)
+        except Exception as exc:  # noqa: BLE001 - MediaPipe raises RuntimeError/ValueError from its C++ core
+            from ..errors import HeadSwapBenchError
+
+            raise HeadSwapBenchError(f"{self.model_path}: MediaPipe cannot load this face_landmarker.task "
+                                     f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
 
     def faces(self, result, width: int, height: int) -> list[FaceResult]:
         out = []

@@ -23,10 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .expression import EXPRESSIVE_POINTS
 from .pose import TEMPLATE_PATH, FaceTemplate, fit_pose, umeyama
-
-EYE_OUTER = (33, 263)
+from .topology import EXPRESSIVE, INTER_OCULAR, NUM_MESH_POINTS
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -92,14 +90,14 @@ def build_template(shapes: np.ndarray, frontal_deg: float = 15.0) -> dict:
     angles = np.array([fit_pose(s, first).angles for s in shapes])
     frontal = np.abs(angles).max(1) < frontal_deg
     tpl, perm = _symmetrise(_gpa(shapes[frontal]))
-    tpl /= np.linalg.norm(tpl[EYE_OUTER[0]] - tpl[EYE_OUTER[1]])
+    tpl /= np.linalg.norm(tpl[INTER_OCULAR[0]] - tpl[INTER_OCULAR[1]])
     tpl[perm == np.arange(len(tpl)), 0] = 0.0  # midline points exactly on the plane (rounding)
     # rigid subset by residual spread after alignment
     spread = np.zeros(len(tpl))
     for s in shapes[frontal]:
         sc, r, t = umeyama(tpl, s)
         spread += np.linalg.norm((s - t) @ r / sc - tpl, axis=1) ** 2
-    candidates = np.setdiff1d(np.arange(468), EXPRESSIVE_POINTS)
+    candidates = np.setdiff1d(np.arange(NUM_MESH_POINTS), EXPRESSIVE)
     rigid = np.sort(candidates[np.argsort(spread[candidates])[: len(candidates) // 2]])
     return {
         "landmarks": np.round(tpl, 5).tolist(),

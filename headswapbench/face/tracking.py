@@ -12,14 +12,6 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def box_size(b: Sequence[float]) -> float:
     """Geometric-mean side length (pixels)."""
     return float(np.sqrt(max(b[2] - b[0], 0.0) * max(b[3] - b[1], 0.0)))

@@ -57,8 +57,10 @@ def aggregate(
     *,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    level: float = 0.95,
 ) -> dict[str, Any]:
-    """``{mean, ci95: [lo, hi], n, n_subjects, n_nan}`` of ``row[key]`` over per-clip rows.
+    """``{mean, ci95: [lo, hi], n, n_subjects, n_nan}`` of ``row[key]`` over per-clip rows (the mean over clips:
+    a macro average, every clip weighs the same).
 
     Rows missing the key or holding None/NaN count in ``n_nan`` and are left out; ``n`` counts the values
     used. With no usable value the mean and interval are None (never a made-up number)."""
@@ -79,7 +81,7 @@ def aggregate(
     if not vals:
         return {"mean": None, "ci95": None, "n": 0, "n_subjects": 0, "n_nan": n_nan}
     arr = np.asarray(vals)
-    lo, hi = bootstrap_ci(arr, np.asarray(subs), resamples=resamples, seed=seed)
+    lo, hi = bootstrap_ci(arr, np.asarray(subs), resamples=resamples, seed=seed, level=level)
     return {
         "mean": float(arr.mean()),
         "ci95": [lo, hi],
@@ -87,10 +89,3 @@ def aggregate(
         "n_subjects": len(set(subs)),
         "n_nan": n_nan,
     }
-
-
-def aggregate_all(
-    rows: list[Mapping[str, Any]], keys: Iterable[str], subject_key: str = "subject_id", **kwargs: Any
-) -> dict[str, dict[str, Any]]:
-    """``aggregate`` for several keys over the same rows."""
-    return {k: aggregate(rows, k, subject_key, **kwargs) for k in keys}

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from headswapbench.errors import HeadSwapBenchError
+from ..errors import HeadSwapBenchError
+from ..reasons import Reason
 
 FPS_TOLERANCE = 0.01  # frames per second; containers store rates as rationals (30000/1001 vs 29.97)
 
@@ -32,6 +33,7 @@ class ValidationReport:
 
     checked: list[str] = field(default_factory=list)
     problems: dict[str, list[str]] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)  # clip → reason code (headswapbench.reasons)
 
     @property
     def ok(self) -> bool:
@@ -45,14 +47,15 @@ class ValidationReport:
     def invalid(self) -> list[str]:
         return [c for c in self.checked if c in self.problems]
 
-    def add(self, clip_id: str, problems: list[str]) -> None:
+    def add(self, clip_id: str, problems: list[str], code: str = Reason.INVALID_OUTPUT.value) -> None:
         self.checked.append(clip_id)
         if problems:
             self.problems[clip_id] = list(problems)
+            self.codes[clip_id] = str(code)
 
     def to_dict(self) -> dict[str, Any]:
         return {"checked": len(self.checked), "valid": len(self.valid), "invalid": len(self.invalid),
-                "problems": self.problems}
+                "problems": self.problems, "codes": self.codes}
 
     def format(self, hint: bool = False, limit: int = 200) -> str:
         n_bad = len(self.problems)
@@ -66,21 +69,24 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def expected_format(driving: str | Path) -> dict[str, Any]:
-    """What an output must match: the driving clip's frame count, displayed size and frame rate."""
-    from headswapbench.video import probe
+def expected_format(driving: str | Path, single_frame_ok: bool = False) -> dict[str, Any]:
+    """What an output must match: the driving clip's frame count, displayed size and frame rate. An image
+    method (scored on the middle frame) may instead deliver one frame (``single_frame_ok``)."""
+    from ..video import probe
 
     info = probe(driving)
     return {"num_frames": info.cfr_num_frames(), "width": info.display_width, "height": info.display_height,
-            "fps": float(info.fps)}
+            "fps": float(info.fps), "single_frame_ok": single_frame_ok}
 
 
 def check_output(path: str | Path, expected: dict[str, Any]) -> list[str]:
     """Every way the output at ``path`` differs from ``expected`` (empty list = valid)."""
-    from headswapbench.errors import VideoError
-    from headswapbench.video import probe
+    from ..errors import VideoError
+    from ..video import probe
 
     path = Path(path)
+    if path.is_symlink():
+        return [f"{path.name} is a symbolic link, not a file the method wrote"]
     if not path.exists():
         return [f"missing output {path.name}"]
     if not path.is_file():
@@ -95,7 +101,7 @@ def check_output(path: str | Path, expected: dict[str, Any]) -> list[str]:
         return [f"unreadable: {type(exc).__name__}: {exc}"]
     problems = []
     n = info.cfr_num_frames()
-    if n != expected["num_frames"]:
+    if n != expected["num_frames"] and not (n == 1 and expected.get("single_frame_ok")):
         problems.append(f"{n} frames, driving clip has {expected['num_frames']}")
     size, want = (info.display_width, info.display_height), (expected["width"], expected["height"])
     if size != want:
@@ -113,7 +119,7 @@ def check_device(device: str) -> str:
     if not re.fullmatch(r"cpu|cuda(:\d+)?", str(device)):
         raise HeadSwapBenchError(f"--device {device!r}: expected cpu, cuda or cuda:N")
     if device != "cpu":
-        from .base import torch_device
+        from .metric import torch_device
 
         torch_device(device)
     return device

@@ -1,0 +1,60 @@
+"""`headswapbench protocols list | show NAME|FILE`: the protocols a split can be scored under."""
+
+from __future__ import annotations
+
+import typer
+
+from .common import emit, format_table
+
+app = typer.Typer(help="The scoring protocols: list them, or show one in full.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output.")) -> None:
+    """The built-in protocols: name, version, whether official, headline metric, metrics, model files here."""
+    from ..protocol import list_protocols, missing_weights
+
+    rows = []
+    for p in list_protocols():
+        missing = missing_weights(p)
+        rows.append({"name": p.name, "version": p.version, "official": p.is_official, "headline": p.headline,
+                     "metrics": ", ".join(p.metrics), "replicates": p.replicates,
+                     "model files here": "all" if not missing else f"missing {', '.join(missing)}",
+                     "title": p.title, "sha256": p.sha256, "missing_weights": missing})
+    cols = ["name", "version", "official", "headline", "replicates", "model files here", "title"]
+    emit(rows, json_out, format_table(rows, cols))
+
+
+@app.command("show")
+def show_cmd(name: str = typer.Argument(..., help="Protocol name (headswapbench-v1, offline-v1) or a .toml file."),
+             json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output.")) -> None:
+    """Everything a protocol fixes: metrics and options, backends, pinned model files, frames, aggregation."""
+    from ..protocol import load_protocol, missing_weights, published_results
+
+    p = load_protocol(name)
+    d = p.to_dict()
+    d["missing_weights"] = missing_weights(p)
+    d["published"] = [{"method": r.method, "role": r.role, "source": r.source.get("id"), "metrics": r.metrics}
+                      for r in published_results(p.name)] if p.builtin else []
+    lines = [f"{p.label}  [{p.id}]", f"  file sha256   {p.sha256}", f"  source        {p.source or '-'}",
+             f"  official      {p.is_official}", f"  headline      {p.headline}",
+             f"  primary       {', '.join(p.primary)}", f"  secondary     {', '.join(p.secondary) or '-'}",
+             f"  options       {p.metric_options or '-'}",
+             f"  backends      landmarks {p.landmarks}, identity {p.identity} (frames: {p.identity_frames})",
+             f"  frames        video: {p.frames_video}; image methods: {p.frames_image_method}",
+             f"  aggregation   {p.over_clips} mean over clips, {p.interval} {p.level:.0%} interval, "
+             f"{p.replicates} replicates, seed {p.seed}", "  model files"]
+    for w, pin in d["weights"].items():
+        here = "missing here" if w in d["missing_weights"] else "here"
+        lines.append(f"    {w:<16} {pin:<64}  {here}")
+    if d["published"]:
+        lines.append("  published results (quoted, not reproduced)")
+        lines.append("    " + format_table([{"method": r["method"], "source": r["source"], **r["metrics"]}
+                                            for r in d["published"]]).replace("\n", "\n    "))
+    if p.description:
+        lines += ["", p.description]
+    emit(d, json_out, "\n".join(lines))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="protocols")
