@@ -9,7 +9,9 @@ Figures:
 * ``calibration`` (``calibrate`` only): real clips ingested from ../shared/data/videos (48 frames, 256², up to
   2 per video), edited by the ``warp`` editor with the embedded donors and with ../shared/data/images as donor
   folder; every clean edit is scored, then broken on purpose in each of `BROKEN_KINDS` (`break_edit`),
-  re-encoded and scored again. Per condition: each score's median [min, max] and the share rejected.
+  re-encoded and scored again. Two references besides: V_a against itself re-encoded at CRF 30 (no edit), and
+  V_a warped with a donor that fails screening (t1_face3 / t1_face4: the real dark smears and ghosted eyes of
+  unscreened donors). Per condition: each score's median [min, max], the share rejected and by which check.
 """
 
 from __future__ import annotations
@@ -79,29 +81,42 @@ def _edits(work: Path, donors: str | None, frames: int, size: int) -> list[tuple
 
 def calibrate(work: Path, frames: int = 48, size: int = 256) -> dict:
     from headswapbench.pipelines.artifacts import BROKEN_KINDS, ArtifactSettings, artifact_scores, break_edit
+    from headswapbench.pipelines.edit import clip_landmarks
 
     from headswapbench.face import analyze_video
+    from headswapbench.samples import sample_photo
     from headswapbench.types import Video
     from headswapbench.video import read_video, write_video
+    from headswapbench.warp import face_onto_video
 
     settings = ArtifactSettings()
     rows: dict[str, list[dict]] = {}
-    sources = (("clean, embedded donors", "embedded", None),
-               ("clean, ../shared/data/images donors", "shared", str(SHARED_DATA / "images")))
+
+    def score(label: str, target: Path, driving: Path, a) -> None:
+        c = analyze_video(driving, identity=None, progress=False)
+        rows.setdefault(label, []).append(artifact_scores(target, driving, a, c, settings))
+
+    sources = (("clean: embedded donors", "embedded", None),
+               ("clean: ../shared/data/images donors", "shared", str(SHARED_DATA / "images")))
     for label, folder, donors in sources:
-        pairs = _edits(work / folder, donors, frames, size)
-        for k, (target, driving) in enumerate(pairs):
+        for k, (target, driving) in enumerate(_edits(work / folder, donors, frames, size)):
             a = analyze_video(target, identity=None, progress=False)
-            c = analyze_video(driving, identity=None, progress=False)
-            rows.setdefault(label, []).append(artifact_scores(target, driving, a, c, settings))
-            if donors is not None:
-                continue  # the broken kinds are made from the embedded-donor edits only
+            score(label, target, driving, a)
             clip = read_video(driving)
+            c = analyze_video(driving, identity=None, progress=False)
             for j, kind in enumerate(BROKEN_KINDS):
-                broken = write_video(work / "broken" / f"{driving.stem}_{kind}.mp4",
+                broken = write_video(work / "broken" / f"{folder}_{driving.stem}_{kind}.mp4",
                                      Video(break_edit(clip.frames, c.landmarks, kind, seed=k * 10 + j), clip.fps))
-                b = analyze_video(broken, identity=None, progress=False)
-                rows.setdefault(kind, []).append(artifact_scores(target, broken, a, b, settings))
+                score(kind, target, broken, a)
+            if donors is not None:
+                continue
+            # the same target re-encoded (no edit at all), and warped with a donor that fails screening
+            va = read_video(target)
+            score("V_a re-encoded (CRF 30)", target, write_video(work / "reenc" / target.name, va, crf=30), a)
+            photo = sample_photo(("t1_face3", "t1_face4")[k % 2])
+            bad = face_onto_video(va, clip_landmarks(va), photo.image, photo.landmarks, progress=False)
+            score("warp, unscreened donor (t1_face3/4)", target,
+                  write_video(work / "unscreened" / target.name, bad), a)
     return {"frames": frames, "size": size, "limits": {k: [v[1], v[2]] for k, v in settings.limits().items()},
             "conditions": {label: summarise(rs) for label, rs in rows.items()}, "raw": rows}
 
