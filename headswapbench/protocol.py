@@ -66,7 +66,11 @@ _SCHEMA: dict[str, Any] = {
                     "level": ((float, int), True, None), "replicates": (int, True, None),
                     "seed": (int, True, None)},
     "weights": (dict, False, None),
+    # optional: the split the protocol is reported on; with a checksum, the leaderboard ranks only results
+    # on that dataset version (the maintainer's --dataset-checksum still wins)
+    "dataset": {"name": (str, False, None), "split": (str, False, None), "checksum": (str, False, None)},
 }
+_OPTIONAL_TABLES = ("dataset",)
 
 
 def _check_table(doc: dict, schema: dict, where: str, problems: list[str]) -> None:
@@ -78,7 +82,8 @@ def _check_table(doc: dict, schema: dict, where: str, problems: list[str]) -> No
     for key, spec in schema.items():
         if isinstance(spec, dict):
             if key not in doc:
-                problems.append(f"missing table [{where}{key}]")
+                if key not in _OPTIONAL_TABLES:
+                    problems.append(f"missing table [{where}{key}]")
             elif not isinstance(doc[key], dict):
                 problems.append(f"'{where}{key}' must be a table")
             else:
@@ -126,6 +131,7 @@ class Protocol:
     builtin: bool
     source: str = ""
     description: str = ""
+    dataset: dict[str, str] = field(default_factory=dict)  # {name, split, checksum}, each optional
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -168,7 +174,8 @@ class Protocol:
                 "frames": {"video": self.frames_video, "image_method": self.frames_image_method},
                 "aggregation": {"over_clips": self.over_clips, "interval": self.interval, "level": self.level,
                                 "replicates": self.replicates, "seed": self.seed},
-                "weights": {k: (v or UNPINNED) for k, v in self.weights.items()}}
+                "weights": {k: (v or UNPINNED) for k, v in self.weights.items()},
+                "dataset": dict(self.dataset)}
 
 
 def parse_protocol(data: bytes, path: str, builtin: bool = False) -> Protocol:
@@ -206,6 +213,10 @@ def parse_protocol(data: bytes, path: str, builtin: bool = False) -> Protocol:
     for key, value in doc.get("metric_options", {}).items():
         if isinstance(value, (dict, list)) or (isinstance(value, float) and not math.isfinite(value)):
             problems.append(f"metric_options.{key} must be a plain finite value")
+    dataset = dict(doc.get("dataset", {}))
+    if "checksum" in dataset and not re.fullmatch(r"[0-9a-f]{16,128}", dataset["checksum"]):
+        problems.append(f"dataset.checksum {dataset['checksum'][:80]!r}: 16-128 lower-case hex digits, as results "
+                        "record it")
     pins: dict[str, str | None] = {}
     for weight, pin in doc.get("weights", {}).items():
         if weight not in weights_table.WEIGHTS:
@@ -226,7 +237,7 @@ def parse_protocol(data: bytes, path: str, builtin: bool = False) -> Protocol:
         frames_image_method=doc["frames"]["image_method"], over_clips=agg["over_clips"], interval=agg["interval"],
         level=float(agg["level"]), replicates=int(agg["replicates"]), seed=int(agg["seed"]), weights=pins,
         sha256=hashlib.sha256(data).hexdigest(), path=path, builtin=builtin, source=doc.get("source", ""),
-        description=doc.get("description", ""), raw=doc)
+        description=doc.get("description", ""), dataset=dataset, raw=doc)
 
 
 def _builtin_file(name: str):
@@ -260,6 +271,16 @@ def load_protocol(spec: str | Path | Protocol) -> Protocol:
         if data == _builtin_file(name).read_bytes():
             return parse_protocol(data, f"{name}.toml", builtin=True)
     return parse_protocol(data, str(path), builtin=False)
+
+
+def shipped_protocol(protocol_id: str) -> Protocol | None:
+    """The built-in protocol a results file names by id (``name@version``), or None: a custom protocol, or a
+    version this toolkit does not ship (its reference cannot be derived here)."""
+    name, _, version = str(protocol_id).partition("@")
+    if name not in BUILTIN:
+        return None
+    proto = load_protocol(name)
+    return proto if proto.version == version else None
 
 
 def missing_weights(protocol: Protocol) -> list[str]:
@@ -297,13 +318,22 @@ def default_protocol() -> tuple[Protocol, str | None]:
 # ----------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PublishedRow:
-    """One method's numbers as reported in a paper under a protocol (quoted, not reproduced)."""
+    """One method's numbers as reported in a paper under a protocol (quoted, not reproduced), on the split
+    ``dataset`` / ``split`` under protocol ``protocol_id`` (``name@version``)."""
 
     method: str
     role: str
     source: dict[str, str]  # {id, title, url}
     metrics: dict[str, float]  # our result key → reported value
     not_implemented: dict[str, dict] = field(default_factory=dict)  # reported metrics we do not compute
+    dataset: str = ""
+    split: str = ""
+    protocol_id: str = ""
+
+    @property
+    def label(self) -> str:
+        """"reported in arXiv 2609.35708": the source id with its scheme separated by a space."""
+        return "reported in " + str(self.source.get("id", "the literature")).replace(":", " ", 1)
 
 
 def published_results(protocol: str = PUBLISHED_PROTOCOL) -> list[PublishedRow]:
@@ -314,12 +344,14 @@ def published_results(protocol: str = PUBLISHED_PROTOCOL) -> list[PublishedRow]:
     where = f"published/{protocol}.toml"
     doc = tomllib.loads(f.read_text("utf-8"))
     problems: list[str] = []
-    _check_table(doc, {"protocol": (str, True, None), "split": (str, True, None), "source": (list, True, None),
+    _check_table(doc, {"protocol": (str, True, None), "protocol_version": (str, True, None),
+                       "dataset": (str, True, None), "split": (str, True, None), "source": (list, True, None),
                        "row": (list, True, None)}, "", problems)
     if problems:
         raise ProtocolError(f"{where}: {'; '.join(problems)}")
     if doc["protocol"] != protocol:
         raise ProtocolError(f"{where}: says protocol {doc['protocol']!r}")
+    pid = f"{doc['protocol']}@{doc['protocol_version']}"
     sources = {}
     for s in doc["source"]:
         _check_table(s, {"id": (str, True, None), "title": (str, True, None), "url": (str, True, None)}, "source.",
@@ -338,7 +370,8 @@ def published_results(protocol: str = PUBLISHED_PROTOCOL) -> list[PublishedRow]:
         if bad:
             problems.append(f"row {r['method']!r}: metrics {bad} must be result keys with finite numbers")
         rows.append(PublishedRow(r["method"], r["role"], dict(sources.get(r["source"], {})),
-                                 {k: float(v) for k, v in r["metrics"].items()}, dict(r.get("not_implemented", {}))))
+                                 {k: float(v) for k, v in r["metrics"].items()}, dict(r.get("not_implemented", {})),
+                                 doc["dataset"], doc["split"], pid))
     if problems:
         raise ProtocolError(f"{where}: {'; '.join(problems)}")
     return rows
@@ -346,4 +379,4 @@ def published_results(protocol: str = PUBLISHED_PROTOCOL) -> list[PublishedRow]:
 
 __all__ = ["BUILTIN", "OFFLINE_PROTOCOL", "PUBLISHED_PROTOCOL", "Protocol", "ProtocolError", "PublishedRow",
            "default_protocol", "list_protocols", "load_protocol", "missing_weights", "parse_protocol",
-           "published_results"]
+           "published_results", "shipped_protocol"]

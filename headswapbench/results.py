@@ -13,12 +13,14 @@ Shape (``SCHEMA_VERSION`` 2)::
     created_at       ISO-8601 UTC ("2026-11-25T06:40:21Z")
     method           {name, version, source, ...}
     dataset          {name, revision, split, num_clips, checksum, ...}
-    protocol         {name, version, id, sha256, official: bool, overrides: [str], headline, label}
+    protocol         {name, version, id, sha256, official: bool, overrides: [str], headline, label,
+                      replicates?, seed?, level?}
                      official = a built-in published protocol run without overrides; ``id`` is what
                      fingerprints name (name@version, or custom:<sha12> for a protocol file)
     settings         free-form JSON (protocol, backends, frame sampling, per-metric settings); conventions the
                      leaderboard shows: ``smoke: bool`` (tiny/untrained models), ``nonstandard: [reason, ...]``
-    settings_hash    sha256_json(settings): still the leaderboard's grouping key and the publish path
+    settings_hash    sha256_json(settings): detects edits to the settings; names the file in a Hub submission
+                     (the leaderboard groups by protocol and compares each column's fingerprint instead)
     metrics          {key: {mean, ci95: [lo, hi] | null, n, n_subjects?, higher_is_better: bool | null, unit?,
                             available: bool, reason?, code?, description?, version?,
                             fingerprint: {protocol, metric, version, settings, weights}, fingerprint_hash}}
@@ -35,8 +37,9 @@ Unknown extra keys are kept (forward compatible); a *newer* schema_version is re
 A results file comes from outside, so ``load_results`` reads it through ``headswapbench.safeio`` (regular file,
 size, nesting and number caps) and the validator refuses numbers that cannot be true (``UNIT_RULES``): an
 interval that does not contain its mean, a rate outside [0, 1], a cosine outside [-1, 1], a negative distance
-or error, a distance declared higher-is-better, a PSNR outside [0, 150] dB, more clips in ``n`` than were scored. ``to_frames`` turns a
-results file into pandas DataFrames for a notebook.
+or error, a distance declared higher-is-better, a PSNR outside [0, 150] dB, more clips in ``n`` than were scored,
+more subjects than clips, bootstrap replicates below 1. ``to_frames`` turns a results file into pandas
+DataFrames for a notebook.
 """
 
 from __future__ import annotations
@@ -349,9 +352,22 @@ def validate_results(obj: Any) -> list[str]:
             problems.append("protocol.overrides must be a list of strings")
         elif proto.get("official") is True and proto["overrides"]:
             problems.append("protocol.official is true but the run overrides the protocol")
+    if isinstance(proto, dict):
+        reps, level = proto.get("replicates"), proto.get("level")
+        if reps is not None and not (_is_int(reps) and reps >= 1):
+            problems.append(f"protocol.replicates must be a positive integer, got {reps!r}")
+        if level is not None and not (_is_number(level) and 0 < level < 1):
+            problems.append(f"protocol.level must be a number between 0 and 1, got {level!r}")
     ds = obj.get("dataset")
     if isinstance(ds, dict) and isinstance(ds.get("num_clips"), int) and ds["num_clips"] < 0:
         problems.append("dataset.num_clips must be >= 0")
+    if isinstance(ds, dict) and ds.get("num_subjects") is not None:
+        subs = ds["num_subjects"]
+        if not (_is_int(subs) and subs >= 0):
+            problems.append(f"dataset.num_subjects must be an integer >= 0, got {subs!r}")
+        elif _is_int(ds.get("num_clips")) and subs > ds["num_clips"]:
+            problems.append(f"dataset.num_subjects ({subs}) exceeds dataset.num_clips ({ds['num_clips']}): every "
+                            "subject has at least one clip")
     cov = obj.get("coverage")
     if isinstance(cov, dict) and all(isinstance(cov.get(k), int) for k in ("expected", "scored", "failed")):
         if min(cov["expected"], cov["scored"], cov["failed"]) < 0:
@@ -446,6 +462,10 @@ def _check_fields(obj: dict, key: str, fields: tuple[FieldSpec, ...]) -> list[st
     return problems
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _is_number(v: Any) -> bool:
     """A finite number that converts to float (a 401-digit integer does not: OverflowError)."""
     if not isinstance(v, (int, float)) or isinstance(v, bool):
@@ -499,6 +519,12 @@ def _check_metric(name: str, entry: Any, scored: int | None = None, modern: bool
         problems.append(f"n must be a positive integer, got {n!r}")
     elif scored is not None and n > scored:
         problems.append(f"n ({n}) exceeds the clips scored (coverage.scored = {scored})")
+    subs = entry.get("n_subjects")
+    if subs is not None:
+        if not (_is_int(subs) and subs >= 0):
+            problems.append(f"n_subjects must be an integer >= 0, got {subs!r}")
+        elif _is_int(n) and subs > n:
+            problems.append(f"n_subjects ({subs}) exceeds n ({n}): every subject has at least one clip")
     ci_ok = False
     if ci is not None:
         if not (isinstance(ci, list) and len(ci) == 2 and all(_is_number(v) for v in ci)):
@@ -580,10 +606,19 @@ def parse_results(data: bytes, source: str | Path) -> dict[str, Any]:
     return check_results(obj, source)
 
 
+def protocol_id(obj: Mapping[str, Any]) -> str:
+    """The protocol a result was scored under, as fingerprints name it (``name@version``, ``custom:<sha12>``);
+    a schema-1 file has none."""
+    proto = obj.get("protocol")
+    pid = proto.get("id") if isinstance(proto, Mapping) else None
+    return pid if isinstance(pid, str) and pid else "none (schema 1)"
+
+
 def results_key(obj: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
-    """What makes two results the 'same entry': method name+version on one dataset split and settings."""
+    """What makes two results the 'same entry' (one row of a leaderboard board): method name+version on one
+    dataset split under one protocol."""
     return (obj["method"]["name"], obj["method"]["version"], obj["dataset"]["name"], obj["dataset"]["split"],
-            obj["settings_hash"])
+            protocol_id(obj))
 
 
 def settings_labels(settings: Mapping[str, Any]) -> list[str]:
@@ -652,6 +687,7 @@ __all__ = [
     "make_results",
     "metric_entry",
     "parse_results",
+    "protocol_id",
     "read_results_bytes",
     "results_key",
     "settings_labels",

@@ -2,7 +2,9 @@
 page, and publish (results as a pull request on a Hub dataset, the page as a static Space).
 
 Never imports the metrics or pipelines rooms: everything needed to rank (metric direction, availability,
-fingerprints) is in the results files (``headswapbench.results``)."""
+fingerprints) is in the results files (``headswapbench.results``). The reference fingerprint each column is
+ranked against is the maintainer's file or comes from the core (``headswapbench.evaluation.reference``, which
+builds the protocol's backends and metrics through the core's registries, the way an evaluation does)."""
 
 from .collect import Collection, Loaded, Refused, collect
 from .rank import build_boards, rank_metric

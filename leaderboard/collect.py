@@ -1,12 +1,15 @@
-"""Gather results.json files and decide which ones may be ranked together.
+"""Gather results.json files and decide which dataset version each split is ranked on.
 
-Comparability rule (documented in docs/leaderboard.md): results are grouped per dataset split
-(``dataset.name`` + ``dataset.split``). What counts as the reference is the maintainer's choice, never the
-submitters': ``--dataset-checksum`` (repeatable) pins the dataset version and ``--settings-hash`` (repeatable)
-the metric settings; every other value is refused with its reason. Without a flag nothing is voted on: each
-dataset checksum and each settings hash gets its own board, so no number of files can make honest results
-"another dataset". Hashes may be given as a unique prefix (the tool prints 12 characters); an ambiguous prefix
-stops the build naming what it matches.
+Comparability rule (documented in docs/leaderboard.md): a board is one dataset split (``dataset.name`` +
+``dataset.split``) on one dataset checksum under one protocol (``protocol.id``); within a board each column
+ranks only the results whose fingerprint for that key equals the protocol's reference (``rank``). Which
+dataset version is the reference is never the submitters' choice: ``--dataset-checksum`` (repeatable) pins
+it, else a protocol that declares its split's checksum (``[dataset]`` in the protocol file) pins it for its
+results; every other value is refused with its reason. Without either nothing is voted on: each checksum gets
+its own board, labelled "not pinned", so no number of files can make honest results "another dataset".
+Checksums may be given as a unique prefix (the tool prints 12 characters); an ambiguous prefix stops the
+build naming what it matches. ``--settings-hash`` is retired: the settings that matter are compared column
+by column, through the fingerprints.
 
 Verification is the maintainer's too: ``verified`` is true only for files whose content hash (the sha256 of the
 file's bytes, what ``sha256sum`` prints) is on the maintainers' list (``--verified FILE``). The file's own
@@ -26,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from headswapbench.errors import HeadSwapBenchError, InvalidResultsError
-from headswapbench.results import parse_results, read_results_bytes, results_key
+from headswapbench.fingerprint import ReferenceFingerprints, fingerprint_hash, read_reference
+from headswapbench.protocol import shipped_protocol
+from headswapbench.results import parse_results, protocol_id, read_results_bytes, results_key
 from headswapbench.safeio import UnsafeFileError, one_line, read_text
 
 RESULTS_NAME = "results.json"
-MIN_PREFIX = 8  # dataset checksums and settings hashes (board ids carry 8 characters, tables 12)
+MIN_PREFIX = 8  # dataset checksums (board ids carry 8 characters, tables 12)
 MIN_VERIFIED_PREFIX = 16  # a trust list: 64 bits, out of reach of a brute-forced look-alike file
 MAX_VERIFIED_BYTES = 1 << 20
 
@@ -43,6 +48,7 @@ class Loaded:
     results: dict[str, Any]
     content_hash: str  # sha256 of the file's bytes
     verified: bool = False  # on the maintainers' list (never the file's own claim)
+    checksum_pinned_by: str | None = None  # "--dataset-checksum" or "protocol <id>"; None = not pinned
 
     @property
     def split_key(self) -> tuple[str, str]:
@@ -53,8 +59,8 @@ class Loaded:
         return self.results["dataset"]["checksum"]
 
     @property
-    def settings_hash(self) -> str:
-        return self.results["settings_hash"]
+    def protocol_id(self) -> str:
+        return protocol_id(self.results)
 
     @property
     def created_at(self) -> str:
@@ -77,8 +83,7 @@ class Refused:
 class Collection:
     accepted: list[Loaded] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
-    reference: list[dict[str, Any]] = field(default_factory=list)  # the group chosen per split, and why
-    pinned: frozenset[str] = frozenset()  # "dataset_checksum", "settings_hash": chosen by the maintainer
+    reference: list[dict[str, Any]] = field(default_factory=list)  # the checksum chosen per split, and why
     verification: dict[str, Any] = field(default_factory=dict)  # the maintainers' list and what it matched
 
 
@@ -168,18 +173,46 @@ def read_verified(path: str | Path) -> list[str]:
     return [line.split("#", 1)[0].split()[0] for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
+def read_references(paths: Sequence[str | Path]) -> list[ReferenceFingerprints]:
+    """The maintainer's reference files (``--reference``, repeatable)."""
+    return [ref for p in paths for ref in read_reference(p)]
+
+
+def references_for(protocol_ids: Iterable[str], given: Sequence[ReferenceFingerprints] = ()
+                   ) -> dict[str, ReferenceFingerprints]:
+    """Per protocol id on the boards, the reference its columns are ranked against: the maintainer's (every
+    ``--reference`` for that id, merged; two that disagree on a key stop the build), else the one derived from
+    the shipped protocol by the runner's own code, else none (a custom protocol or another version)."""
+    from headswapbench.evaluation.reference import expected_fingerprints
+
+    mine: dict[str, ReferenceFingerprints] = {}
+    for ref in given:
+        into = mine.setdefault(ref.protocol, ReferenceFingerprints(ref.protocol, {}, {}, ref.source))
+        for key, fp in ref.fingerprints.items():
+            if key in into.fingerprints and fingerprint_hash(into.fingerprints[key]) != fingerprint_hash(fp):
+                raise HeadSwapBenchError(f"--reference: two files give different fingerprints for {one_line(key)} "
+                                         f"under {one_line(ref.protocol)} ({into.source}; {ref.source})")
+            into.fingerprints[key] = fp
+        if ref.source not in into.source:
+            into.source += f"; {ref.source}"
+    out = {}
+    for pid in sorted(set(protocol_ids)):
+        if pid in mine:
+            out[pid] = mine[pid]
+        elif (proto := shipped_protocol(pid)) is not None:
+            out[pid] = expected_fingerprints(proto)
+    return out
+
+
 def select(
     loaded: list[Loaded],
     dataset_checksums: Sequence[str] = (),
-    settings_hashes: Sequence[str] = (),
     verified: Sequence[str] | None = None,
 ) -> Collection:
-    """Apply the maintainer's reference (or one board per value), the verified list and the duplicate rule;
-    keep input order among the accepted."""
+    """Apply the reference dataset checksum (the maintainer's, else the protocol's, else one board per value),
+    the verified list and the duplicate rule; keep input order among the accepted."""
     out = Collection()
     sums = resolve_prefixes(dataset_checksums, (i.checksum for i in loaded), "--dataset-checksum")
-    shashes = resolve_prefixes(settings_hashes, (i.settings_hash for i in loaded), "--settings-hash")
-    out.pinned = frozenset(k for k, v in (("dataset_checksum", sums), ("settings_hash", shashes)) if v)
     if verified is not None:
         hashes = set(resolve_prefixes(verified, (i.content_hash for i in loaded), "--verified",
                                       MIN_VERIFIED_PREFIX))
@@ -197,25 +230,29 @@ def select(
     keep: set[int] = set()
     for split_key, items in by_split.items():
         ref: dict[str, Any] = {"dataset": split_key[0], "split": split_key[1], "files": len(items)}
-        ref["dataset_checksum"], ref["dataset_checksum_rule"] = (
-            (sorted(set(sums)), "--dataset-checksum") if sums
-            else (sorted({i.checksum for i in items}), "not pinned: one board per dataset checksum"))
-        remaining = []
+        declared = {} if sums else _declared_checksums(split_key, items)
+        if sums:
+            ref["dataset_checksum"], ref["dataset_checksum_rule"] = sorted(set(sums)), "--dataset-checksum"
+        elif declared:
+            ref["dataset_checksum"] = sorted(set(declared.values()))
+            ref["dataset_checksum_rule"] = ("declared by protocol " + ", ".join(sorted(declared))
+                                            + "; other protocols: not pinned, one board per dataset checksum")
+        else:
+            ref["dataset_checksum"] = sorted({i.checksum for i in items})
+            ref["dataset_checksum_rule"] = "not pinned: one board per dataset checksum"
         for i in items:
-            if not sums or i.checksum in sums:
-                remaining.append(i)
-            else:
+            want = sums or ([declared[i.protocol_id]] if i.protocol_id in declared else None)
+            if want is None:
+                keep.add(id(i))
+            elif i.checksum in want:
+                i.checksum_pinned_by = "--dataset-checksum" if sums else f"protocol {i.protocol_id}"
+                keep.add(id(i))
+            elif sums:
                 out.refused.append(Refused(str(i.path), f"dataset checksum {i.checksum[:12]} is not the "
                                            f"maintainers' reference {_short(sums)} (--dataset-checksum)"))
-        ref["settings_hash"], ref["settings_hash_rule"] = (
-            (sorted(set(shashes)), "--settings-hash") if shashes
-            else (sorted({i.settings_hash for i in remaining}), "not pinned: one board per settings hash"))
-        for i in remaining:
-            if not shashes or i.settings_hash in shashes:
-                keep.add(id(i))
             else:
-                out.refused.append(Refused(str(i.path), f"metric settings hash {i.settings_hash[:12]} is not the "
-                                           f"maintainers' reference {_short(shashes)} (--settings-hash)"))
+                out.refused.append(Refused(str(i.path), f"dataset checksum {i.checksum[:12]} is not the one "
+                                           f"protocol {i.protocol_id} declares for this split ({want[0][:12]})"))
         out.reference.append(ref)
 
     first_by_content: dict[str, Loaded] = {}
@@ -230,12 +267,24 @@ def select(
         if key in first_by_key:
             m = item.results["method"]
             out.refused.append(Refused(str(item.path), f"duplicate of {first_by_key[key].path}: same method "
-                                       f"{m['name']} {m['version']} on the same split and settings "
-                                       "(the first one given is kept)"))
+                                       f"{m['name']} {m['version']} on the same split, dataset checksum and "
+                                       f"protocol {item.protocol_id} (the first one given is kept)"))
             continue
         first_by_content[item.content_hash] = item
         first_by_key[key] = item
         out.accepted.append(item)
+    return out
+
+
+def _declared_checksums(split_key: tuple[str, str], items: list[Loaded]) -> dict[str, str]:
+    """Protocol id → the dataset checksum its shipped file declares for this split (none declare one yet)."""
+    out = {}
+    for pid in {i.protocol_id for i in items}:
+        proto = shipped_protocol(pid)
+        ds = proto.dataset if proto is not None else {}
+        if ds.get("checksum") and ds.get("name", split_key[0]) == split_key[0] \
+                and ds.get("split", split_key[1]) == split_key[1]:
+            out[pid] = ds["checksum"]
     return out
 
 
@@ -244,10 +293,11 @@ def _short(values: Iterable[str]) -> str:
 
 
 def collect(inputs: Iterable[str | Path], dataset_checksums: Sequence[str] = (),
-            settings_hashes: Sequence[str] = (), verified: Sequence[str] | None = None) -> Collection:
-    """discover → load/validate → reference + verified list + duplicates. Refusals keep the order files were met."""
+            verified: Sequence[str] | None = None) -> Collection:
+    """discover → load/validate → reference checksum + verified list + duplicates. Refusals keep the order files
+    were met."""
     paths, missing = discover(inputs)
     loaded, invalid = load_all(paths)
-    result = select(loaded, dataset_checksums, settings_hashes, verified)
+    result = select(loaded, dataset_checksums, verified)
     result.refused = missing + invalid + result.refused
     return result

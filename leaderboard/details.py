@@ -16,7 +16,7 @@ from typing import Any
 
 from headswapbench.safeio import one_line
 
-from .render import ARROW, STATUS_TEXT, _trust, _trust_badge, column_decimals, fmt, page
+from .render import ARROW, STATUS_TEXT, _trust, _trust_badge, column_decimals, fmt, page, subjects_text
 
 MAX_TEXT = 300  # a reason or a per-clip text value is cut here (the file keeps all of it)
 CLIPS_SHOWN = 10
@@ -33,7 +33,8 @@ def _dl(items: list[tuple[str, str]]) -> str:
 def _metrics_table(board: dict[str, Any], row: dict[str, Any], entries: dict[str, Any]) -> str:
     cols = {m["name"]: m for m in board["metrics"]}
     head = ("<tr><th class='text'>metric</th><th></th><th class='text'>unit</th><th>mean</th><th>95 % CI</th>"
-            "<th>n</th><th>rank</th><th>CI-aware rank</th><th class='text'>note</th></tr>")
+            "<th>n</th><th>subjects</th><th>rank</th><th>CI-aware rank</th><th class='text'>fingerprint</th>"
+            "<th class='text'>note</th></tr>")
     out = ['<div class="table-scroll"><table class="lb plain"><thead>', head, "</thead><tbody>"]
     for name, e in entries.items():
         cell = row["metrics"].get(name, {})
@@ -41,7 +42,7 @@ def _metrics_table(board: dict[str, Any], row: dict[str, Any], entries: dict[str
         unit = _text(e.get("unit") or "")
         if not e.get("available"):
             out.append(f'<tr class="unavailable"><td class="text"><code>{escape(name)}</code></td><td>{ARROW[hib]}</td>'
-                       f'<td class="text">{unit}</td><td colspan="5" class="na-cell">n/a</td>'
+                       f'<td class="text">{unit}</td><td colspan="7" class="na-cell">n/a</td>'
                        f'<td class="text reason">{_text(e.get("reason", ""))}</td></tr>')
             continue
         d = column_decimals([e["mean"]] + list(e.get("ci95") or []))
@@ -49,12 +50,22 @@ def _metrics_table(board: dict[str, Any], row: dict[str, Any], entries: dict[str
         ci_text = f"{fmt(ci[0], d)} – {fmt(ci[1], d)}" if ci else "no interval"
         note = "best on the board" if cell.get("best") else (
             "interval overlaps the best" if cell.get("tied_with_best") else "")
+        column = cols.get(name, {})
         if hib is None:
             note = "diagnostic, not ranked"
+        elif cell.get("left_off"):
+            note = f"left off this column: {cell['left_off']}"
+        elif column.get("not_ranked"):
+            note = f"column not ranked: {column['not_ranked']}"
+        if cell.get("unpinned"):
+            note += ("; " if note else "") + f"unpinned weights: {', '.join(cell['unpinned'])}"
+        subjects = subjects_text(e) if ci else "–"
+        fp = str(e.get("fingerprint_hash") or "")[:12]
         out.append(f'<tr><td class="text"><code>{escape(name)}</code></td><td>{ARROW[hib]}</td>'
                    f'<td class="text">{unit}</td><td>{escape(fmt(e["mean"], d))}</td><td>{escape(ci_text)}</td>'
-                   f'<td>{e["n"]:,}</td><td>{cell.get("rank", "–")}</td><td>{cell.get("ci_rank", "–")}</td>'
-                   f'<td class="text">{escape(note)}</td></tr>')
+                   f'<td>{e["n"]:,}</td><td>{escape(subjects)}</td><td>{cell.get("rank", "–")}</td>'
+                   f'<td>{cell.get("ci_rank", "–")}</td><td class="text"><code>{escape(fp)}</code></td>'
+                   f'<td class="text{" reason" if cell.get("left_off") else ""}">{_text(note)}</td></tr>')
     out.append("</tbody></table></div>")
     return "".join(out)
 
@@ -119,6 +130,16 @@ def _per_clip(board: dict[str, Any], results: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _interval_text(results: dict[str, Any]) -> str:
+    p = results.get("protocol") or {}
+    level = p.get("level") if isinstance(p.get("level"), (int, float)) else 0.95
+    reps = f"{p['replicates']:,} replicates" if isinstance(p.get("replicates"), int) else "replicates not recorded"
+    seed = f", seed {p['seed']}" if isinstance(p.get("seed"), int) else ""
+    subjects = results["dataset"].get("num_subjects")
+    over = f" over {subjects:,} subjects" if isinstance(subjects, int) else ""
+    return f"{round(100 * level, 1):g} % subject-level cluster bootstrap{over}, {reps}{seed}"
+
+
 def render_details(doc: dict[str, Any], board: dict[str, Any], row: dict[str, Any], results: dict[str, Any]) -> str:
     """The detail page of ``row`` (on ``board``) from its validated ``results``; links are relative to
     ``row["details"]`` (``details/<board>/<slug>.html``)."""
@@ -131,6 +152,9 @@ def render_details(doc: dict[str, Any], board: dict[str, Any], row: dict[str, An
         ("dataset", f'{_text(ds["name"])} / {_text(ds["split"])}, {ds["num_clips"]:,} clips, revision '
                     f'{_text(ds.get("revision") or "none (local, unpublished split)")}'),
         ("dataset checksum", f'<code>{escape(ds["checksum"])}</code>'),
+        ("protocol", f'{_text(board["protocol"]["id"])} · {_text(board["protocol"]["title"])}'
+                     + "".join(f"; override: {_text(o)}" for o in row["overrides"])),
+        ("intervals", _text(_interval_text(results))),
         ("settings hash", f'<code>{escape(results["settings_hash"])}</code>'),
         ("content hash", f'<code>{escape(row["content_hash"])}</code> (sha256 of the results file: the value a '
                          "maintainer lists with <code>--verified</code>)"),

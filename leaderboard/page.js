@@ -49,19 +49,19 @@
       });
     });
   });
-  var fSplit = document.getElementById("f-split"), fSettings = document.getElementById("f-settings");
+  var fSplit = document.getElementById("f-split"), fProtocol = document.getElementById("f-protocol");
   function applyFilter() {
     var shown = 0;
     document.querySelectorAll("section.board").forEach(function (s) {
       var ok = (!fSplit.value || s.getAttribute("data-split") === fSplit.value) &&
-               (!fSettings.value || s.getAttribute("data-settings") === fSettings.value);
+               (!fProtocol.value || s.getAttribute("data-protocol") === fProtocol.value);
       s.style.display = ok ? "" : "none";
       if (ok) shown++;
     });
     document.getElementById("empty").style.display = shown ? "none" : "block";
   }
   if (fSplit) fSplit.addEventListener("change", applyFilter);
-  if (fSettings) fSettings.addEventListener("change", applyFilter);
+  if (fProtocol) fProtocol.addEventListener("change", applyFilter);
   // a link to a method opens its details card
   document.querySelectorAll("a.to-details").forEach(function (a) {
     a.addEventListener("click", function () {

@@ -19,6 +19,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from html import escape
 from importlib import resources
 from typing import Any
@@ -67,13 +68,54 @@ def split_metrics(board: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tup
     return shown, hidden
 
 
+def subjects_text(cell: dict[str, Any]) -> str:
+    """How many subjects the interval resamples, said beside it ("6 subjects")."""
+    k = cell.get("n_subjects")
+    return f"{k:,} subject{'s' if k != 1 else ''}" if isinstance(k, int) else "subjects not recorded"
+
+
 def _cell_text(cell: dict[str, Any] | None, d: int) -> str:
     if cell is None:
         return "not reported"
     if not cell.get("available"):
         return "n/a"
     ci = cell.get("ci95")
-    return fmt(cell["mean"], d) + (f" [{fmt(ci[0], d)}, {fmt(ci[1], d)}]" if ci else "")
+    return fmt(cell["mean"], d) + (f" [{fmt(ci[0], d)}, {fmt(ci[1], d)}] ({subjects_text(cell)})" if ci else "")
+
+
+def replicates_text(board: dict[str, Any]) -> str:
+    """How the board's intervals were made: "95 % intervals, subject-level cluster bootstrap, 10,000 replicates"."""
+    iv = board["intervals"]
+    levels = ", ".join(f"{round(100 * x, 1):g} %" for x in iv["levels"]) or "95 %"
+    reps = iv["replicates"]
+    what = (" or ".join(f"{r:,}" for r in reps) + " replicates") if reps else "replicates not recorded"
+    if reps and iv["unrecorded"]:
+        what += f" ({iv['unrecorded']} file(s) do not record theirs)"
+    return f"{levels} intervals, {iv['kind']}, {what}"
+
+
+def left_off_groups(board: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """The board's left-off cells as (method, reason, [metrics]): a smoke model is one line, not twenty."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for x in board["left_off"]:
+        groups.setdefault((f"{x['method']} {x['version']}", x["reason"]), []).append(x["metric"])
+    return [(m, why, keys) for (m, why), keys in groups.items()]
+
+
+def not_ranked_columns(board: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """Columns with values that are shown but not ranked (no reference, conflicting directions), with why."""
+    out = []
+    for m in board["metrics"]:
+        if m["not_ranked"] and any((r["metrics"].get(m["name"]) or {}).get("available") for r in board["rows"]):
+            out.append((m, m["not_ranked"]))
+    return out
+
+
+def published_columns(board: dict[str, Any]) -> list[str]:
+    """The result keys the published rows report, in the board's column order, then any others."""
+    keys = [k for p in board["published"] for k in p["metrics"]]
+    order = [m["name"] for m in board["metrics"] if m["name"] in keys]
+    return order + [k for k in dict.fromkeys(keys) if k not in order]
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -83,9 +125,11 @@ def render_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 
 
-CSV_COLUMNS = ["dataset", "split", "dataset_checksum", "settings_hash", "method", "version", "source", "verified",
-               "labels", "metric", "higher_is_better", "unit", "mean", "ci95_lo", "ci95_hi", "n", "available",
-               "reason", "rank", "ci_rank", "best", "tied_with_best", "clips_scored", "clips_expected"]
+CSV_COLUMNS = ["dataset", "split", "dataset_checksum", "protocol", "kind", "method", "version", "source",
+               "verified", "labels", "metric", "higher_is_better", "unit", "mean", "ci95_lo", "ci95_hi", "n",
+               "n_subjects", "replicates", "available", "reason", "ranked", "left_off", "rank", "ci_rank", "best",
+               "tied_with_best", "fingerprint_hash", "unpinned_weights", "clips_scored", "clips_expected",
+               "reported_in"]
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -101,12 +145,16 @@ def csv_cell(v: Any) -> Any:
 
 
 def render_csv(doc: dict[str, Any]) -> str:
-    """Long format: one line per board x method x metric (boards may differ in their metric sets). Lines end in
+    """Long format: one line per board x method x metric (boards may differ in their metric sets), then the
+    board's published rows (``kind`` = published, ``reported_in`` = their source, never ranked). Lines end in
     CRLF (RFC 4180), so a CR or LF inside a value gets the value quoted instead of starting a new row."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\r\n")
     w.writeheader()
     for b in doc["boards"]:
+        where = {"dataset": b["dataset"]["name"], "split": b["dataset"]["split"],
+                 "dataset_checksum": b["dataset"]["checksum"], "protocol": b["protocol"]["id"]}
+        cols = {m["name"]: m for m in b["metrics"]}
         for r in b["rows"]:
             for m in b["metrics"]:
                 c = r["metrics"].get(m["name"])
@@ -114,16 +162,28 @@ def render_csv(doc: dict[str, Any]) -> str:
                     continue
                 ci = c.get("ci95") or [None, None]
                 w.writerow({k: csv_cell(v) for k, v in {
-                    "dataset": b["dataset"]["name"], "split": b["dataset"]["split"],
-                    "dataset_checksum": b["dataset"]["checksum"], "settings_hash": b["settings_hash"],
+                    **where, "kind": "reproduced",
                     "method": r["method"]["name"], "version": r["method"]["version"],
                     "source": r["method"].get("source"), "verified": r["verified"],
                     "labels": "; ".join(b["labels"] + r["labels"]), "metric": m["name"],
                     "higher_is_better": m["higher_is_better"], "unit": m.get("unit"), "mean": c.get("mean"),
-                    "ci95_lo": ci[0], "ci95_hi": ci[1], "n": c.get("n"), "available": c.get("available"),
-                    "reason": c.get("reason"), "rank": c.get("rank"), "ci_rank": c.get("ci_rank"),
+                    "ci95_lo": ci[0], "ci95_hi": ci[1], "n": c.get("n"), "n_subjects": c.get("n_subjects"),
+                    "replicates": r.get("replicates"), "available": c.get("available"), "reason": c.get("reason"),
+                    "ranked": bool(c.get("ranked")),
+                    "left_off": c.get("left_off") or (m["not_ranked"] if c.get("available") else None),
+                    "rank": c.get("rank"), "ci_rank": c.get("ci_rank"),
                     "best": c.get("best"), "tied_with_best": c.get("tied_with_best"),
+                    "fingerprint_hash": c.get("fingerprint_hash"), "unpinned_weights": ";".join(c.get("unpinned", [])),
                     "clips_scored": r["coverage"]["scored"], "clips_expected": r["coverage"]["expected"],
+                }.items()})
+        for p in b["published"]:
+            for key, value in p["metrics"].items():
+                m = cols.get(key, {})
+                w.writerow({k: csv_cell(v) for k, v in {
+                    **where, "kind": "published", "method": p["method"], "source": p["role"],
+                    "labels": p["label"], "metric": key, "higher_is_better": m.get("higher_is_better"),
+                    "unit": m.get("unit"), "mean": value, "available": True, "ranked": False,
+                    "reported_in": f"{p['source'].get('id', '')} {p['source'].get('url', '')}".strip(),
                 }.items()})
     return buf.getvalue()
 
@@ -148,13 +208,17 @@ def _status(r: dict[str, Any]) -> str:
 def render_markdown(doc: dict[str, Any]) -> str:
     lines = [f"# {_md_escape(doc['title'])}", "",
              (f"Generated {doc['generated_at']} by headswapbench {doc['toolkit_version']}. "
-             "Cells: mean [95 % CI]; **bold** = best, ≈ = 95 % CI overlaps the best; ↑ higher is better, "
-             "↓ lower is better, · diagnostic (not ranked)."), ""]
+             "Cells: mean [95 % CI] (subjects the interval resamples); **bold** = best, ≈ = 95 % CI overlaps the "
+             "best, ⊘ = left off that column (listed below); ↑ higher is better, ↓ lower is better, · diagnostic "
+             "(not ranked). Each column ranks only results whose fingerprint equals the protocol's reference."), ""]
     for b in doc["boards"]:
         ds = b["dataset"]
-        lines += [f"## {_md_escape(ds['name'])} / {_md_escape(ds['split'])}", "",
-                  (f"{ds['num_clips']} clips · dataset checksum `{ds['checksum'][:12]}` · settings hash "
-                  f"`{b['settings_hash'][:12]}` · revision {_md_escape(', '.join(ds['revisions']))}"), ""]
+        subjects = f"{ds['num_subjects']:,} subjects · " if isinstance(ds.get("num_subjects"), int) else ""
+        pin = "pinned" if b["pinned"]["dataset_checksum"] else "not pinned"
+        lines += [f"## {_md_escape(ds['name'])} / {_md_escape(ds['split'])} · {_md_escape(b['protocol']['id'])}", "",
+                  (f"{ds['num_clips']} clips · {subjects}dataset checksum `{ds['checksum'][:12]}` ({pin}) · protocol "
+                   f"{_md_escape(b['protocol']['title'])} · {_md_escape(replicates_text(b))} · revision "
+                   f"{_md_escape(', '.join(ds['revisions']))}"), ""]
         lines += [f"> **Warning:** {_md_escape(label)}" for label in b["labels"]]
         if b["labels"]:
             lines.append("")
@@ -174,12 +238,22 @@ def render_markdown(doc: dict[str, Any]) -> str:
                     text = f"**{text}**"
                 elif c and c.get("tied_with_best"):
                     text = f"≈ {text}"
+                elif c and c.get("left_off"):
+                    text = f"⊘ {text}"
                 cells.append(text)
             status = _md_escape(_status(r) + "".join(f"; {label}" for label in r["labels"]))
             name = _md_escape(f"{r['method']['name']} {r['method']['version']}")
             if r.get("details"):
                 name = f"[{name}]({r['details']})"  # our own page; the path is built from slugs
             lines.append("| " + " | ".join([str(rank), name, *cells, status]) + " |")
+        if b["left_off"]:
+            lines += ["", "Left off a column (shown, not ranked there):"] + [
+                f"- {_md_escape(m)}: {', '.join(f'`{k}`' for k in keys)}: {_md_escape(why)}"
+                for m, why, keys in left_off_groups(b)]
+        unranked = not_ranked_columns(b)
+        if unranked:
+            lines += ["", "Columns shown but not ranked:"] + [f"- `{m['name']}`: {_md_escape(why)}"
+                                                             for m, why in unranked]
         if hidden:
             lines += ["", "Not computed for any method:"] + [f"- `{m['name']}`: {_md_escape('; '.join(reasons))}"
                                                              for m, reasons in hidden]
@@ -189,11 +263,30 @@ def render_markdown(doc: dict[str, Any]) -> str:
         if unavailable:
             lines += ["", "Unavailable metrics:"] + [f"- {_md_escape(n)}: `{k}`: {_md_escape(reason)}"
                                                      for n, k, reason in unavailable]
+        if b["published"]:
+            keys = published_columns(b)
+            arrows = {m["name"]: ARROW[m["higher_is_better"]] for m in b["metrics"]}
+            lines += ["", f"### Reported in the literature ({len(b['published'])} methods, not reproduced here, "
+                      "never ranked with the rows above)", "",
+                      "| Method | Role | " + " | ".join(f"{k} {arrows.get(k, '')}".strip() for k in keys)
+                      + " | Reported in |",
+                      "|:---|:---|" + "---:|" * len(keys) + ":---|"]
+            for p in b["published"]:
+                vals = [quoted(p["metrics"][k]) if k in p["metrics"] else "–" for k in keys]
+                extra = "".join(f"; also {_md_escape(k)} {v.get('value')} (not implemented here)"
+                                for k, v in p["not_implemented"].items())
+                lines.append(f"| {_md_escape(p['method'])} | {_md_escape(p['role'])} | " + " | ".join(vals)
+                             + f" | {_md_escape(p['label'])} ({_md_escape(p['source'].get('url', ''))}){extra} |")
         lines.append("")
     if doc["refused"]:
         lines += ["## Refused files", ""] + [f"- {_md_escape(x['path'])}: {_md_escape(x['reason'])}"
                                              for x in doc["refused"]] + [""]
     return "\n".join(lines)
+
+
+def quoted(v: float) -> str:
+    """A published number as the paper wrote it (0.7019 stays 0.7019; no column rounding)."""
+    return f"{v:g}"
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -224,12 +317,15 @@ def svg_chart(board: dict[str, Any], metric: dict[str, Any], d: int) -> str:
     """Horizontal bars (mean) with 95 % error bars, best first; inline SVG, no script."""
     name = metric["name"]
     hib = metric["higher_is_better"]
-    rows = [(r, r["metrics"][name]) for r in board["rows"]
-            if r["metrics"].get(name, {}).get("available")]
+    rows = [(r, r["metrics"][name]) for r in board["rows"] if r["metrics"].get(name, {}).get("ranked")]
+    if not rows:  # nothing ranked on this column: draw what was computed, as diagnostics
+        hib = None
+        rows = [(r, r["metrics"][name]) for r in board["rows"] if r["metrics"].get(name, {}).get("available")]
     if not rows:
         return ""
     rows.sort(key=lambda rc: (rc[1].get("rank", 0) if hib is not None else 0,
                               -rc[1]["mean"] if hib in (True, None) else rc[1]["mean"]))
+    names = Counter(r["method"]["name"] for r, _ in rows)
     pts = [v for _, c in rows for v in ([c["mean"]] + list(c.get("ci95") or []))]
     # work in units of a power of ten of the largest value: ticks stay round, and nothing overflows even at
     # 1e308 (where hi - lo alone is infinite)
@@ -260,6 +356,8 @@ def svg_chart(board: dict[str, Any], metric: dict[str, Any], d: int) -> str:
         cls = "diag" if hib is None else ("best" if c.get("best") else "tied" if c.get("tied_with_best") else "")
         x0, x1 = sorted((x(0.0), x(c["mean"])))
         label = r["method"]["name"]
+        if names[label] > 1:  # two versions of one method: say which bar is which
+            label = f'{label} {r["method"]["version"]}'
         short = label if len(label) <= 16 else label[:15] + "…"
         parts.append(f'<text class="lab" x="{label_w - 8}" y="{y + 15}" text-anchor="end"><title>{escape(label)} '
                      f'{escape(r["method"]["version"])}</title>{escape(short)}</text>')
@@ -277,8 +375,10 @@ def svg_chart(board: dict[str, Any], metric: dict[str, Any], d: int) -> str:
     parts.append(f'<line class="axis" x1="{x(0.0):.1f}" x2="{x(0.0):.1f}" y1="{top}" y2="{height - bottom}"/>')
     parts.append("</svg>")
     unit = f' <span class="unit">{escape(metric["unit"])}</span>' if metric.get("unit") else ""
+    note = ' <span class="unit">not ranked</span>' if metric.get("not_ranked") else ""
     return (f'<figure class="chart" data-metric="{escape(name)}"><figcaption>{escape(metric["label"])} '
-            f'<span class="dir">{ARROW[hib]}</span>{unit}</figcaption>{"".join(parts)}</figure>')
+            f'<span class="dir">{ARROW[metric["higher_is_better"]]}</span>{unit}{note}</figcaption>'
+            f'{"".join(parts)}</figure>')
 
 
 def _version(v: str) -> str:
@@ -307,21 +407,25 @@ def _board_html(b: dict[str, Any]) -> str:
     dec = _board_decimals(b)
     primary = b["primary_metric"]
     bid = escape(b["id"])
+    proto = b["protocol"]
+    subjects = (f'<div><dt>subjects</dt><dd>{ds["num_subjects"]:,}</dd></div>'
+                if isinstance(ds.get("num_subjects"), int) else "")
     out = [(f'<section class="board" id="board-{bid}" data-split="{escape(ds["split"])}" '
-           f'data-settings="{escape(b["settings_hash"])}">'),
+           f'data-protocol="{escape(proto["id"])}">'),
            '<div class="board-head">',
-           f'<h2>{escape(ds["name"])}<span class="split">{escape(ds["split"])}</span></h2>',
+           f'<h2>{escape(ds["name"])}<span class="split">{escape(ds["split"])}</span>'
+           f'<span class="proto" title="{escape(proto["title"])}">{escape(proto["id"])}</span></h2>',
            '<dl class="meta">',
            f'<div><dt>clips</dt><dd>{ds["num_clips"]:,}</dd></div>',
+           subjects,
            f'<div><dt>methods</dt><dd>{len(b["rows"])}</dd></div>',
            (f'<div><dt>dataset checksum</dt><dd><code title="{escape(ds["checksum"])}">{escape(ds["checksum"][:12])}'
-           f'</code> {_pin(b, "dataset_checksum")}</dd></div>'),
-           (f'<div><dt>settings</dt><dd><code title="{escape(b["settings_hash"])}">{escape(b["settings_hash"][:12])}'
-           f'</code> {_pin(b, "settings_hash")}</dd></div>'),
+           f'</code> {_pin(b)}</dd></div>'),
+           f'<div><dt>protocol</dt><dd>{escape(proto["title"])}</dd></div>',
+           f'<div><dt>intervals</dt><dd class="replicates">{escape(replicates_text(b))}</dd></div>',
            f'<div><dt>revision</dt><dd>{escape(", ".join(ds["revisions"]))}</dd></div>',
            "</dl>",
-           f'<details class="settings-json"><summary>metric settings</summary><pre>'
-           f'{escape(json.dumps(b["settings"], indent=2, sort_keys=True))}</pre></details>',
+           _references_html(b),
            "</div>"]
     for label in b["labels"]:
         kind, _, rest = label.partition(":")
@@ -333,11 +437,15 @@ def _board_html(b: dict[str, Any]) -> str:
             _th("method", "Method", "ascending", "text method-col", type_="text")]
     for m in shown:
         unit = f'<span class="unit">{escape(m["unit"])}</span>' if m.get("unit") else ""
-        dcls = "dir" if m["higher_is_better"] is not None else "dir none"
-        tip = {True: "higher is better", False: "lower is better", None: "diagnostic, not ranked"}[m["higher_is_better"]]
+        hib = m["higher_is_better"] if not m["not_ranked"] else None
+        dcls = "dir" if hib is not None else "dir none"
+        tip = {True: "higher is better", False: "lower is better", None: "diagnostic, not ranked"}[hib]
+        if m["not_ranked"]:
+            tip = f"not ranked: {m['not_ranked']}"
         title = f'{m["name"]}: {tip}' + (f' — {m["description"]}' if m.get("description") else "")
+        badge = '<span class="unit unranked">not ranked</span>' if m["not_ranked"] else ""
         head.append(_th(f'm:{m["name"]}', f'{_wbr(m["label"])}<span class="{dcls}">{ARROW[m["higher_is_better"]]}'
-                        f'</span>{unit}', hib_best[m["higher_is_better"]], "num", title,
+                        f'</span>{unit}{badge}', hib_best[m["higher_is_better"]], "num", title,
                         sorted_dir=hib_best[m["higher_is_better"]] if m["name"] == primary else None))
     head.append(_th("clips", 'Clips<span class="unit">scored</span>', "descending", "num"))
     out.append('<div class="table-scroll"><table class="lb" data-board="' + bid + '">')
@@ -355,42 +463,40 @@ def _board_html(b: dict[str, Any]) -> str:
                  (f'<td class="method" data-v="{escape(mname)}"><a class="to-details" href="#{card}">{escape(mname)}'
                  f'</a><span class="ver">{escape(_version(r["method"]["version"]))}</span>{"".join(badges)}</td>')]
         for m in shown:
-            c = r["metrics"].get(m["name"])
-            d = dec[m["name"]]
-            if c is None:
-                cells.append('<td class="num" data-v=""><span class="na" title="not reported in this results file">'
-                             '—</span></td>')
-            elif not c.get("available"):
-                cells.append(f'<td class="num" data-v=""><span class="na" title="{escape(c.get("reason", ""))}">'
-                             'n/a</span></td>')
-            else:
-                cls = "num best" if c.get("best") else "num tied" if c.get("tied_with_best") else "num"
-                ci = c.get("ci95")
-                ci_html = (f'<span class="ci">{escape(fmt(ci[0], d))} – {escape(fmt(ci[1], d))}</span>' if ci
-                           else '<span class="ci">no CI</span>')
-                tip = f'n = {c.get("n")}' + (f', CI-aware rank {c["ci_rank"]}' if "ci_rank" in c else "")
-                rank_attr = f' data-rank="{c["rank"]}"' if "rank" in c else ""
-                cells.append(f'<td class="{cls}" data-v="{c["mean"]!r}"{rank_attr} title="{escape(tip)}">'
-                             f'<span class="mean">{escape(fmt(c["mean"], d))}</span>{ci_html}</td>')
+            cells.append(_cell_html(r["metrics"].get(m["name"]), dec[m["name"]]))
         cov = r["coverage"]
         cells.append(f'<td class="num" data-v="{cov["scored"]}"><span class="mean">{cov["scored"]:,}</span>'
                      f'<span class="ci">of {cov["expected"]:,}{", " + str(cov["failed"]) + " failed" if cov["failed"] else ""}'
                      '</span></td>')
         out.append(f'<tr data-name="{escape(mname.lower())}">' + "".join(cells) + "</tr>")
     out.append("</tbody></table></div>")
+    if b["left_off"]:
+        out.append('<div class="left-off"><strong>Left off a column</strong> (shown greyed with ⊘, not ranked there: '
+                   "its fingerprint is not the protocol's reference):<ul>" + "".join(
+                       f'<li><span class="who">{escape(who)}</span> · '
+                       f'{", ".join(f"<code>{escape(k)}</code>" for k in keys)}: '
+                       f'<span class="reason">{escape(why)}</span></li>' for who, why, keys in left_off_groups(b))
+                   + "</ul></div>")
+    unranked = not_ranked_columns(b)
+    if unranked:
+        out.append('<div class="not-computed not-ranked"><strong>Shown but not ranked:</strong><ul>' + "".join(
+            f'<li><code>{escape(m["name"])}</code>: {escape(why)}</li>' for m, why in unranked) + "</ul></div>")
     if hidden:
         out.append('<div class="not-computed"><strong>Not computed for any method:</strong><ul>' + "".join(
             f'<li><code>{escape(m["name"])}</code> {ARROW[m["higher_is_better"]]}: '
             f'{escape("; ".join(reasons))}</li>' for m, reasons in hidden) + "</ul></div>")
+    if b["published"]:
+        out.append(_published_html(b))
 
     charts = [svg_chart(b, m, dec[m["name"]]) for m in b["metrics"]]
     charts = [c for c in charts if c]
     if charts:
-        out.append('<div class="section-title">Per-metric means with 95 % intervals</div>')
+        out.append('<div class="section-title">Per-metric means with 95 % intervals (ranked results)</div>')
         out.append('<p class="chart-note">Bars: mean; whiskers: 95 % interval.<span class="swatch" '
                    'style="background:var(--accent)"></span>best<span class="swatch" style="background:var(--tie)">'
                    '</span>interval overlaps the best<span class="swatch" style="background:var(--bar)"></span>'
-                   'separated from the best<span class="swatch" style="background:#cfd5df"></span>diagnostic</p>')
+                   'separated from the best<span class="swatch" style="background:#cfd5df"></span>diagnostic or not '
+                   'ranked</p>')
         out.append('<div class="charts">' + "".join(charts) + "</div>")
     out.append('<div class="section-title">Method details</div><div class="details">')
     out += [_details_html(b, r) for r in b["rows"]]
@@ -398,10 +504,73 @@ def _board_html(b: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _pin(b: dict[str, Any], key: str) -> str:
-    pinned = b.get("pinned", {}).get(key)
-    return (f'<span class="pin{" on" if pinned else ""}">'
-            f'{"pinned by the maintainer" if pinned else "not pinned"}</span>')
+def _cell_html(c: dict[str, Any] | None, d: int) -> str:
+    if c is None:
+        return '<td class="num" data-v=""><span class="na" title="not reported in this results file">—</span></td>'
+    if not c.get("available"):
+        return f'<td class="num" data-v=""><span class="na" title="{escape(c.get("reason", ""))}">n/a</span></td>'
+    ci = c.get("ci95")
+    ci_html = (f'<span class="ci">{escape(fmt(ci[0], d))} – {escape(fmt(ci[1], d))}</span>'
+               f'<span class="nsub">{escape(subjects_text(c))}</span>' if ci else '<span class="ci">no CI</span>')
+    pin = (f'<span class="badge warn unpinned" title="unpinned weights: {escape(", ".join(c["unpinned"]))}">'
+           "unpinned</span>" if c.get("unpinned") else "")
+    if c.get("left_off"):
+        return (f'<td class="num off" data-v="" title="left off this column: {escape(c["left_off"])}">'
+                f'<span class="mean">⊘ {escape(fmt(c["mean"], d))}</span>{ci_html}{pin}</td>')
+    cls = "num best" if c.get("best") else "num tied" if c.get("tied_with_best") else "num"
+    if not c.get("ranked"):
+        cls += " unranked"
+    tip = f'n = {c.get("n")}' + (f', CI-aware rank {c["ci_rank"]}' if "ci_rank" in c else "")
+    rank_attr = f' data-rank="{c["rank"]}"' if "rank" in c else ""
+    return (f'<td class="{cls}" data-v="{c["mean"]!r}"{rank_attr} title="{escape(tip)}">'
+            f'<span class="mean">{escape(fmt(c["mean"], d))}</span>{ci_html}{pin}</td>')
+
+
+def _references_html(b: dict[str, Any]) -> str:
+    """Which fingerprint each column is ranked against, and who decided (never the files on the board)."""
+    rows = "".join(f'<li><code>{escape(m["name"])}</code>: '
+                   + (f'<code>{escape(m["reference"]["fingerprint_hash"][:12])}</code>' if m.get("reference")
+                      else f'none ({escape(m["not_ranked"] or "")})') + "</li>" for m in b["metrics"])
+    source = escape(b["reference_source"] or "no reference for this protocol")
+    return (f'<details class="settings-json references"><summary>reference fingerprints</summary><p>{source}</p>'
+            f"<ul>{rows}</ul></details>")
+
+
+def _published_html(b: dict[str, Any]) -> str:
+    """The published rows: their own table, labelled, no rank column, never mixed into the ranking above."""
+    keys = published_columns(b)
+    cols = {m["name"]: m for m in b["metrics"]}
+    sources = {p["label"] for p in b["published"]}
+    head = "".join(f'<th>{_wbr(k)}<span class="dir">{ARROW[cols[k]["higher_is_better"]] if k in cols else ""}'
+                   "</span></th>" for k in keys)
+    body = []
+    for p in b["published"]:
+        vals = "".join(f'<td class="num">{escape(quoted(p["metrics"][k]))}</td>' if k in p["metrics"]
+                       else '<td class="num"><span class="na">—</span></td>' for k in keys)
+        extra = "".join(f'<span class="also">also reports {escape(k)} = {escape(str(v.get("value")))} '
+                        f'({escape(str(v.get("defined_in", "")))}; not implemented here)</span>'
+                        for k, v in p["not_implemented"].items())
+        url = p["source"].get("url", "")
+        src = (f'<a href="{escape(url)}" rel="noopener noreferrer">{escape(p["label"])}</a>' if url.startswith("https://")
+               else escape(p["label"]))
+        body.append(f'<tr class="published-row"><td class="text method"><span class="name">{escape(p["method"])}'
+                    f'</span> <span class="badge published">reported</span>{extra}</td>'
+                    f'<td class="text role">{escape(p["role"])}</td>{vals}<td class="text src">{src}</td></tr>')
+    return ('<div class="published" data-board="' + escape(b["id"]) + '">'
+            f'<div class="section-title">Published numbers, {escape(", ".join(sorted(sources)))}</div>'
+            '<p class="chart-note">Numbers as the paper reports them on this split under this protocol: quoted, not '
+            "reproduced here, and never ranked with the results above (they have no results file, interval or "
+            "fingerprint to check).</p>"
+            '<div class="table-scroll"><table class="lb plain published-table"><thead><tr>'
+            f'<th class="text">Method</th><th class="text">Role</th>{head}<th class="text">Source</th></tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div></div>')
+
+
+def _pin(b: dict[str, Any]) -> str:
+    by = b["pinned"].get("dataset_checksum_by")
+    text = ("pinned by the maintainer" if by == "--dataset-checksum" else f"pinned by {by}" if by else "not pinned")
+    return f'<span class="pin{" on" if by else ""}">{escape(text)}</span>'
+
 
 
 STATUS_TEXT = {
@@ -428,7 +597,7 @@ def _details_html(b: dict[str, Any], r: dict[str, Any]) -> str:
         ("source", escape(str(m.get("source", "")))),
         ("toolkit version", escape(r["toolkit_version"])),
         ("evaluated at", escape(r["created_at"])),
-        ("settings hash", f'<code>{escape(b["settings_hash"])}</code>'),
+        ("settings hash", f'<code>{escape(r["settings_hash"])}</code>'),
         ("dataset revision", escape(r["dataset_revision"] or "none (local, unpublished split)")),
         ("generated by", escape(p["generated_by"])),
         ("evaluated by", escape(p["evaluated_by"])),
@@ -442,6 +611,11 @@ def _details_html(b: dict[str, Any], r: dict[str, Any]) -> str:
         items.append(("details", f'<a href="{escape(r["details"])}">{escape(r["details"])}</a>'))
     for label in b["labels"] + r["labels"]:
         items.append(("warning", escape(label)))
+    off = [(k, c["left_off"]) for k, c in r["metrics"].items() if c.get("left_off")]
+    if off:
+        items.append(("left off", "<ul>" + "".join(
+            f'<li><code>{escape(k)}</code>: <span class="reason">{escape(why)}</span></li>' for k, why in off)
+            + "</ul>"))
     una = [(k, c.get("reason", "")) for k, c in r["metrics"].items() if not c.get("available")]
     if una:
         items.append(("unavailable metrics", "<ul>" + "".join(
@@ -455,13 +629,13 @@ def _details_html(b: dict[str, Any], r: dict[str, Any]) -> str:
 def render_html(doc: dict[str, Any]) -> str:
     boards = doc["boards"]
     splits = sorted({b["dataset"]["split"] for b in boards})
-    settings: dict[str, str] = {}
+    protocols: dict[str, str] = {}
     for b in boards:
-        tag = " (smoke)" if b["settings"].get("smoke") else " (non-standard)" if b["settings"].get("nonstandard") else ""
-        settings.setdefault(b["settings_hash"], b["settings_hash"][:12] + tag)
+        tag = "" if b["protocol"]["official"] else " (not the published protocol)"
+        protocols.setdefault(b["protocol"]["id"], b["protocol"]["id"] + tag)
     opt = '<option value="">all</option>'
     split_opts = opt + "".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in splits)
-    set_opts = opt + "".join(f'<option value="{escape(h)}">{escape(t)}</option>' for h, t in settings.items())
+    proto_opts = opt + "".join(f'<option value="{escape(h)}">{escape(t)}</option>' for h, t in protocols.items())
     n_methods = len({(r["method"]["name"], r["method"]["version"]) for b in boards for r in b["rows"]})
     body = [
         '<header class="top"><div class="wrap">',
@@ -472,10 +646,10 @@ def render_html(doc: dict[str, Any]) -> str:
         '<main class="wrap">',
         '<div class="filters">',
         f'<label>Split<select id="f-split">{split_opts}</select></label>',
-        f'<label>Settings<select id="f-settings">{set_opts}</select></label>',
+        f'<label>Protocol<select id="f-protocol">{proto_opts}</select></label>',
         ('<span class="legend"><b>↑</b> higher is better · <b>↓</b> lower is better · '
         '<b style="color:var(--good)">bold</b> best · <b style="color:var(--accent)">≈</b> 95 % interval overlaps '
-        'the best · click a column to sort</span>'),
+        'the best · <b>⊘</b> left off that column · click a column to sort</span>'),
         "</div>",
         *(_board_html(b) for b in boards),
         '<div class="empty" id="empty">No board matches the filter.</div>',
@@ -484,10 +658,12 @@ def render_html(doc: dict[str, Any]) -> str:
         body.append(f'<details class="refused"><summary>{len(doc["refused"])} file(s) not ranked</summary><ul>' +
                     "".join(f'<li><code>{escape(x["path"])}</code>: {escape(x["reason"])}</li>'
                             for x in doc["refused"]) + "</ul></details>")
-    body.append('<footer>Each board ranks only results with the same dataset checksum and metric-settings hash. '
-                'Intervals are 95 % bootstrap intervals over subjects as reported in each results.json; the rank '
-                'column is the position by the board\'s primary metric. Data: leaderboard.json, leaderboard.csv.'
-                '</footer></main>')
+    body.append('<footer>A board is one dataset split, dataset checksum and protocol. Each column ranks only the '
+                "results whose fingerprint for it equals the protocol's reference (derived from the shipped protocol "
+                "or given by the maintainer); the others are shown with ⊘ and what differs. Intervals are 95 % "
+                "bootstrap intervals over subjects as reported in each results.json; the rank column is the "
+                "position by the board's primary metric. Published numbers are quoted apart and never ranked. "
+                "Data: leaderboard.json, leaderboard.csv.</footer></main>")
     return page(doc["title"], "\n".join(body), _asset("page.js"))
 
 

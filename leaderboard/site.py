@@ -20,8 +20,9 @@ from typing import Any
 
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.fileio import ensure_dir
+from headswapbench.fingerprint import ReferenceFingerprints
 
-from .collect import Collection, Loaded, collect, read_verified
+from .collect import Collection, Loaded, collect, read_references, read_verified, references_for
 from .details import render_details
 from .rank import build_boards
 from .render import render_csv, render_html, render_json, render_markdown
@@ -30,14 +31,17 @@ LEADERBOARD_VERSION = 1
 SITE_FILES = ("leaderboard.json", "leaderboard.csv", "leaderboard.md", "index.html")
 
 
-def build_document(col: Collection, title: str = "HeadSwapBench leaderboard",
-                   sort_by: str | None = None) -> tuple[dict[str, Any], list[tuple[dict, Loaded]]]:
-    """The leaderboard as one JSON-able dict (what leaderboard.json holds) + the row ↔ file pairing."""
+def build_document(col: Collection, title: str = "HeadSwapBench leaderboard", sort_by: str | None = None,
+                   references: Sequence[ReferenceFingerprints] = ()) -> tuple[dict[str, Any], list[tuple[dict, Loaded]]]:
+    """The leaderboard as one JSON-able dict (what leaderboard.json holds) + the row ↔ file pairing.
+    ``references``: the maintainer's (``--reference``); protocols without one use the shipped protocol's."""
     from headswapbench import __version__
 
-    boards = build_boards(col.accepted, sort_by=sort_by, pinned=col.pinned)
+    refs = references_for((i.protocol_id for i in col.accepted), references)
+    boards = build_boards(col.accepted, sort_by=sort_by, references=refs)
     if sort_by and boards and not any(b["primary_metric"] == sort_by for b in boards):
-        ranked = sorted({m["name"] for b in boards for m in b["metrics"] if m["higher_is_better"] is not None})
+        ranked = sorted({m["name"] for b in boards for m in b["metrics"]
+                         if m["higher_is_better"] is not None and m["not_ranked"] is None})
         raise HeadSwapBenchError(f"--sort-by {sort_by}: not a ranked metric of these results; choose one of {ranked}")
     by_path = {str(i.path): i for i in col.accepted}
     pairs = [(r, by_path[r["source_file"]]) for b in boards for r in b["rows"]]
@@ -47,6 +51,10 @@ def build_document(col: Collection, title: str = "HeadSwapBench leaderboard",
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "toolkit_version": __version__,
         "reference": col.reference,
+        "fingerprint_references": {pid: {"source": r.source,
+                                         "fingerprints": {k: {"fingerprint_hash": r.hash(k), "fingerprint": fp}
+                                                          for k, fp in r.fingerprints.items()},
+                                         "unknown": r.unknown} for pid, r in refs.items()},
         "verification": col.verification,
         "boards": boards,
         "refused": [r.to_dict() for r in col.refused],
@@ -89,20 +97,24 @@ def write_site(doc: dict[str, Any], pairs: list[tuple[dict, Loaded]], out: str |
 
 
 def build_site(inputs: Iterable[str | Path], out: str | Path, *, dataset_checksums: Sequence[str] = (),
-               settings_hashes: Sequence[str] = (), verified: str | Path | Sequence[str] | None = None,
+               references: Sequence[str | Path | ReferenceFingerprints] = (),
+               verified: str | Path | Sequence[str] | None = None,
                sort_by: str | None = None, title: str = "HeadSwapBench leaderboard",
                strict: bool = False) -> dict[str, Any]:
     """Collect, validate, rank and write the site. ``verified``: the maintainers' list (a file, or the hashes
-    themselves). Raises when nothing can be ranked (or, with ``strict``, when anything was refused); returns
-    the leaderboard document."""
+    themselves); ``references``: the maintainer's reference fingerprints (files written by ``protocols
+    fingerprints``, results files they vouch for, or ``ReferenceFingerprints``). Raises when nothing can be
+    ranked (or, with ``strict``, when anything was refused); returns the leaderboard document."""
     if isinstance(verified, (str, Path)):
         verified = read_verified(verified)
-    col = collect(inputs, dataset_checksums, settings_hashes, verified)
+    refs = [r for r in references if isinstance(r, ReferenceFingerprints)]
+    refs += read_references([r for r in references if not isinstance(r, ReferenceFingerprints)])
+    col = collect(inputs, dataset_checksums, verified)
     reasons = "\n".join(f"  {r.path}: {r.reason}" for r in col.refused)
     if not col.accepted:
         raise HeadSwapBenchError("no results could be ranked" + (f":\n{reasons}" if reasons else " (no input)"))
     if strict and col.refused:
         raise HeadSwapBenchError(f"{len(col.refused)} file(s) refused (--strict):\n{reasons}")
-    doc, pairs = build_document(col, title=title, sort_by=sort_by)
+    doc, pairs = build_document(col, title=title, sort_by=sort_by, references=refs)
     write_site(doc, pairs, out)
     return doc

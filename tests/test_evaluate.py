@@ -422,6 +422,26 @@ def test_a_metric_subset_carries_the_full_runs_fingerprints(full_runs, eval_spli
     assert part.results["protocol"]["overrides"][0].startswith("metrics psnr, ssim (protocol:")
 
 
+def test_expected_fingerprints_are_what_a_real_offline_v1_run_records(full_runs):
+    """The leaderboard's reference (``expected_fingerprints``, from the protocol and the runner's own code)
+    equals the fingerprints a real offline-v1 evaluation wrote, key by key. ``full_runs`` samples identity on
+    every 4th frame (an override), so its identity keys differ from the protocol's by exactly that."""
+    from headswapbench.evaluation.reference import expected_fingerprints
+    from headswapbench.fingerprint import fingerprint_difference
+
+    ref = expected_fingerprints("offline-v1")
+    assert ref.unknown == {} and ref.protocol == "offline-v1@1"
+    for run in full_runs.values():
+        recorded = run.results["metrics"]
+        assert set(recorded) == set(ref.fingerprints)
+        for key, e in recorded.items():
+            diff = fingerprint_difference(e["fingerprint"], ref.fingerprints[key])
+            if "identity_backend" in e["fingerprint"]["settings"]:
+                assert diff.startswith("identity frames every 4th frame vs auto (at most 16 per clip"), key
+            else:
+                assert diff == "" and e["fingerprint_hash"] == ref.hash(key), key
+
+
 def test_published_protocol_offline_says_which_file_to_fetch_and_what_was_computed(eval_split, tmp_path, capsys):
     """Done-when of issue 10: `--protocol headswapbench-v1` on a machine without its model files ends with one
     line naming the AdaFace file and what was still computed; identity, LPIPS, FID, FVD are unavailable,

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 from headswapbench.leaderboard import build_site, rank_metric
-from leaderboard_fixtures import CHECKSUM, SETTINGS, results_for, write_run
+from leaderboard_fixtures import (
+    CHECKSUM,
+    SETTINGS,
+    TABLE,
+    fingerprint_for,
+    official_results,
+    results_for,
+    write_run,
+)
 
 from headswapbench.cli.main import main
 from headswapbench.errors import HeadSwapBenchError
@@ -88,15 +96,26 @@ def test_build_site_ranks_and_writes_all_files(runs, tmp_path):
     assert rows["noop"]["metrics"]["fid"]["available"] is False
     assert board["labels"] == ["non-standard: identity: dlib ResNet instead of ArcFace"]
 
+    # lpips is not a metric of offline-v1: shown, not ranked, with why (no reference fingerprint for it)
+    lpips = next(m for m in board["metrics"] if m["name"] == "lpips")
+    assert "lpips is not a metric of protocol offline-v1@1" in lpips["not_ranked"]
+    assert all(not r["metrics"]["lpips"]["ranked"] and "rank" not in r["metrics"]["lpips"] for r in board["rows"])
+    assert board["protocol"]["id"] == "offline-v1@1" and board["left_off"] == []
+
     on_disk = json.loads((site / "leaderboard.json").read_text())
-    assert on_disk["boards"][0]["settings_hash"] == sha256_json(SETTINGS)
+    assert on_disk["boards"][0]["rows"][0]["settings_hash"] == sha256_json(SETTINGS)  # each row keeps its file's
+    assert on_disk["fingerprint_references"]["offline-v1@1"]["source"].startswith("derived from the shipped protocol")
     with open(site / "leaderboard.csv", newline="") as fh:
         lines = list(csv.DictReader(fh))
     assert len(lines) == 3 * 8  # 3 methods x 8 metrics (fid included as unavailable)
     fid = next(x for x in lines if x["method"] == "noop" and x["metric"] == "fid")
     assert fid["available"] == "False" and "pt_inception" in fid["reason"]
+    ident = next(x for x in lines if x["method"] == "warp" and x["metric"] == "identity_cosine_ref")
+    assert (ident["n_subjects"], ident["replicates"], ident["ranked"], ident["protocol"]) == ("10", "1000", "True",
+                                                                                          "offline-v1@1")
     md = (site / "leaderboard.md").read_text()
-    assert "**0.912 [0.890, 0.931]**" in md and "≈ 0.874 [0.850, 0.899]" in md and "identity_cosine_ref ↑" in md
+    assert "**0.912 [0.890, 0.931] (10 subjects)**" in md and "≈ 0.874 [0.850, 0.899] (10 subjects)" in md
+    assert "identity_cosine_ref ↑" in md and "subject-level cluster bootstrap, 1,000 replicates" in md
 
     # nothing from the submission folder reaches the site: not its report.html, nor the files that report links
     # (inside the folder or, with ../, outside it); each row gets a detail page rendered by the leaderboard
@@ -122,9 +141,12 @@ def test_refusals_each_have_a_reason(tmp_path):
     write_run(root, "warp_rerun", results_for("warp", created_at="2026-11-25T08:00:00Z"))
     (root / "zz_copy").mkdir()
     shutil.copy(root / "noop" / "results.json", root / "zz_copy" / "results.json")
-    # other dataset version, other metric settings
+    # other dataset version; other metric settings (not refused: left off the columns they change)
     write_run(root, "old_dataset", results_for("warp", version="2", checksum="0" * 64))
-    write_run(root, "other_settings", results_for("warp", version="3", settings={**SETTINGS, "resize": 256}))
+    other = fingerprint_for("keypoint_nme")
+    other["settings"]["normaliser"] = "bounding-box diagonal"
+    write_run(root, "other_settings", results_for("warp", version="3", settings={**SETTINGS, "resize": 256},
+                                                  fingerprints={"keypoint_nme": other}))
     # malformed and schema-violating files
     (root / "broken").mkdir()
     (root / "broken" / "results.json").write_text('{"schema_version": 1, "method": ')
@@ -134,54 +156,66 @@ def test_refusals_each_have_a_reason(tmp_path):
     (root / "edited" / "results.json").write_text(json.dumps(bad))
 
     site = tmp_path / "site"
-    doc = build_site([root, tmp_path / "missing.json"], site, dataset_checksums=[CHECKSUM],
-                     settings_hashes=[sha256_json(SETTINGS)])
-    assert [r["method"]["name"] for r in doc["boards"][0]["rows"]] == ["oracle", "warp", "noop"]
+    doc = build_site([root, tmp_path / "missing.json"], site, dataset_checksums=[CHECKSUM])
+    assert [(r["method"]["name"], r["method"]["version"]) for r in doc["boards"][0]["rows"]] == [
+        ("oracle", "1"), ("warp", "1"), ("warp", "3"), ("noop", "1")]
     reasons = {Path(r["path"]).parent.name if r["path"].endswith("json") and "missing" not in r["path"]
                else "missing": r["reason"] for r in doc["refused"]}
-    assert set(reasons) == {"missing", "broken", "edited", "old_dataset", "other_settings", "warp_rerun", "zz_copy"}
+    assert set(reasons) == {"missing", "broken", "edited", "old_dataset", "warp_rerun", "zz_copy"}
     assert reasons["missing"] == "not found"
     assert "not valid JSON" in reasons["broken"]
     assert "settings_hash" in reasons["edited"] and "edited after hashing" in reasons["edited"]
     assert reasons["old_dataset"].startswith("dataset checksum 000000000000 is not the maintainers' reference 9f2caaaa")
-    assert "metric settings hash" in reasons["other_settings"] and "--settings-hash" in reasons["other_settings"]
+    # the other settings change one number: warp 3 ranks on every column but keypoint_nme, where it is left
+    # off with what differs (it used to be refused whole for its settings hash)
+    (board,) = doc["boards"]
+    assert board["left_off"] == [{"method": "warp", "version": "3", "slug": "warp-3", "metric": "keypoint_nme",
+                                  "reason": "normaliser bounding-box diagonal vs inter-ocular (outer eye corners 33-263,…"}]
+    warp3 = next(r for r in board["rows"] if r["method"]["version"] == "3")
+    assert warp3["metrics"]["identity_cosine_ref"]["ranked"] and not warp3["metrics"]["keypoint_nme"]["ranked"]
     assert reasons["warp_rerun"].startswith(f"duplicate of {root / 'warp' / 'results.json'}")
     assert reasons["zz_copy"] == f"identical to {root / 'noop' / 'results.json'}"
     assert json.loads((site / "leaderboard.json").read_text())["refused"] == doc["refused"]
-    assert "7 file(s) not ranked" in (site / "index.html").read_text()
+    html = (site / "index.html").read_text()
+    assert "6 file(s) not ranked" in html and "normaliser bounding-box diagonal vs inter-ocular" in html
 
 
-def test_explicit_flags_choose_the_group_and_several_settings_give_several_boards(tmp_path):
+def test_explicit_flags_choose_the_dataset_and_each_protocol_gets_a_board(tmp_path):
     root = tmp_path / "runs"
-    other = {**SETTINGS, "resize": 256}
     write_run(root, "a", results_for("warp"))
     write_run(root, "b", results_for("noop"))
     write_run(root, "c", results_for("warp", checksum="1" * 64))
-    write_run(root, "d", results_for("noop", settings=other))
+    write_run(root, "d", official_results("noop", dataset="HeadSwapBench-demo", checksum=CHECKSUM, num_clips=10))
     doc = build_site([root], tmp_path / "s1", dataset_checksums=["1" * 64])
     assert [r["method"]["name"] for b in doc["boards"] for r in b["rows"]] == ["warp"]
     assert doc["reference"][0]["dataset_checksum_rule"] == "--dataset-checksum"
-    doc = build_site([root], tmp_path / "s2", settings_hashes=[sha256_json(SETTINGS), sha256_json(other)],
-                     dataset_checksums=[CHECKSUM])
-    assert sorted((b["settings_hash"][:8], len(b["rows"])) for b in doc["boards"]) == sorted(
-        [(sha256_json(SETTINGS)[:8], 2), (sha256_json(other)[:8], 1)])
+    doc = build_site([root], tmp_path / "s2", dataset_checksums=[CHECKSUM])
+    assert sorted((b["protocol"]["id"], len(b["rows"])) for b in doc["boards"]) == [
+        ("headswapbench-v1@1", 1), ("offline-v1@1", 2)]
+    assert all(b["pinned"]["dataset_checksum_by"] == "--dataset-checksum" for b in doc["boards"])
+    # no reference for headswapbench-v1's AdaFace columns on this machine, and no --reference: not ranked
+    v1 = next(b for b in doc["boards"] if b["protocol"]["id"] == "headswapbench-v1@1")
+    ident = next(m for m in v1["metrics"] if m["name"] == "identity_cosine_target")
+    assert ident["not_ranked"].startswith("no reference fingerprint: model file adaface-ir101 is not on this machine")
+    assert v1["rows"][0]["metrics"]["psnr"]["rank"] == 1  # derived here: PSNR needs no model file
 
 
-def test_without_flags_nothing_is_voted_each_checksum_and_settings_get_a_board(tmp_path):
-    """No majority rule: a file never decides which dataset or settings are the reference. Without the
-    maintainer's flags every checksum and settings hash is its own board, labelled as not pinned."""
+def test_without_flags_nothing_is_voted_each_checksum_and_protocol_get_a_board(tmp_path):
+    """No majority rule: a file never decides which dataset is the reference. Without the maintainer's flag
+    (and with no protocol declaring a checksum) every checksum is its own board, labelled as not pinned; each
+    protocol is its own board too."""
     root = tmp_path / "runs"
-    other = {**SETTINGS, "resize": 256}
     write_run(root, "a", results_for("warp", checksum="1" * 64, created_at="2026-01-01T00:00:00Z"))
     write_run(root, "b", results_for("noop", checksum="2" * 64, created_at="2026-06-01T00:00:00Z"))
-    write_run(root, "c", results_for("oracle", checksum="2" * 64, settings=other))
+    write_run(root, "c", official_results("oracle", dataset="HeadSwapBench-demo", checksum="2" * 64,
+                                          num_clips=10, table={"oracle": TABLE["oracle"]}))
     doc = build_site([root], tmp_path / "site")
     assert doc["refused"] == []
-    boards = {(b["dataset"]["checksum"][0], b["settings_hash"] == sha256_json(other)): b for b in doc["boards"]}
-    assert sorted(boards) == [("1", False), ("2", False), ("2", True)]
+    boards = {(b["dataset"]["checksum"][0], b["protocol"]["id"]): b for b in doc["boards"]}
+    assert sorted(boards) == [("1", "offline-v1@1"), ("2", "headswapbench-v1@1"), ("2", "offline-v1@1")]
     assert all(not b["pinned"]["dataset_checksum"] for b in doc["boards"])
-    assert any("results on 2 dataset checksums" in x and "--dataset-checksum" in x for x in boards["1", False]["labels"])
-    assert any("2 settings hashes" in x for x in boards["2", True]["labels"])
+    assert any("on 2 dataset checksums" in x and "--dataset-checksum" in x for x in boards["1", "offline-v1@1"]["labels"])
+    assert not any(x.startswith("not pinned") for x in boards["2", "headswapbench-v1@1"]["labels"])  # one checksum
     assert doc["reference"][0]["dataset_checksum_rule"] == "not pinned: one board per dataset checksum"
 
 
@@ -245,6 +279,11 @@ def test_smoke_results_and_partial_coverage_are_labelled_and_html_is_escaped(tmp
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "smoke test" in html and "partial: 7 of 10 clips scored" in html
     assert doc["boards"][0]["labels"][0].startswith("smoke test")
+    # a smoke model is left off every column it could rank on, with the reason "smoke model"
+    board = doc["boards"][0]
+    assert {x["reason"] for x in board["left_off"]} == {"smoke model"}
+    assert all(not c.get("ranked") for r in board["rows"] for c in r["metrics"].values())
+    assert board["primary_metric"] is None
 
 
 def test_cli_build_human_and_json(runs, tmp_path, capsys):
@@ -312,5 +351,5 @@ def test_detail_page_is_rendered_from_the_results_with_best_and_worst_clips(tmp_
     order = [cid for cid in (f"clip{i:02d}" for i in range(30)) if f">{cid}<" in page]
     assert len(order) == 20 and ">clip05<" not in page  # 10 best (highest psnr) + 10 worst of the 29
     assert page.index(">clip29<") < page.index(">clip20<") < page.index(">clip00<")
-    assert row["content_hash"] in page and doc["boards"][0]["settings_hash"] in page
+    assert row["content_hash"] in page and row["settings_hash"] in page
     assert '<a href="../../index.html#board-' in page

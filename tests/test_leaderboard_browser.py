@@ -17,13 +17,13 @@ pytestmark = pytest.mark.browser
 
 def _order(driver, board_id: str) -> list[str]:
     return driver.execute_script(
-        "return Array.from(document.querySelectorAll(arguments[0] + ' tbody tr'))"
+        "return Array.from(document.querySelectorAll(arguments[0] + ' table.lb[data-board] tbody tr'))"
         ".map(r => r.querySelector('td.method a').textContent)", f"#board-{board_id}")
 
 
 def _ranks(driver, board_id: str) -> list[str]:
     return driver.execute_script(
-        "return Array.from(document.querySelectorAll(arguments[0] + ' tbody tr'))"
+        "return Array.from(document.querySelectorAll(arguments[0] + ' table.lb[data-board] tbody tr'))"
         ".map(r => r.cells[0].textContent)", f"#board-{board_id}")
 
 
@@ -132,4 +132,60 @@ def test_no_script_from_a_submission_runs_on_any_page(browser, tmp_path):  # noq
         assert browser.execute_script(pwned) == "undefined"
         assert browser.execute_script("return document.scripts.length") == 0
         assert browser.find_elements(By.CSS_SELECTOR, "iframe, img, svg, object, embed") == []
+    assert js_errors(browser) == []
+
+
+def test_official_board_shows_published_rows_apart_and_left_off_reasons(browser, tmp_path):  # noqa: F811
+    """The official split under headswapbench-v1: the published rows sit in their own labelled section with no
+    rank; a `--identity dlib` run is greyed with ⊘ on the identity column (its reason on hover and in the list
+    under the table) and sorts after the ranked rows there; the protocol filter switches boards."""
+    from leaderboard_fixtures import (
+        OFFICIAL_PROTOCOL,
+        dlib_identity,
+        official_reference,
+        official_results,
+    )
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    runs = tmp_path / "runs"
+    write_run(runs, "directswap", official_results("directswap-repro"))
+    write_run(runs, "noop", official_results("noop"))
+    dlib = {**OFFICIAL_PROTOCOL, "official": False, "overrides": ["identity backend dlib (protocol: adaface)"]}
+    write_run(runs, "dlib", official_results("warp", version="dlib", protocol=dlib,
+                                             fingerprints={"identity_cosine_target": dlib_identity("identity_cosine_target")}))
+    write_run(runs, "offline", results_for("warp"))
+    site = tmp_path / "site"
+    doc = build_site([runs], site, references=[official_reference()])
+    board = next(b["id"] for b in doc["boards"] if b["protocol"]["id"] == "headswapbench-v1@1")
+    other = next(b["id"] for b in doc["boards"] if b["protocol"]["id"] == "offline-v1@1")
+
+    open_file(browser, site / "index.html")
+    pub = browser.find_element(By.CSS_SELECTOR, f"#board-{board} div.published")
+    assert pub.is_displayed() and "published numbers, reported in arxiv 2609.35708" in pub.text.lower()
+    names = [x.text for x in pub.find_elements(By.CSS_SELECTOR, "tr.published-row td.method .name")]
+    assert names[:2] == ["DirectSwap", "VACE"] and len(names) == 7
+    assert "0.7019" in pub.text and pub.find_elements(By.CSS_SELECTOR, "td.rank") == []
+    assert "FLUX.2-klein" not in " ".join(_order(browser, board))  # never a row of the ranked table
+
+    # the warp --identity dlib row: ⊘ on identity, why on hover and below the table; last when sorted there
+    # default order: the headline metric; warp dlib has no identity rank, so it comes after the ranked rows
+    assert _order(browser, board) == ["directswap-repro", "noop", "warp"]
+    assert _ranks(browser, board) == ["1", "2", "–"]
+    off = browser.find_element(By.CSS_SELECTOR, f"#board-{board} td.num.off")
+    assert off.text.startswith("⊘") and off.get_attribute("title") == \
+        "left off this column: identity backend dlib vs adaface"
+    left = browser.find_element(By.CSS_SELECTOR, f"#board-{board} div.left-off")
+    assert left.is_displayed() and "warp dlib · identity_cosine_target: identity backend dlib vs adaface" in left.text
+    header = browser.find_element(By.CSS_SELECTOR, f'#board-{board} th[data-key="m:identity_cosine_target"]')
+    header.click()
+    assert _order(browser, board)[-1] == "warp"
+    header.click()
+    assert _order(browser, board)[-1] == "warp"  # missing and left-off values sort last either way
+    browser.find_element(By.CSS_SELECTOR, f'#board-{board} th[data-key="m:psnr"]').click()
+    assert _order(browser, board) == ["directswap-repro", "warp", "noop"] and _ranks(browser, board) == ["1", "2", "3"]
+
+    Select(browser.find_element(By.ID, "f-protocol")).select_by_value("offline-v1@1")
+    assert not browser.find_element(By.ID, f"board-{board}").is_displayed()
+    assert browser.find_element(By.ID, f"board-{other}").is_displayed()
     assert js_errors(browser) == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from headswapbench.leaderboard import build_site
 from hostile_results import PWN_SCRIPT, SECRET, write_honest, write_hostile, write_report_attacks
-from leaderboard_fixtures import CHECKSUM, results_for, with_fingerprint, write_run
+from leaderboard_fixtures import CHECKSUM, reference_with, results_for, with_fingerprint, write_run
 
 from headswapbench.cli.main import main
 from headswapbench.errors import HeadSwapBenchError
@@ -100,7 +100,8 @@ def test_overflowing_numbers_of_an_unknown_unit_still_render(tmp_path):
             "mean": mean, "ci95": ci, "n": 10, "higher_is_better": True, "unit": "widgets", "available": True})
         (runs / name).mkdir(parents=True)
         (runs / name / "results.json").write_text(json.dumps(r))
-    doc = build_site([runs], tmp_path / "site", sort_by="custom_score")
+    # custom_score is no metric of offline-v1: the maintainers' reference names its fingerprint, so it ranks
+    doc = build_site([runs], tmp_path / "site", sort_by="custom_score", references=[reference_with("custom_score")])
     assert [r["method"]["version"] for r in doc["boards"][0]["rows"]] == ["huge", "tiny"]
     html = (tmp_path / "site" / "index.html").read_text()
     chart = html[html.index('<figure class="chart" data-metric="custom_score"'):]
@@ -172,8 +173,14 @@ def test_hash_prefixes_unique_ambiguous_and_too_short(tmp_path, capsys):
         build_site([runs], tmp_path / "s", dataset_checksums=["abcd1234"])
     with pytest.raises(HeadSwapBenchError, match="too short, give at least 8 characters"):
         build_site([runs], tmp_path / "s", dataset_checksums=["abcd"])
-    settings_hash = doc["boards"][0]["settings_hash"]
-    assert build_site([runs], tmp_path / "s", settings_hashes=[settings_hash[:12].upper()])["refused"] == []
+    # the 12 characters the page and the CLI print are enough, in either case
+    doc = build_site([runs], tmp_path / "s", dataset_checksums=["ABCD12341111"])
+    assert [b["dataset"]["checksum"] for b in doc["boards"]] == ["abcd1234" + "1" * 56]
+    assert [Path(r["path"]).parent.name for r in doc["refused"]] == ["a"]
+    # the settings hash is no longer a reference: the flag is retired with one line saying what replaced it
+    assert main(["leaderboard", "build", str(runs), "--out", str(tmp_path / "s"), "--settings-hash", "abcd1234"]) == 2
+    err = capsys.readouterr().err
+    assert "--settings-hash is retired" in err and "fingerprint" in err and "Traceback" not in err
     assert main(["leaderboard", "build", str(runs), "--out", str(tmp_path / "s"), "--verified",
                  str(tmp_path / "missing.txt")]) == 2
     assert "--verified" in capsys.readouterr().err
@@ -252,7 +259,7 @@ def test_build_refuses_unsafe_hash_flags_by_name(tmp_path):
     runs = tmp_path / "runs"
     write_honest(runs)
     with pytest.raises(HeadSwapBenchError, match="not a hexadecimal hash"):
-        build_site([runs], tmp_path / "s", settings_hashes=["../../etc"])
+        build_site([runs], tmp_path / "s", dataset_checksums=["../../etc"])
 
 
 def test_look_alike_boards_never_share_detail_pages(tmp_path):

@@ -88,7 +88,29 @@ def test_published_numbers_are_data_mapped_to_our_keys():
     assert rows["VACE"].metrics["keypoint_nme"] == 0.198
     assert all(r.source["id"] == "arXiv:2609.35708" for r in rows.values())
     assert all(k in METRIC_INFO for r in rows.values() for k in r.metrics)
+    # where they were measured: the leaderboard shows them on that board only, labelled with their source
+    assert {(r.dataset, r.split, r.protocol_id) for r in rows.values()} == {
+        ("yananwang-MBZUAI/HeadSwapBench", "test", "headswapbench-v1@1")}
+    assert rows["DirectSwap"].label == "reported in arXiv 2609.35708"
     assert published_results("offline-v1") == []
+
+
+def test_a_protocol_may_declare_its_split_and_checksum(tmp_path):
+    """Optional [dataset]: the leaderboard pins the results of that protocol on that split to the checksum."""
+    text = load_protocol("offline-v1").path
+    from importlib import resources
+
+    data = resources.files("headswapbench").joinpath("protocols", "offline-v1.toml").read_text()
+    good = data + '\n[dataset]\nname = "my/split"\nsplit = "test"\nchecksum = "' + "ab" * 32 + '"\n'
+    (tmp_path / "p.toml").write_text(good)
+    assert load_protocol(tmp_path / "p.toml").dataset == {"name": "my/split", "split": "test", "checksum": "ab" * 32}
+    assert load_protocol("offline-v1").dataset == {} and text == "offline-v1.toml"
+    (tmp_path / "bad.toml").write_text(good.replace("ab" * 32, "XYZ").replace('split = "test"\nch', 'splt = "t"\nch'))
+    with pytest.raises(ProtocolError, match=r"unknown key 'dataset.splt'"):
+        load_protocol(tmp_path / "bad.toml")
+    (tmp_path / "bad2.toml").write_text(good.replace("ab" * 32, "XYZ"))
+    with pytest.raises(ProtocolError, match="dataset.checksum 'XYZ': 16-128 lower-case hex digits"):
+        load_protocol(tmp_path / "bad2.toml")
 
 
 @pytest.mark.parametrize("kw, message", [
@@ -156,6 +178,15 @@ def test_fingerprint_difference_says_what_differs():
     assert fingerprint_difference(fp(), fp(weights={"lpips-alexnet": weight_record(sha_a, sha_a)})) == \
         "lpips-alexnet weights pinned on one side only"
     assert fingerprint_difference(None, fp()) == "no fingerprint on one side (results made before schema 2)"
+    # another backend is named once: its description and the files only it uses follow from it
+    dlib = fp(key="x", weights={"facemesh": weight_record(sha_a, sha_a), "dlib-resnet": weight_record(sha_b, sha_b)},
+              identity_backend="dlib", identity={"name": "dlib", "dim": 128})
+    ada = fp(key="x", weights={"facemesh": weight_record(sha_a, sha_a), "adaface-ir101": weight_record(sha_a, None)},
+             identity_backend="adaface", identity={"name": "adaface", "dim": 512})
+    assert fingerprint_difference(dlib, ada) == "identity backend dlib vs adaface"
+    # ... but a file both sides use that differs is still said
+    ada["weights"]["facemesh"] = weight_record(sha_b, None)
+    assert fingerprint_difference(dlib, ada) == "identity backend dlib vs adaface; facemesh weights differ (ab12… vs cd34…)"
 
 
 def test_protocols_cli_list_and_show(capsys):

@@ -74,7 +74,9 @@ def test_make_results_fills_contract_fields():
     # every metric entry carries its fingerprint and the hash of it; the protocol block is kept
     assert all(e["fingerprint_hash"] == fingerprint_hash(e["fingerprint"]) for e in r["metrics"].values())
     assert r["protocol"] == PROTOCOL
-    assert results_key(r) == ("warp", "1", "HeadSwapBench", "test", sha256_json(SETTINGS))
+    # one leaderboard row: method and version on one split under one protocol (settings differ per column, and
+    # each column compares fingerprints)
+    assert results_key(r) == ("warp", "1", "HeadSwapBench", "test", "offline-v1@1")
 
 
 @pytest.mark.parametrize(
@@ -100,6 +102,14 @@ def test_make_results_fills_contract_fields():
          "fingerprint_hash does not match"),
         (lambda r: r["metrics"]["fid"]["fingerprint"].update(metric="lpips"), "is not this entry's key"),
         (lambda r: r["coverage"].update(failures={"c1": "a string"}), "coverage.failures"),
+        # the statistics the leaderboard shows beside every interval
+        (lambda r: r["metrics"]["keypoint_nme"].update(n_subjects=4), "n_subjects (4) exceeds n (3)"),
+        (lambda r: r["metrics"]["keypoint_nme"].update(n_subjects=-1), "n_subjects must be an integer >= 0"),
+        (lambda r: r["metrics"]["keypoint_nme"].update(n_subjects=True), "n_subjects must be an integer >= 0"),
+        (lambda r: r["dataset"].update(num_subjects=9), "dataset.num_subjects (9) exceeds dataset.num_clips (3)"),
+        (lambda r: r["dataset"].update(num_subjects="3"), "dataset.num_subjects must be an integer"),
+        (lambda r: r["protocol"].update(replicates=0), "protocol.replicates must be a positive integer"),
+        (lambda r: r["protocol"].update(level=95), "protocol.level must be a number between 0 and 1"),
     ],
 )
 def test_validate_reports_each_problem(mutate, expected):

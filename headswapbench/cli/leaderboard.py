@@ -19,11 +19,15 @@ def build_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Site folder to write (replaced atomically)."),
     dataset_checksum: list[str] | None = typer.Option(
         None, "--dataset-checksum", help="The maintainers' reference dataset checksum: only results on it are "
-        "ranked (repeatable; a unique prefix of 8+ characters works). Default: none pinned, one board per "
-        "checksum."),
+        "ranked (repeatable; a unique prefix of 8+ characters works). Default: the checksum a protocol declares "
+        "for its split, else none pinned (one board per checksum)."),
+    reference: list[Path] | None = typer.Option(
+        None, "--reference", help="The maintainers' reference fingerprints for a protocol: a file written by "
+        "`headswapbench protocols fingerprints NAME --out FILE`, or a results.json they vouch for (repeatable). "
+        "Each column ranks only results whose fingerprint equals it. Default: derived from the shipped protocol "
+        "on this machine (columns whose model files are missing here are then not ranked)."),
     settings_hash: list[str] | None = typer.Option(
-        None, "--settings-hash", help="Only rank results with this metric-settings hash (repeatable, unique "
-        "prefix works; several give one board each). Default: none pinned, one board per settings hash."),
+        None, "--settings-hash", hidden=True, help="Retired: columns are compared by their fingerprints."),
     verified: Path | None = typer.Option(
         None, "--verified", help="The maintainers' list of verified results: one content hash (sha256 of the "
         "results file, `leaderboard validate` prints it; unique prefix of 16+ characters) per line, # comments. "
@@ -34,18 +38,31 @@ def build_cmd(
     strict: bool = typer.Option(False, "--strict", help="Fail if any file is refused."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Validate, group and rank results; write leaderboard.json/.csv/.md and index.html into OUT."""
+    """Validate, group and rank results; write leaderboard.json/.csv/.md and index.html into OUT.
+
+    A board is one dataset split, dataset checksum and protocol; each column ranks the results whose
+    fingerprint for it equals the protocol's reference, and lists the others with what differs."""
+    from headswapbench.errors import HeadSwapBenchError
     from headswapbench.leaderboard import build_site
 
-    doc = build_site(results, out, dataset_checksums=dataset_checksum or (), settings_hashes=settings_hash or (),
+    if settings_hash:
+        raise HeadSwapBenchError("--settings-hash is retired: a board is one dataset split, checksum and protocol, "
+                                 "and each column ranks the results whose fingerprint equals the protocol's "
+                                 "reference (pin that with --reference FILE; see docs/leaderboard.md)")
+    doc = build_site(results, out, dataset_checksums=dataset_checksum or (), references=reference or (),
                      verified=verified, sort_by=sort_by, title=title, strict=strict)
     index = (out / "index.html").resolve()
     summary = {
         "site": str(out.resolve()), "index": str(index), "url": index.as_uri(),
         "boards": [{"dataset": b["dataset"]["name"], "split": b["dataset"]["split"],
-                    "dataset_checksum": b["dataset"]["checksum"], "settings_hash": b["settings_hash"],
+                    "dataset_checksum": b["dataset"]["checksum"], "protocol": b["protocol"]["id"],
+                    "num_subjects": b["dataset"]["num_subjects"], "intervals": b["intervals"],
                     "primary_metric": b["primary_metric"], "labels": b["labels"],
-                    "methods": [_row_summary(b, r) for r in b["rows"]]} for b in doc["boards"]],
+                    "methods": [_row_summary(b, r) for r in b["rows"]],
+                    "left_off": b["left_off"],
+                    "not_ranked": {m["name"]: m["not_ranked"] for m in b["metrics"] if m["not_ranked"]},
+                    "published": [{"method": p["method"], "reported_in": p["label"], "metrics": p["metrics"]}
+                                  for p in b["published"]]} for b in doc["boards"]],
         "refused": doc["refused"],
         "reference": doc["reference"],
         "verification": doc["verification"],
@@ -53,14 +70,22 @@ def build_cmd(
     if as_json:
         emit(summary, True)
         return
+    from headswapbench.leaderboard.render import left_off_groups, quoted
     from headswapbench.safeio import one_line
 
     parts = []
-    for b in summary["boards"]:
-        head = (f"{one_line(b['dataset'])} / {one_line(b['split'])}  (dataset {b['dataset_checksum'][:12]}, settings "
-                f"{b['settings_hash'][:12]}, ranked by {b['primary_metric']})")
+    for b, board in zip(summary["boards"], doc["boards"]):
+        head = (f"{one_line(b['dataset'])} / {one_line(b['split'])}  (dataset {b['dataset_checksum'][:12]}, protocol "
+                f"{one_line(b['protocol'])}, ranked by {b['primary_metric']})")
         parts += [head] + [f"  ! {one_line(label)}" for label in b["labels"]]
-        parts.append(format_table(b["methods"], ["rank", "method", "version", "value", "ci95", "status"]))
+        parts.append(format_table(b["methods"], ["rank", "method", "version", "value", "ci95", "subjects",
+                                                 "status"]))
+        parts += [f"  left off {one_line(who)} · {', '.join(keys)}: {one_line(why)}"
+                  for who, why, keys in left_off_groups(board)]
+        if board["published"]:
+            parts.append("  reported in the literature (quoted, not ranked): " + "; ".join(
+                f"{one_line(p['method'])} " + ", ".join(f"{k} {quoted(v)}" for k, v in p["metrics"].items())
+                + f" ({one_line(p['label'])})" for p in board["published"]))
         parts.append("")
     if summary["refused"]:
         parts.append(f"{len(summary['refused'])} file(s) not ranked:")
@@ -76,13 +101,15 @@ def _row_summary(board: dict, row: dict) -> dict:
     ci = cell.get("ci95")
     return {
         "rank": cell.get("rank"), "method": row["method"]["name"], "version": row["method"]["version"],
-        "metric": p, "value": cell.get("mean") if cell.get("available") else "n/a",
+        "metric": p, "value": (cell.get("mean") if cell.get("available") else "n/a") if cell else "not reported",
         "ci95": f"[{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "",
+        "subjects": cell.get("n_subjects") if ci else None,
         "tied_with_best": bool(cell.get("tied_with_best")),
         "content_hash": row["content_hash"],
         "status": ("verified" if row["verified"] else "self-reported (claims verified)"
                    if row["provenance"].get("claimed_verified") else "self-reported")
         + ("; tied with best (CI)" if cell.get("tied_with_best") else "")
+        + (f"; left off {p}: {cell['left_off']}" if cell.get("left_off") else "")
         + "".join(f"; {x}" for x in row["labels"]),
     }
 

@@ -1,6 +1,9 @@
-"""`headswapbench protocols list | show NAME|FILE`: the protocols a split can be scored under."""
+"""`headswapbench protocols list | show NAME|FILE | fingerprints NAME|FILE`: the protocols a split can be scored
+under, and the reference fingerprints a leaderboard ranks each column against."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -54,6 +57,34 @@ def show_cmd(name: str = typer.Argument(..., help="Protocol name (headswapbench-
     if p.description:
         lines += ["", p.description]
     emit(d, json_out, "\n".join(lines))
+
+
+@app.command("fingerprints")
+def fingerprints_cmd(
+    name: str = typer.Argument(..., help="Protocol name (headswapbench-v1, offline-v1) or a .toml file."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the reference file here (what `leaderboard "
+                                    "build --reference FILE` reads)."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output (the reference file)."),
+) -> None:
+    """The fingerprint every result key of an official run of the protocol records on this machine (the
+    runner's own code builds the backends and metrics; nothing is scored or downloaded). A key whose model
+    file is not here is listed as unknown, with the file to fetch."""
+    from ..evaluation.reference import expected_fingerprints
+    from ..fileio import atomic_write_json
+
+    ref = expected_fingerprints(name)
+    doc = ref.to_dict()
+    if out is not None:
+        atomic_write_json(out, doc)
+    rows = [{"key": k, "fingerprint": ref.hash(k)[:12], "backends": ", ".join(
+        f"{b} {fp['settings'][b]}" for b in ("landmark_backend", "identity_backend") if b in fp["settings"]),
+        "weights": ", ".join(f"{w}{'' if r['pinned'] else ' (unpinned)'}" for w, r in fp["weights"].items())}
+        for k, fp in ref.fingerprints.items()]
+    rows += [{"key": k, "fingerprint": "unknown", "backends": "", "weights": why} for k, why in ref.unknown.items()]
+    text = f"{ref.source}\n" + format_table(rows, ["key", "fingerprint", "backends", "weights"])
+    if out is not None:
+        text += f"\nreference written to {out} (leaderboard build --reference {out})"
+    emit(doc, json_out, text)
 
 
 def register(root: typer.Typer) -> None:
