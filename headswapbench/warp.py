@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -35,9 +36,15 @@ from .face.topology import (
     FACE_OVAL,
     FOREHEAD_TOP,
     INNER_LIPS,
+    IRISES,
+    LEFT_BROW,
+    LEFT_BROW_LOWER,
     LEFT_BROW_UPPER,
     LEFT_EYE,
+    LIPS,
     OUTER_LIPS,
+    RIGHT_BROW,
+    RIGHT_BROW_LOWER,
     RIGHT_BROW_UPPER,
     RIGHT_EYE,
     UPPER_FACE_OVAL,
@@ -97,6 +104,82 @@ def triangulate(points: np.ndarray) -> np.ndarray:
     return tri[area > 1e-6]
 
 
+# ------------------------------------------------------------------------------------- mesh and visibility
+# Points whose texture is the face's own features, not skin: the skin-occlusion test skips triangles that
+# touch them (an eye or a brow is not "hair over the face").
+_FEATURE_POINTS = frozenset(LIPS + RIGHT_EYE + LEFT_EYE + IRISES + RIGHT_BROW + LEFT_BROW)
+# Each brow as a polygon: its upper edge from the outer end in, then its lower edge back out.
+RIGHT_BROW_RING = RIGHT_BROW_UPPER + RIGHT_BROW_LOWER[::-1]
+LEFT_BROW_RING = LEFT_BROW_UPPER + LEFT_BROW_LOWER[::-1]
+
+
+@dataclass(frozen=True)
+class CanonicalMesh:
+    """One triangulation for every face: Delaunay of the frontal, bilaterally symmetric face template
+    (inter-ocular distance 1) plus the forehead points. Fixed topology means a donor turned sideways still
+    gets the triangles of a frontal face (its own Delaunay would connect points across its folded far side),
+    and the frontal areas are the yardstick of how much of each triangle a view shows."""
+
+    points: np.ndarray  # [N, 2] template face_points
+    triangles: np.ndarray  # [M, 3]
+    area: np.ndarray  # [M] signed area in the template (the sign is the front-facing orientation)
+    mirror: np.ndarray  # [N] left/right partner of every face point
+    skin: np.ndarray  # [M] bool: the triangle touches no eye, brow or lip point and no forehead point
+
+
+def _signed_area(pts: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    p = pts[triangles]
+    return 0.5 * np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+
+
+@lru_cache(maxsize=1)
+def canonical_mesh() -> CanonicalMesh:
+    from .face.pose import load_template
+
+    tpl = load_template()
+    pts = face_points(tpl.landmarks)
+    tri = triangulate(pts)
+    arc = _UPPER_ARC[1:-1]
+    mirror = np.concatenate([tpl.mirror[:478], 478 + np.arange(len(arc))[::-1]])  # the arc is symmetric
+    feature = np.array([i in _FEATURE_POINTS for i in range(len(pts))])
+    skin = ~(feature[tri].any(axis=1) | (tri >= 478).any(axis=1))
+    return CanonicalMesh(pts, tri, _signed_area(pts, tri), mirror, skin)
+
+
+def face_depth(landmarks: np.ndarray) -> np.ndarray:
+    """[NUM_FACE_POINTS] depth (MediaPipe z: larger = farther) of face_points; a forehead point takes its arc
+    landmark's depth. Zeros when the landmarks carry no z."""
+    lms = np.asarray(landmarks, dtype=np.float64)
+    z = lms[:478, 2] if lms.shape[1] > 2 else np.zeros(478)
+    return np.concatenate([z, z[_UPPER_ARC[1:-1]]])
+
+
+def mirror_landmarks(landmarks: np.ndarray, width: int) -> np.ndarray:
+    """The landmarks of the same face in the image flipped left-right (``img[:, ::-1]``): point i of the
+    flipped face is the flipped position of point i's mirror partner."""
+    from .face.pose import load_template
+
+    lms = np.array(landmarks, dtype=np.float64)[:478]
+    out = lms[load_template().mirror[:478]].copy()
+    out[:, 0] = (width - 1) - out[:, 0]  # depth is unchanged by a left-right flip
+    return out
+
+
+def triangle_visibility(points: np.ndarray, landmarks: np.ndarray, mesh: CanonicalMesh | None = None) -> np.ndarray:
+    """[M] in [0, 1]: how much of each mesh triangle a view shows, from its projected area relative to the
+    frontal template's (both at the face's own scale), normalised by the median triangle. Foreshortened
+    triangles (the far cheek of a turned face) score low; back-facing (folded) ones score 0."""
+    mesh = mesh or canonical_mesh()
+    lms = np.asarray(landmarks, dtype=np.float64)
+    k = min(lms.shape[1], 3)
+    scale = float(np.linalg.norm(lms[263, :k] - lms[33, :k]))  # with z: barely changes with yaw
+    ratio = _signed_area(np.asarray(points)[:, :2], mesh.triangles) / max(scale, 1e-6) ** 2 / mesh.area
+    front = ratio > 0
+    if not front.any():
+        return np.zeros(len(ratio))
+    return np.clip(ratio / np.median(ratio[front]), 0.0, 1.0)
+
+
 # ----------------------------------------------------------------------------------------------- warping
 def _inverse_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per triangle, the affine map destination -> source as [M, 3, 2] (rows: x, y, 1 coefficients), and a
@@ -122,35 +205,89 @@ def warp_image(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Piecewise-affine warp: each triangle of ``src_pts`` is mapped affinely onto the same triangle of
     ``dst_pts``. Returns (warped image of ``dst_shape[:2]`` with zeros where no triangle lands, bool mask of
-    covered pixels). Source landmark positions land exactly on the destination positions."""
-    height, width = int(dst_shape[0]), int(dst_shape[1])
-    src = np.asarray(src_pts, dtype=np.float64)[:, :2]
+    covered pixels). Source landmark positions land exactly on the destination positions. Where destination
+    triangles overlap, the later one in ``triangles`` wins (pass them far to near)."""
+    raster = rasterise(dst_pts, (int(dst_shape[0]), int(dst_shape[1])), triangles)
+    return remap(src_img, src_pts, raster), raster.covered()
+
+
+@dataclass
+class Raster:
+    """Which destination triangle covers each pixel, inside the mesh's bounding box: ``label`` [h, w] int32
+    (-1 = none) at offset (x0, y0) of a frame of ``shape``; ``dst`` are the destination points and
+    ``triangles`` the triangle list the labels index."""
+
+    label: np.ndarray
+    x0: int
+    y0: int
+    shape: tuple[int, int]
+    dst: np.ndarray
+    triangles: np.ndarray
+
+    def covered(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=bool)
+        if self.label.size:
+            h, w = self.label.shape
+            out[self.y0:self.y0 + h, self.x0:self.x0 + w] = self.label >= 0
+        return out
+
+    def per_triangle(self, values: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """A float32 [H, W] image of one value per triangle (``fill`` where no triangle lands)."""
+        out = np.full(self.shape, fill, np.float32)
+        if self.label.size:
+            h, w = self.label.shape
+            lut = np.append(np.asarray(values, np.float32), np.float32(fill))
+            out[self.y0:self.y0 + h, self.x0:self.x0 + w] = lut[self.label]  # label -1 → the last entry
+        return out
+
+
+def rasterise(dst_pts: np.ndarray, shape: tuple[int, int], triangles: np.ndarray,
+              order: np.ndarray | None = None) -> Raster:
+    """Label image of the destination triangles (one ``cv2.fillConvexPoly`` each, only inside the mesh's
+    bounding box). ``order``: indices of the triangles to draw, in drawing order (later ones win where they
+    overlap); default all, in list order. Degenerate destination triangles are not drawn."""
+    height, width = int(shape[0]), int(shape[1])
     dst = np.asarray(dst_pts, dtype=np.float64)[:, :2]
     triangles = np.asarray(triangles, dtype=np.int32)
-    out = np.zeros((height, width) + src_img.shape[2:], dtype=src_img.dtype)
-    covered = np.zeros((height, width), dtype=bool)
-    coef, ok = _inverse_affines(src, dst, triangles)
-    used = triangles[ok]
-    if not len(used):
-        return out, covered
-    # Only rasterise the destination bounding box of the mesh (the face is a fraction of the frame).
-    lo = np.floor(dst[used].reshape(-1, 2).min(axis=0)).astype(int)
-    hi = np.ceil(dst[used].reshape(-1, 2).max(axis=0)).astype(int) + 1
+    ids = np.arange(len(triangles)) if order is None else np.asarray(order, dtype=np.int64)
+    d = dst[triangles[ids]] if len(ids) else np.zeros((0, 3, 2))
+    det = np.cross(d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]) if len(ids) else np.zeros(0)
+    ids = ids[np.abs(det) > 1e-6]
+    empty = Raster(np.zeros((0, 0), np.int32), 0, 0, (height, width), dst, triangles)
+    if not len(ids):
+        return empty
+    lo = np.floor(dst[triangles[ids]].reshape(-1, 2).min(axis=0)).astype(int)
+    hi = np.ceil(dst[triangles[ids]].reshape(-1, 2).max(axis=0)).astype(int) + 1
     x0, y0 = max(lo[0], 0), max(lo[1], 0)
     x1, y1 = min(hi[0], width), min(hi[1], height)
     if x1 <= x0 or y1 <= y0:
-        return out, covered
+        return empty
     label = np.full((y1 - y0, x1 - x0), -1, dtype=np.int32)
-    fixed = np.round((dst[used] - (x0, y0)) * 16).astype(np.int32)  # 4 fractional bits for cv2 shift=4
-    ids = np.flatnonzero(ok)
-    for k in range(len(used)):
-        cv2.fillConvexPoly(label, fixed[k], int(ids[k]), lineType=cv2.LINE_8, shift=4)
+    fixed = np.round((dst[triangles[ids]] - (x0, y0)) * 16).astype(np.int32)  # 4 fractional bits, shift=4
+    for k, tid in enumerate(ids):
+        cv2.fillConvexPoly(label, fixed[k], int(tid), lineType=cv2.LINE_8, shift=4)
+    return Raster(label, x0, y0, (height, width), dst, triangles)
+
+
+def remap(src_img: np.ndarray, src_pts: np.ndarray, raster: Raster, *,
+          border: int = cv2.BORDER_REFLECT101) -> np.ndarray:
+    """Sample ``src_img`` through each labelled pixel's triangle map (destination → source, all maps solved
+    in one batched ``np.linalg.solve``; one bilinear ``cv2.remap``). Zeros where no triangle lands."""
+    height, width = raster.shape
+    out = np.zeros((height, width) + src_img.shape[2:], dtype=src_img.dtype)
+    if not raster.label.size:
+        return out
+    src = np.asarray(src_pts, dtype=np.float64)[:, :2]
+    coef, _ = _inverse_affines(src, raster.dst, raster.triangles)
+    label = raster.label
     inside = label >= 0
     idx = np.maximum(label, 0)
+    h, w = label.shape
+    x0, y0 = raster.x0, raster.y0
     # per-pixel coefficients of its triangle's map: one contiguous take per coefficient (faster than [h, w, 6])
-    c = [np.take(col, idx) for col in coef.reshape(len(triangles), 6).T.astype(np.float32)]
-    xs = np.arange(x0, x1, dtype=np.float32)[None, :]
-    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    c = [np.take(col, idx) for col in coef.reshape(len(raster.triangles), 6).T.astype(np.float32)]
+    xs = np.arange(x0, x0 + w, dtype=np.float32)[None, :]
+    ys = np.arange(y0, y0 + h, dtype=np.float32)[:, None]
     map_x = c[0] * xs
     map_x += c[2] * ys
     map_x += c[4]
@@ -159,9 +296,8 @@ def warp_image(
     map_y += c[5]
     warped = cv2.remap(src_img, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=border)
     warped[~inside] = 0
-    out[y0:y1, x0:x1] = warped
-    covered[y0:y1, x0:x1] = inside
-    return out, covered
+    out[y0:y0 + h, x0:x0 + w] = warped
+    return out
 
 
 # ------------------------------------------------------------------------------------------------- masks
@@ -228,6 +364,17 @@ def colour_stats(img: Image, mask: np.ndarray) -> ColourStats:
         return ColourStats(np.zeros(3), np.ones(3), 0)
     lab = _to_lab(img[sel][None])[0].astype(np.float64)  # one long row: cvtColor is slow on [N, 1] images
     return ColourStats(lab.mean(0), lab.std(0), int(sel.sum()))
+
+
+def robust_colour_stats(img: Image, mask: np.ndarray) -> ColourStats:
+    """Like `colour_stats` but median and 1.4826 × median absolute deviation: a few stray hair or brow
+    pixels in the region do not widen the statistics."""
+    sel = mask > 0
+    if not sel.any():
+        return ColourStats(np.zeros(3), np.ones(3), 0)
+    lab = _to_lab(img[sel][None])[0].astype(np.float64)
+    med = np.median(lab, axis=0)
+    return ColourStats(med, 1.4826 * np.median(np.abs(lab - med), axis=0), int(sel.sum()))
 
 
 def apply_colour_transfer(img: Image, source: ColourStats, target: ColourStats, max_gain: float = 2.0) -> Image:
@@ -343,7 +490,15 @@ def hair_weight(donor_warped: Image, frame: Image, points: np.ndarray, mask: np.
     k = max(3, int(0.02 * height) | 1)
     skin_both = cv2.GaussianBlur(skin_both, (k, k), 0)
     weight[region] = 1.0 - above * (1.0 - skin_both)
-    return weight
+    # the brows are the donor's, whole: they are not skin, so the test above would fade them out and leave
+    # the target's brows (or none) showing through
+    brows = np.zeros(mask.shape[:2], np.uint8)
+    for ring in (RIGHT_BROW_RING, LEFT_BROW_RING):
+        brows = np.maximum(brows, _fill(mask.shape, points[ring]))
+    r = max(1, int(round(0.025 * height)))
+    brows = cv2.GaussianBlur(cv2.dilate(brows, np.ones((2 * r + 1,) * 2, np.uint8)).astype(np.float32) / 255,
+                             (2 * r + 1,) * 2, 0)
+    return np.maximum(weight, brows)
 
 
 # ------------------------------------------------------------------------------------------ face transfer
@@ -358,11 +513,156 @@ def _check_donor(donor: Image, donor_landmarks: np.ndarray) -> None:
         raise ValueError("donor landmarks must be 478 finite (x, y) points (no face found in the donor?)")
 
 
+def donor_forehead_alpha(donor: Image, landmarks: np.ndarray, skin: ColourStats) -> np.ndarray:
+    """float32 [H, W] in [0, 1]: 0 on the donor's forehead above its own hairline (a fringe, a hat brim),
+    1 elsewhere. The hairline is found per column of the face: walking up from the brows, the first pixels
+    that are not the colour of the forehead's skin (measured robustly in a band just above the brows) start
+    the hair. Pasting stops there, so a donor's fringe never lands on the target's forehead as a ghost of
+    hair; above it the target's own forehead shows (the hair gate then decides what the target shows)."""
+    alpha = np.ones(donor.shape[:2], np.float32)
+    if not skin.count:
+        return alpha
+    pts = face_points(landmarks)
+    height = face_height(pts)
+    up = pts[FOREHEAD_TOP] - pts[CHIN]
+    up = up / max(np.linalg.norm(up), 1e-6)
+    right = np.array([-up[1], up[0]])
+    brows = pts[UPPER_BROWS]
+    keep = np.zeros(donor.shape[:2], np.uint8)
+    for ring in (RIGHT_BROW_RING, LEFT_BROW_RING, RIGHT_EYE, LEFT_EYE):
+        keep = np.maximum(keep, _fill(donor.shape, pts[ring]))
+    r = max(1, int(round(0.02 * height)))
+    keep = cv2.dilate(keep, np.ones((2 * r + 1,) * 2, np.uint8))
+    # the forehead's own skin, in a band just above the brows: tighter statistics than the whole face's
+    # (which include shadows), so hair of nearly skin brightness still stands out
+    band = _fill(donor.shape, np.concatenate([brows + up * 0.02 * height, (brows + up * 0.07 * height)[::-1]]))
+    band[keep > 0] = 0
+    ref = robust_colour_stats(donor, band)
+    if not ref.count or np.linalg.norm(ref.mean - skin.mean) > 12:  # the band is hair too: use the face's
+        ref = skin
+    ref = ColourStats(ref.mean, np.maximum(ref.std, (4.0, 2.0, 2.0)), ref.count)  # shading is not hair
+    region = face_mask(pts, donor.shape)
+    x0, y0, w, h = cv2.boundingRect(region)
+    if w == 0 or h == 0:
+        return alpha
+    sl = (slice(y0, y0 + h), slice(x0, x0 + w))
+    # hair differs from forehead skin in colour or, when it is skin-coloured (blond, lit), in texture: strands
+    # are full of fine detail where skin is smooth
+    hair = covered_skin(donor, landmarks, ref, (x0, y0, w, h), tolerance=2.0, texture=2.5)
+    ys, xs = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float64)
+    centre = brows.mean(axis=0)
+    u = (xs - centre[0]) * right[0] + (ys - centre[1]) * right[1]
+    v = (xs - centre[0]) * up[0] + (ys - centre[1]) * up[1]  # pixels above the brow line: v > 0
+    sel = (region[sl] > 0) & (keep[sl] == 0) & (v > 0)
+    if not (hair & sel).any():
+        return alpha
+    # per column of the face (bins along the brow line), the hairline is the lowest height above the brows
+    # where most of the next 0.05 face heights is hair: one dark freckle is not a hairline
+    step = max(1.0, 0.01 * height)
+    ub = np.floor((u - u.min()) / max(2.0, 0.02 * height)).astype(int)
+    vb = np.floor(np.maximum(v, 0) / step).astype(int)
+    nu, nv = int(ub.max()) + 1, int(vb.max()) + 1
+    count = np.zeros((nu, nv))
+    hairy = np.zeros((nu, nv))
+    np.add.at(count, (ub[sel], vb[sel]), 1)
+    np.add.at(hairy, (ub[sel], vb[sel]), hair[sel].astype(float))
+    k = max(2, int(round(0.05 * height / step)))
+    kernel = np.ones(k)
+    run_n = np.apply_along_axis(lambda r: np.convolve(r, kernel)[k - 1:], 1, count)
+    run_h = np.apply_along_axis(lambda r: np.convolve(r, kernel)[k - 1:], 1, hairy)
+    starts = (run_h >= 0.5 * run_n) & (run_n >= 3)
+    hairline = np.where(starts.any(axis=1), starts.argmax(axis=1) * step, np.inf)
+    from scipy.ndimage import median_filter, minimum_filter
+
+    hl = median_filter(np.where(np.isfinite(hairline), hairline, 1e6), size=5, mode="nearest")
+    hl = minimum_filter(hl, size=3, mode="nearest")  # a gap between two hairy columns is hair too
+    found = hairline[np.isfinite(hairline)]
+    if len(found) >= 0.3 * len(hairline):  # a fringe: columns it hides from the test are hair as well
+        hl = np.minimum(hl, np.percentile(found, 25) + 0.04 * height)
+    feather = max(1.0, 0.03 * height)
+    a = np.clip((hl[ub] - v) / feather, 0.0, 1.0).astype(np.float32)
+    a[v <= 0] = 1.0
+    alpha[sl] = cv2.GaussianBlur(a, (0, 0), max(0.015 * height, 0.8))
+    return alpha
+
+
+def covered_skin(img: Image, landmarks: np.ndarray, skin: ColourStats, box: tuple[int, int, int, int],
+                 tolerance: float = 2.0, texture: float = 3.0) -> np.ndarray:
+    """bool [h, w] over ``box`` = (x0, y0, w, h) of ``img``: pixels that do not look like the face's plain
+    skin, by colour (skin likelihood < 0.15 at ``tolerance``) or, for skin-coloured hair, by texture (fine
+    detail above ``texture`` × the median of the face's own smooth skin, `stats_mask`). Hair, hands,
+    microphones and sunglasses are covered; so are the eyes, brows and lips, which callers exclude."""
+    x0, y0, w, h = box
+    sl = (slice(y0, y0 + h), slice(x0, x0 + w))
+    height = face_height(np.asarray(landmarks)[:, :2])
+    lik = cv2.GaussianBlur(skin_likelihood(img[sl], skin, tolerance=tolerance), (0, 0), max(0.01 * height, 0.8))
+    lum = cv2.GaussianBlur(_to_lab(img[sl])[..., 0], (0, 0), 0.7)
+    tex = cv2.GaussianBlur(np.abs(cv2.Laplacian(lum, cv2.CV_32F)), (0, 0), max(0.015 * height, 1.0))
+    smooth = stats_mask(landmarks, img.shape)[sl] > 0  # cheeks, nose, chin: the face's plain skin
+    skin_tex = float(np.median(tex[smooth])) if smooth.any() else float(np.median(tex))
+    return (lik < 0.15) | (tex > texture * skin_tex + 0.3)
+
+
+def triangle_skin(img: Image, points: np.ndarray, landmarks: np.ndarray, skin: ColourStats,
+                  mesh: CanonicalMesh | None = None) -> np.ndarray:
+    """[M] share of each plain-skin mesh triangle's pixels in ``img`` that look like skin (`covered_skin`);
+    1 for triangles that are not plain skin (features, forehead) or that cover no pixel. Low values mean
+    something covers the face there: hair, a hand, sunglasses, a microphone."""
+    mesh = mesh or canonical_mesh()
+    raster = rasterise(points, img.shape[:2], mesh.triangles)
+    out = np.ones(len(mesh.triangles))
+    if not raster.label.size:
+        return out
+    h, w = raster.label.shape
+    covered = covered_skin(img, landmarks, skin, (raster.x0, raster.y0, w, h), tolerance=2.5)
+    sel = raster.label >= 0
+    n = np.bincount(raster.label[sel], minlength=len(out))
+    bad = np.bincount(raster.label[sel], weights=covered[sel].astype(float), minlength=len(out))
+    has = (n > 0) & mesh.skin
+    out[has] = 1.0 - bad[has] / n[has]
+    return out
+
+
+def donor_clear(img: Image, landmarks: np.ndarray, skin: ColourStats | None = None,
+                mesh: CanonicalMesh | None = None) -> np.ndarray:
+    """[M] in [0, 1]: how uncovered each plain-skin triangle of a donor photo is (`triangle_skin` mapped so
+    that ≥ 80 % skin-like pixels count as clear and ≤ 40 % as covered); 1 on other triangles."""
+    mesh = mesh or canonical_mesh()
+    if skin is None or not skin.count:
+        return np.ones(len(mesh.triangles))
+    return np.clip((triangle_skin(img, face_points(landmarks), landmarks, skin, mesh) - 0.4) / 0.4, 0.0, 1.0)
+
+
+def donor_reliability(img: Image, landmarks: np.ndarray, skin: ColourStats | None = None,
+                      mesh: CanonicalMesh | None = None) -> np.ndarray:
+    """[M] in [0, 1]: how trustworthy each triangle's texture is in a donor photo, the product of its
+    visibility (`triangle_visibility`) and of being uncovered (`donor_clear`)."""
+    mesh = mesh or canonical_mesh()
+    return triangle_visibility(face_points(landmarks), landmarks, mesh) * donor_clear(img, landmarks, skin, mesh)
+
+
+def mirror_weights(direct: np.ndarray, mirrored: np.ndarray, trust: float = 0.75, margin: float = 0.15) -> np.ndarray:
+    """[M] weight of the donor's own texture per triangle, the rest coming from its mirror image: 1 where the
+    donor shows the triangle well (reliability ≥ ``trust``) or the mirror is not clearly better (by
+    ``margin``: a nostril is dark on both sides, and blending a face with its mirror image ghosts it), else
+    shared by squared reliability."""
+    d2, m2 = np.square(direct), np.square(mirrored)
+    own = (direct >= trust) | (mirrored <= direct + margin)
+    return np.where(own, 1.0, d2 / np.maximum(d2 + m2, 1e-6))
+
+
 class FaceTransfer:
-    """A donor face prepared once (triangulation, resolution, colour) and pasted onto any number of frames.
+    """A donor face prepared once (triangulation, resolution, colour, per-triangle visibility) and pasted onto
+    any number of frames.
 
     ``target_stats``: the target's skin colour (pooled over the clip). With it, the donor is recoloured to
-    it (``colour``) and the forehead is pasted only skin over skin (``hair_gate``, see `hair_weight`)."""
+    it (``colour``) and the forehead is pasted only skin over skin (``hair_gate``, see `hair_weight`).
+
+    Visibility, both ends: a triangle the donor shows badly (turned away, folded, covered by hair) is taken
+    from the donor's mirror image instead, where that side shows it better (``mirror``; the mirror image of a
+    face is the same face); in each frame, triangles that face away from the camera are not drawn at all,
+    and the rest are drawn far to near, so a turned head's nose covers its far cheek instead of the far
+    cheek's texture smearing over the nose."""
 
     def __init__(
         self,
@@ -375,34 +675,60 @@ class FaceTransfer:
         hair_gate: bool = True,
         blend_mode: str = "feather",
         keep_target_mouth: bool = True,
+        mirror: bool = True,
     ):
         _check_donor(donor, donor_landmarks)
-        pts = np.asarray(donor_landmarks, dtype=np.float64)[:478, :2]
+        lms = np.array(donor_landmarks, dtype=np.float64)[:478]
+        pts = lms[:, :2]
         # Keep only the donor's face region (what the mesh can sample): less to resize, recolour and carry.
         ext = face_points(pts)
         margin = 0.05 * face_height(pts) + 2
         x0, y0 = np.maximum(np.floor(ext.min(axis=0) - margin), 0).astype(int)
         x1, y1 = np.ceil(ext.max(axis=0) + margin).astype(int) + 1
         donor = np.ascontiguousarray(donor[y0:y1, x0:x1])
-        pts = pts - (x0, y0)
+        lms[:, :2] -= (x0, y0)
         # Shrink a donor much larger than the target face first (INTER_AREA): remap alone would alias.
-        if target_face_height and face_height(pts) > 1.5 * target_face_height:
-            f = 1.5 * target_face_height / face_height(pts)
+        if target_face_height and face_height(lms) > 1.5 * target_face_height:
+            f = 1.5 * target_face_height / face_height(lms)
             h, w = donor.shape[:2]
             size = (max(1, round(w * f)), max(1, round(h * f)))
             donor = resize_image(donor, size)  # shrinking: INTER_AREA
             scale = np.array([size[0] / w, size[1] / h])
-            pts = (pts + 0.5) * scale - 0.5  # pixel centres, as cv2.resize maps them
-        skin = stats_mask(pts, donor.shape)
+            lms[:, :2] = (lms[:, :2] + 0.5) * scale - 0.5  # pixel centres, as cv2.resize maps them
+            if lms.shape[1] > 2:
+                lms[:, 2] *= scale[0]
+        skin = stats_mask(lms, donor.shape)
         if colour and target_stats is not None:
-            donor = apply_colour_transfer(donor, colour_stats(donor, skin), target_stats)
+            # contrast gain kept near 1: a dark, flat donor stretched 2x blows out its eye whites
+            donor = apply_colour_transfer(donor, colour_stats(donor, skin), target_stats, max_gain=1.5)
+        self.mesh = canonical_mesh()
         self.donor = donor
         self.donor_skin = colour_stats(donor, skin)
+        # a 4th channel travels with the texture: where the donor's face may be pasted at all
+        visible = donor_forehead_alpha(donor, lms, self.donor_skin) if hair_gate else np.ones(donor.shape[:2])
+        self.donor_rgba = np.dstack([donor, np.round(visible * 255).astype(np.uint8)])
         self.target_skin = target_stats if hair_gate else None
-        self.src_points = face_points(pts)
-        self.triangles = triangulate(self.src_points)
+        self.src_points = face_points(lms)
+        self.triangles = self.mesh.triangles
         self.blend_mode = blend_mode
         self.keep_target_mouth = keep_target_mouth
+        # the mirror image, used only where it shows a triangle better than the donor itself
+        self.reliability = donor_reliability(donor, lms, self.donor_skin, self.mesh)
+        self.weights: np.ndarray | None = None
+        self.paste: np.ndarray | None = None  # per triangle: 0 where the donor's skin is covered on both sides
+        if mirror:
+            flipped = np.ascontiguousarray(self.donor_rgba[:, ::-1])
+            flipped_lms = mirror_landmarks(lms, donor.shape[1])
+            mirrored = donor_reliability(flipped[..., :3], flipped_lms, self.donor_skin, self.mesh)
+            weights = mirror_weights(self.reliability, mirrored)
+            if (weights < 0.99).any():
+                self.weights = weights
+                self.mirror_donor = flipped
+                self.mirror_points = face_points(flipped_lms)
+            clear = np.maximum(donor_clear(donor, lms, self.donor_skin, self.mesh),
+                               donor_clear(flipped[..., :3], flipped_lms, self.donor_skin, self.mesh))
+            if (clear < 0.99).any():
+                self.paste = clear
 
     def apply(self, frame: Image, landmarks: np.ndarray) -> Image:
         """The donor face warped onto ``landmarks`` and blended into ``frame`` (a copy); frames without a
@@ -410,12 +736,27 @@ class FaceTransfer:
         if not _valid(np.asarray(landmarks)):
             return frame.copy()
         dst = face_points(landmarks)
-        warped, covered = warp_image(self.donor, self.src_points, dst, frame.shape, self.triangles)
+        # front-facing triangles only, far to near (MediaPipe z grows away from the camera)
+        front = np.flatnonzero(_signed_area(dst, self.triangles) / self.mesh.area > 0)
+        depth = face_depth(landmarks)[self.triangles[front]].mean(axis=1)
+        raster = rasterise(dst, frame.shape[:2], self.triangles, front[np.argsort(-depth, kind="stable")])
+        warped = remap(self.donor_rgba, self.src_points, raster)
+        if self.weights is not None:
+            other = remap(self.mirror_donor, self.mirror_points, raster)
+            w = raster.per_triangle(self.weights, fill=1.0)
+            k = max(3, int(0.04 * face_height(dst)) | 1)  # soften the seams between direct and mirrored
+            w = cv2.GaussianBlur(w, (k, k), 0)[..., None]
+            warped = np.clip(np.round(other + w * (warped.astype(np.float32) - other)), 0, 255).astype(np.uint8)
+        warped, visible = np.ascontiguousarray(warped[..., :3]), warped[..., 3].astype(np.float32) / 255
+        if self.paste is not None:  # covered on both sides (a microphone at the chin): the frame shows through
+            k = max(3, int(0.04 * face_height(dst)) | 1)
+            visible = visible * cv2.GaussianBlur(raster.per_triangle(self.paste, fill=1.0), (k, k), 0)
+        covered = raster.covered()
         mask = face_mask(dst, frame.shape, cut_mouth=self.keep_target_mouth)
         mask[~covered] = 0
-        weight = None
+        weight = visible
         if self.target_skin is not None and self.donor_skin.count:
-            weight = hair_weight(warped, frame, dst, mask, self.donor_skin, self.target_skin)
+            weight = weight * hair_weight(warped, frame, dst, mask, self.donor_skin, self.target_skin)
         return blend(warped, frame, mask, mode=self.blend_mode, weight=weight)
 
 
@@ -429,6 +770,7 @@ def face_onto_frame(
     hair_gate: bool = True,
     blend_mode: str = "feather",
     keep_target_mouth: bool = True,
+    mirror: bool = True,
 ) -> Image:
     """Put the donor's face onto one frame, following the frame's landmarks (colour matched to the frame)."""
     if not _valid(np.asarray(frame_landmarks)):
@@ -437,7 +779,7 @@ def face_onto_frame(
     stats = colour_stats(frame, stats_mask(pts, frame.shape))
     transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats if stats.count else None,
                             target_face_height=face_height(pts), colour=colour, hair_gate=hair_gate,
-                            blend_mode=blend_mode, keep_target_mouth=keep_target_mouth)
+                            blend_mode=blend_mode, keep_target_mouth=keep_target_mouth, mirror=mirror)
     return transfer.apply(frame, frame_landmarks)
 
 
@@ -483,13 +825,15 @@ def face_onto_video(
     hair_gate: bool = True,
     blend_mode: str = "feather",
     keep_target_mouth: bool = True,
+    mirror: bool = True,
 ) -> Video:
     """Put the donor's face onto every frame of ``video`` following ``video_landmarks`` [T, 478, 2|3]
     (NaN rows where there is no face: those frames pass through unchanged). Same frame count, size, fps.
 
     Colour is transferred once per clip and landmarks are smoothed lightly over time, so the pasted face
     does not flicker. ``colour``: recolour the donor to the clip's skin; ``hair_gate``: paste the forehead
-    only skin over skin; ``keep_target_mouth``: show the clip's own mouth interior (see module docstring)."""
+    only skin over skin; ``keep_target_mouth``: show the clip's own mouth interior (see module docstring);
+    ``mirror``: borrow the donor's mirrored side where it shows a triangle better (see `FaceTransfer`)."""
     from tqdm.auto import tqdm
 
     lms = np.asarray(video_landmarks, dtype=np.float64)
@@ -507,7 +851,7 @@ def face_onto_video(
     stats = clip_colour_stats(video.frames, lms)
     transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats, target_face_height=float(np.median(heights)),
                             colour=colour, hair_gate=hair_gate, blend_mode=blend_mode,
-                            keep_target_mouth=keep_target_mouth)
+                            keep_target_mouth=keep_target_mouth, mirror=mirror)
     for t in tqdm(np.flatnonzero(valid), desc="warp face", unit="frame", disable=not progress, leave=False):
         frames[t] = transfer.apply(video.frames[t], lms[t])
     return Video(frames, video.fps)

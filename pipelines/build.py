@@ -49,6 +49,7 @@ from .ingest import IngestSettings
 STAGES = ("ingest", "edit", "filter", "package")
 DEFAULT_SPLITS = {"train": 0.8, "val": 0.1, "test": 0.1}
 REPORT_FILE = "build_report.json"
+CONTACT_SHEET_FILE = "contact_sheet.html"
 INPUTS_FILE = "build_inputs.csv"
 IDENTITY_BACKEND = "dlib"  # ingest's subject clustering, the filter's identity check, the leak baseline
 WORK_DIR = ".work"
@@ -149,8 +150,8 @@ class EditStep:
         t0 = time.perf_counter()
         clip = read_video(clip_path)
         t1 = time.perf_counter()
-        prompt, attributes = editor.sample_prompt(seed, clip=clip)
         try:
+            prompt, attributes = editor.sample_prompt(seed, clip=clip)  # may find no usable donor: no_donor
             edited = editor.apply(clip, prompt, seed)
         except FaceNotFoundError as exc:  # in the clip, or in the donor photo (the error's code says which)
             raise SkipItem(exc.code or Reason.NO_FACE_TO_EDIT, str(exc)) from None
@@ -206,6 +207,8 @@ class Build:
         self.results: dict[str, StageResult] = {}
         self.timings: dict[str, float] = {}
         self.package_outcome: dict | None = None  # kept / dropped clip ids of this run's package step
+        self.subjects: dict[str, str] = {}  # video → subject, once the package step has grouped them
+        self.references: dict[str, Path] = {}  # clip_id → reference image, once the package step has picked them
 
     @property
     def editor_desc(self) -> dict:
@@ -382,6 +385,8 @@ class Build:
         names = {k: p.relative_to(self.cfg.raw_dir).as_posix() for k, p in videos}
         grouping = grouping_summary(video_identities(done), subjects, rule, names, same)
         atomic_write_json(self.work / "subjects.json", {"subjects": subjects, **grouping, "threshold": same})
+        self.subjects = subjects
+        self.references = {cid: self.folder("ingest") / ref["file"] for cid, ref in refs.items()}
         edited, filtered = self.records("edit"), self.records("filter")
         clips = self.clips(shard_only=False)
         rows, files, dropped = [], {}, {}
@@ -417,6 +422,7 @@ class Build:
                     jitter_excess=scores.get("jitter_excess"),
                     identity_threshold=scores.get("identity_threshold"),
                     attributes=er.get("attributes", {}),
+                    artifact_score=scores.get("artifact_score"),
                     reference_video=ref["video"],
                     reference_frame=ref["frame"],
                     crop_window=clip["window"],
@@ -476,6 +482,48 @@ class Build:
             )
             for name, rows in by_split.items()
         }
+
+    # contact sheet ---------------------------------------------------------------------------------------
+    def contact_sheet_rows(self, package: dict | None) -> list:
+        """Every edited clip with its fate (kept, or the stage, code and reason that rejected it: the ledger's,
+        `accounting.rejected_clips`), its media and its filter scores."""
+        from .accounting import rejected_clips
+        from .contact_sheet import SheetRow
+
+        fates = rejected_clips(self.ledger(package))
+        kept = set((package or {}).get("kept") or ())
+        edited, filtered = self.records("edit"), self.records("filter")
+        rows = []
+        for cid, clip in self.clips(shard_only=False).items():
+            e = edited.get(cid)
+            if e is None:
+                continue  # not edited yet (or rejected at ingest: no V_c to show)
+            f = filtered.get(cid) or {}
+            row = SheetRow(clip_id=cid, subject=self.subjects.get(clip["video"], ""), target=clip["path"],
+                           reference=self.references.get(cid), scores=dict(f.get("result") or {}))
+            if e["status"] == DONE:
+                row.driving = self.folder("edit") / e["result"]["file"]
+                row.editor_note = str(e["result"].get("prompt", ""))
+            if cid in fates:
+                fate = fates[cid]
+                row.status, row.stage, row.code, row.detail = "rejected", fate["stage"], fate["code"], fate["reason"]
+            elif cid not in kept:
+                row.status, row.code = "rejected", "pending"
+            rows.append(row)
+        return rows
+
+    def write_contact_sheet(self, package: dict | None) -> Path | None:
+        """OUT_DIR/contact_sheet.html: every clip as V_c | I_ref | V_a with its scores and fate (see
+        `pipelines.contact_sheet`). Nothing when no clip was edited."""
+        from .contact_sheet import write_contact_sheet
+
+        rows = self.contact_sheet_rows(package)
+        if not rows:
+            return None
+        note = f"editor {self.cfg.editor}; clips of {self.cfg.ingest.frames} frames at {self.cfg.ingest.size}²"
+        # the title names the inputs, not OUT_DIR: a resumed or moved build writes the same bytes
+        return write_contact_sheet(rows, self.cfg.out_dir / CONTACT_SHEET_FILE,
+                                   title=f"build of {self.cfg.raw_dir.name}", note=note)
 
     # report ----------------------------------------------------------------------------------------------
     def ledger(self, package: dict | None) -> dict:
@@ -635,7 +683,10 @@ def run_build(cfg: BuildConfig, stages: list[str] | None = None) -> dict:
         error = exc
     if package is None and build.package_outcome is not None:  # the package step stopped: account its drops
         package = {"rows": 0, **build.package_outcome, "summary": None}
+    sheet = build.write_contact_sheet(package) if "package" in ran else None
     report = build.report(package, ran)
+    if sheet is not None:
+        report["contact_sheet"] = str(sheet.relative_to(cfg.out_dir))
     if sharded and "package" not in ran:
         report["note"] = (
             "sharded run: run `headswapbench build RAW OUT --stage package` once every shard has finished"

@@ -30,7 +30,6 @@ from ..registry import Registry
 from ..types import Image, Video
 
 PROMPT_BANK_PATH = Path(__file__).with_name("prompt_bank.json")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
 class HeadEditor:
@@ -121,15 +120,16 @@ def sample_prompt(seed: int, bank: dict | None = None) -> tuple[str, dict]:
 
 
 # ------------------------------------------------------------------------------------------ landmark helpers
-def clip_landmarks(clip: Video) -> np.ndarray:
-    """[T, 478, 3] pixel landmarks of the clip's face (nan where none); FaceNotFoundError if no frame has one."""
+def clip_analysis(clip: Video):
+    """The clip's face analysis without identity (cached by content, so editors may ask more than once)."""
     from ..face import analyze_video
 
-    try:
-        analysis = analyze_video(clip, landmarks="facemesh", identity=None, progress=False)
-    except TypeError:  # a face module without identity=None: pay for the identity pass
-        analysis = analyze_video(clip, landmarks="facemesh", progress=False)
-    lms = np.asarray(analysis.landmarks, dtype=np.float32)
+    return analyze_video(clip, landmarks="facemesh", identity=None, progress=False)
+
+
+def clip_landmarks(clip: Video) -> np.ndarray:
+    """[T, 478, 3] pixel landmarks of the clip's face (nan where none); FaceNotFoundError if no frame has one."""
+    lms = np.asarray(clip_analysis(clip).landmarks, dtype=np.float32)
     if not np.isfinite(lms[..., :2]).all(axis=(1, 2)).any():
         raise FaceNotFoundError("no face found in any frame of the clip to edit")
     return _fill_missing(lms)
@@ -192,66 +192,43 @@ def render_landmarks(landmarks: np.ndarray, height: int, width: int) -> np.ndarr
 
 
 # ----------------------------------------------------------------------------------------------- warp editor
+MIRRORED = "|mirrored"  # prompt suffix: the donor photo is used flipped left-right
+
+
 class WarpEditor(HeadEditor):
     """Offline default: warp a donor photo's face onto every frame along the clip's landmarks (CPU, classical).
 
     Donors come from ``donors`` (a folder of face photos; the donor id is the file stem) or, without one, the
-    embedded sample photos. The donor is drawn per clip from the seed and written into the prompt
-    (``donor:<id>``), so the metadata says which face each driving clip wears."""
+    embedded sample photos, and are screened once for quality and visibility (`pipelines.donors`: pose,
+    eyes, mouth, sharpness, exposure, colour, occlusion; ``donor_limits`` overrides limits by name). Per
+    clip, the donor is the first screened photo in a seeded rendezvous order that is not the clip's own
+    person and whose pose is within ``max_pose_gap`` degrees of the clip's (mirrored when that brings it
+    closer; the closest otherwise). The prompt (``donor:<id>``, ``|mirrored`` when flipped) says which face
+    each driving clip wears, and the attributes record the donor's screening scores."""
 
     name = "warp"
-    version = "1"
+    version = "2"
     num_gpus = 0.0
 
-    def __init__(self, donors: str | Path | None = None, progress: bool = False):
+    def __init__(self, donors: str | Path | None = None, max_pose_gap: float = 15.0,
+                 donor_limits: dict | None = None, progress: bool = False):
+        from .donors import DonorBank, DonorLimits
+
         self.donors = Path(donors).expanduser() if donors else None
+        self.max_pose_gap = float(max_pose_gap)
+        try:
+            limits = DonorLimits(**(donor_limits or {}))
+        except TypeError:
+            raise HeadSwapBenchError(f"warp editor: unknown donor_limits {sorted(donor_limits or {})}; "
+                                     f"limits: {sorted(DonorLimits.__dataclass_fields__)}") from None
+        self.bank = DonorBank(self.donors, limits)
         self.progress = progress
-        self._pool: dict[str, Any] | None = None
-        self._donor_cache: dict[str, tuple[Image, np.ndarray]] = {}
         self._identity_cache: dict[str, np.ndarray | None] = {}
 
     # donors ---------------------------------------------------------------------------------------------
     def _donor_pool(self) -> dict[str, Any]:
-        """donor id → image or path, sorted by id."""
-        if self._pool is None:
-            if self.donors is not None:
-                if not self.donors.is_dir():
-                    raise HeadSwapBenchError(f"donor folder {self.donors} does not exist")
-                pool = {p.stem: p for p in sorted(self.donors.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
-                if not pool:
-                    raise HeadSwapBenchError(f"donor folder {self.donors} has no photos ({sorted(IMAGE_SUFFIXES)})")
-            else:
-                from ..samples import sample_photos
-
-                photos = sample_photos()
-                items = photos.items() if isinstance(photos, dict) else (
-                    (getattr(p, "stem", None) or f"sample{i}", p) for i, p in enumerate(photos))
-                pool = {f"sample:{k}": v for k, v in items}
-            self._pool = dict(sorted(pool.items()))
-        return self._pool
-
-    def _donor(self, donor_id: str) -> tuple[Image, np.ndarray]:
-        if donor_id not in self._donor_cache:
-            pool = self._donor_pool()
-            if donor_id not in pool:
-                raise HeadSwapBenchError(f"unknown donor '{donor_id}'; donors: {', '.join(pool)}")
-            img = pool[donor_id]
-            if not isinstance(img, np.ndarray):
-                from ..video import read_image
-
-                img = read_image(img)
-            from ..face import analyze_image
-
-            no_face = FaceNotFoundError(f"donor '{donor_id}': no face found in the photo", code=Reason.NO_DONOR)
-            try:
-                analysis = analyze_image(img, identity=None)
-            except FaceNotFoundError:
-                raise no_face from None
-            lms = None if analysis is None else getattr(analysis, "landmarks", None)
-            if lms is None or not np.isfinite(np.asarray(lms)[:, :2]).all():
-                raise no_face
-            self._donor_cache[donor_id] = (img, np.asarray(lms, np.float32))
-        return self._donor_cache[donor_id]
+        """donor id → photo path or sample name, sorted by id (every photo, screened or not)."""
+        return dict(sorted(self.bank._sources().items()))
 
     def donor_order(self, seed: int) -> list[str]:
         """Rendezvous hashing: donors by descending sha256(seed:id). Adding a donor photo only reassigns the
@@ -261,6 +238,20 @@ class WarpEditor(HeadEditor):
 
     def donor_for_seed(self, seed: int) -> str:
         return self.donor_order(seed)[0]
+
+    def _donor(self, donor_id: str, mirrored: bool = False) -> tuple[Image, np.ndarray]:
+        screens = self.bank.screens()
+        if donor_id not in screens:
+            raise HeadSwapBenchError(f"unknown donor '{donor_id}'; donors: {', '.join(screens)}")
+        screen = screens[donor_id]
+        if not np.isfinite(screen.landmarks[:, :2]).all():
+            raise FaceNotFoundError(f"donor '{donor_id}': no face found in the photo", code=Reason.NO_DONOR)
+        img, lms = self.bank.image(donor_id), screen.landmarks
+        if mirrored:
+            from ..warp import mirror_landmarks
+
+            img, lms = np.ascontiguousarray(img[:, ::-1]), mirror_landmarks(lms, img.shape[1]).astype(np.float32)
+        return img, lms
 
     @staticmethod
     def _identity(image: Image) -> np.ndarray | None:
@@ -276,42 +267,60 @@ class WarpEditor(HeadEditor):
         if donor_id not in self._identity_cache:
             try:
                 self._identity_cache[donor_id] = self._identity(self._donor(donor_id)[0])
-            except FaceNotFoundError:  # a donor photo without a face: edit() reports it as the clip's skip reason
+            except FaceNotFoundError:  # a donor photo without a face: never chosen (it fails screening)
                 self._identity_cache[donor_id] = None
         return self._identity_cache[donor_id]
 
     # editor API ------------------------------------------------------------------------------------------
     def sample_prompt(self, seed: int, clip: Video | None = None) -> tuple[str, dict]:
-        """The first donor in rendezvous order who is not the clip's own person (dlib same-person threshold):
-        a look-alike donor cannot change the identity, so the filter would only reject the clip."""
+        """The first screened donor in rendezvous order who is not the clip's own person (dlib same-person
+        threshold: a look-alike cannot change the identity) and whose pose suits the clip's (see the class)."""
         from ..face import get_identity_model
+        from .donors import clip_pose
 
         order = self.donor_order(seed)
-        donor, skipped = order[0], []
-        subject = None if clip is None else self._identity(clip.frames[len(clip.frames) // 2])
-        if subject is not None:
-            threshold = get_identity_model("dlib").threshold
-            for d in order:
-                ident = self._donor_identity(d)
-                if ident is None or float(np.dot(subject, ident)) < threshold:
-                    donor = d
-                    break
-                skipped.append(d)
-        return f"donor:{donor}", {"donor": donor, "donor_source": str(self.donors) if self.donors else "samples",
-                                  "donors_skipped_same_identity": len(skipped)}
+        pose, same = None, set()
+        if clip is not None:
+            subject = self._identity(clip.frames[len(clip.frames) // 2])
+            if subject is not None:
+                threshold = get_identity_model("dlib").threshold
+                for d in order:
+                    if not self.bank.screens()[d].passed:
+                        continue
+                    ident = self._donor_identity(d)
+                    if ident is not None and float(np.dot(subject, ident)) >= threshold:
+                        same.add(d)
+            try:
+                pose = clip_pose(clip_analysis(clip).pose)
+            except FaceNotFoundError:
+                pose = None
+        choice = self.bank.choose(order, pose, self.max_pose_gap, exclude=same)
+        if choice is None:  # every usable donor is this person: the filter will reject the clip as unchanged
+            choice = self.bank.choose(order, pose, self.max_pose_gap)
+        donor = choice.donor.donor_id
+        return f"donor:{donor}{MIRRORED if choice.mirrored else ''}", {
+            "donor": donor, "donor_source": str(self.donors) if self.donors else "samples",
+            "donor_mirrored": choice.mirrored, "donor_pose_gap_deg": None if pose is None else round(choice.pose_gap, 2),
+            "clip_pose_deg": None if pose is None else [round(v, 2) for v in pose],
+            "donor_scores": dict(choice.donor.scores), "donors_skipped_same_identity": len(same)}
 
     def edit(self, clip: Video, prompt: str, seed: int) -> Video:
         from ..warp import face_onto_video
 
-        donor_id = prompt[len("donor:"):] if prompt.startswith("donor:") else self.donor_for_seed(seed)
-        donor, donor_lms = self._donor(donor_id)
+        spec = prompt[len("donor:"):] if prompt.startswith("donor:") else self.donor_for_seed(seed)
+        mirrored = spec.endswith(MIRRORED)
+        donor_id = spec[: -len(MIRRORED)] if mirrored else spec
+        donor, donor_lms = self._donor(donor_id, mirrored)
         lms = clip_landmarks(clip)
         return face_onto_video(clip, lms, donor, donor_lms, progress=self.progress)
 
     def options(self) -> dict:
         pool = self._donor_pool()
+        summary = self.bank.summary()
+        self.bank.usable()  # no usable donor: a clear error now, before any clip is edited
         return {"donors": str(self.donors) if self.donors else "samples", "num_donors": len(pool),
-                "donor_ids_sha256": hashlib.sha256("\n".join(pool).encode()).hexdigest()}
+                "donor_ids_sha256": hashlib.sha256("\n".join(pool).encode()).hexdigest(),
+                "max_pose_gap": self.max_pose_gap, "donor_screening": summary}
 
 
 # ------------------------------------------------------------------------------------------ diffusers editor

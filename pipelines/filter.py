@@ -1,7 +1,8 @@
 """Filter: keep an edited clip V_c only if it is a usable driving input for the real clip V_a.
 
-A pair is kept when, frame by frame, V_c's face follows V_a's (landmarks, expression, head pose), the new
-face is temporally stable, and V_c's identity really differs from V_a's (otherwise the triplet leaks the
+A pair is kept when V_c's face is not visibly broken (the artifact gate, `pipelines/artifacts.py`), frame
+by frame follows V_a's (landmarks, expression, head pose), is temporally stable, and V_c's identity really
+differs from V_a's (otherwise the triplet leaks the
 target's identity into the driving clip and the benchmark rewards copying). Every clip, kept or rejected,
 keeps all of its scores; a rejected one also gets the first failed check as its reason.
 
@@ -10,7 +11,7 @@ The thresholds are measured on ../shared/data (see docs/build.md, "Filter defaul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,8 @@ from headswapbench.face.measures import (
 )
 from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
+
+from .artifacts import ArtifactSettings, artifact_scores, artifact_verdict
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class FilterSettings:
     max_jitter_excess: float = 0.02  # V_c jitter minus V_a's, inter-ocular units/frame (warp max 0.008)
     min_face_ratio: float = 0.95  # share of frames where V_c still has a trackable face
     identity_samples: int = 8  # faces embedded per clip for the identity check (dlib ≈ 0.1 s each on CPU)
+    # the artifact gate: is V_c visibly broken inside the face? (pipelines/artifacts.py, docs/build.md)
+    artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
 
 
 def _cos(a: np.ndarray | None, b: np.ndarray | None) -> float:
@@ -99,7 +104,8 @@ def sync_scores(target, driving) -> dict[str, float]:
 
 def verdict(scores: dict[str, Any], s: FilterSettings) -> tuple[Reason, str] | None:
     """The first failed check as (code, detail), or None when the pair is kept. Order: the cheapest to
-    explain first (no face), then the leak (identity), then synchronisation, then stability."""
+    explain first (no face), then a visibly broken edit (artifacts), then the leak (identity), then
+    synchronisation, then stability."""
 
     def bad(key: str, limit: float, above: bool = True) -> bool:
         v = scores.get(key)
@@ -109,6 +115,10 @@ def verdict(scores: dict[str, Any], s: FilterSettings) -> tuple[Reason, str] | N
 
     if bad("face_ratio", s.min_face_ratio, above=False) or not scores.get("frames_compared"):
         return Reason.FACE_LOST, f"edited clip has a trackable face in {scores.get('face_ratio', 0):.0%} of frames"
+    # the artifact gate's scores are there whenever the filter ran it (None inside: not computable → fails)
+    broken = artifact_verdict(scores, s.artifacts) if "artifact_score" in scores else None
+    if broken:
+        return Reason.EDIT_ARTIFACT, broken
     id_limit = (
         s.max_identity_similarity
         if s.max_identity_similarity is not None
@@ -157,6 +167,7 @@ def filter_pair(target_path, driving_path, s: FilterSettings) -> dict[str, Any]:
     target = analyze_video(target_path, identity_every=every, progress=False)
     driving = analyze_video(driving_path, identity_every=every, progress=False)
     scores = sync_scores(target, driving)
+    scores.update(artifact_scores(target_path, driving_path, target, driving, s.artifacts))
     rejected = verdict(scores, s)
     if rejected:
         raise SkipItem(*rejected, **scores)

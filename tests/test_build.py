@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import SHARED_DATA
 from headswapbench.pipelines.build import BuildConfig, run_build
 from headswapbench.pipelines.edit import HeadEditor
 from headswapbench.pipelines.filter import FilterSettings
@@ -30,9 +31,14 @@ FRAMES, SIZE = 16, 128
 INGEST = IngestSettings(frames=FRAMES, size=SIZE, ref_gap_s=0.4)
 FILTER = FilterSettings(identity_samples=4)  # 4 dlib embeddings per 16-frame clip keep the suite fast
 EXCERPTS = [("lp_d12", 0, "a"), ("lp_d12", 120, "b"), ("edtalk_mouth_source", 0, "a")]
+SHARED_IMAGES = SHARED_DATA / "images"
 
 
 def _cfg(raw, out, **kw) -> BuildConfig:
+    # donors: ../shared/data/images, as a real build would pass with --donors (of the embedded photos only one
+    # passes donor screening, and its face alone cannot change every subject's identity)
+    if kw.get("editor", "warp") == "warp":
+        kw.setdefault("editor_options", {"donors": str(SHARED_IMAGES)})
     return BuildConfig(
         raw_dir=raw,
         out_dir=out,
@@ -104,12 +110,23 @@ def test_end_to_end_build_report_and_contract(reference_build):
             assert row.num_frames == FRAMES and (row.width, row.height) == (SIZE, SIZE)
             assert row.editor == "warp" and row.prompt.startswith("donor:")
             assert row.identity_similarity_to_target < row.extra["identity_threshold"] and row.sync_nme < 0.08
+            assert row.extra["artifact_score"] < 1.0  # kept clips passed the artifact gate
+            donor = row.extra["attributes"]  # the donor and its screening scores travel with the clip
+            assert row.prompt.startswith(f"donor:{donor['donor']}") and donor["donor_scores"]["face_px"] > 0
             subjects.setdefault(row.subject_id, set()).add(split)
             # the reference comes from another time window: another video, or ≥ ref_gap frames away
             if row.extra["reference_video"] == row.source_video:
                 lo, hi = row.start_frame - 10, row.start_frame + row.num_frames + 10
                 assert not lo <= row.extra["reference_frame"] < hi
     assert all(len(s) == 1 for s in subjects.values())  # identity-disjoint splits
+    # the contact sheet: every edited clip, kept or rejected, with its strip inline
+    sheet = (out / "contact_sheet.html").read_text()
+    assert saved["contact_sheet"] == "contact_sheet.html"
+    records = [json.loads(line) for line in next((out / ".work").glob("edit-*/manifest.jsonl")).read_text().splitlines()]
+    for rec in records:
+        assert f'id="clip-{rec["item_id"]}"' in sheet
+    assert sheet.count("data:image/jpeg;base64,") == len(records) == st["edit"]["done"]
+    assert sheet.count('<tr class="kept"') == kept
     # the two lp_d12 excerpts are one person: grouped into one subject by identity clustering
     groups = json.loads((out / ".work" / "subjects.json").read_text())["subjects"]
     assert groups["lp_d12_a"] == groups["lp_d12_b"]
@@ -291,7 +308,7 @@ def test_sigkill_mid_run_then_resume_gives_identical_files(raw, reference_build,
         "from headswapbench.pipelines.filter import FilterSettings;"
         f"run_build(BuildConfig(raw_dir=sys.argv[1], out_dir=sys.argv[2], ingest=IngestSettings("
         f"frames={FRAMES}, size={SIZE}, ref_gap_s=0.4), filter=FilterSettings(identity_samples=4), "
-        f"splits={{'train': 0.5, 'test': 0.5}}, progress=False))"
+        f"splits={{'train': 0.5, 'test': 0.5}}, editor_options={{'donors': {str(SHARED_IMAGES)!r}}}, progress=False))"
     )
     env = {**os.environ, "HEADSWAPBENCH_CACHE": str(tmp_path / "cache_kill"), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(

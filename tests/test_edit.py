@@ -187,7 +187,8 @@ def test_warp_editor_skips_a_donor_who_is_the_clips_own_person(shared_data, tmp_
     donors.mkdir()
     shutil.copy(shared_data / "images/lp_d19.jpg", donors / "same_man.jpg")
     shutil.copy(shared_data / "images/fr_biden2.jpg", donors / "other.jpg")
-    editor = make_editor("warp", donors=str(donors))
+    # the still has his mouth wide open (screening's limit is 0.25): let it pass to test the identity check
+    editor = make_editor("warp", donors=str(donors), donor_limits={"max_mouth_open": 0.5})
     seed = next(s for s in range(50) if editor.donor_for_seed(s) == "same_man")
     clip = read_video(shared_data / "videos/lp_d18.mp4", num_frames=6)
     assert editor.sample_prompt(seed)[0] == "donor:same_man"  # without the clip: plain rendezvous choice
@@ -215,3 +216,62 @@ def test_edit_stage_skips_with_the_code_of_the_missing_face(real_clip, tmp_path)
         EditStep(tmp_path / "edit", "warp", {}, seed=0)("c1", str(faceless))
     assert exc.value.code is Reason.NO_FACE_TO_EDIT
     assert not (tmp_path / "edit" / "clips").exists()  # nothing written for a skipped clip
+
+
+# ------------------------------------------------------------------------------------ donor screening
+def test_donor_screening_rejects_turned_closed_eyed_and_monochrome_photos(tmp_path, monkeypatch):
+    """The embedded sample photos: the astronaut is a usable donor; a 50° profile (t1_face5), downcast eyes
+    (t1_face1) and a greyscale photo (Tom Hanks) are not. The scores are cached once per photo."""
+    from headswapbench.pipelines.donors import DonorBank
+
+    monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(tmp_path))
+    screens = DonorBank(None).screens()
+    assert screens["sample:astronaut"].passed, screens["sample:astronaut"].failed
+    assert any(f.startswith("yaw") for f in screens["sample:t1_face5"].failed)
+    assert any(f.startswith("eye_open") for f in screens["sample:t1_face1"].failed)
+    assert any(f.startswith("chroma") for f in screens["sample:tom_hanks"].failed)
+    cached = list((tmp_path / "donors").glob("*.json"))
+    assert len(cached) == len(screens)
+    # a second bank reads the cache: same scores, no face mesh needed
+    again = DonorBank(None).screens()
+    assert again["sample:astronaut"].scores == screens["sample:astronaut"].scores
+
+
+def test_donor_screening_limits_apply_without_rescreening(tmp_path, monkeypatch):
+    from headswapbench.pipelines.donors import DonorBank, DonorLimits
+
+    monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(tmp_path))
+    strict = DonorBank(None, DonorLimits(min_sharpness=10.0))
+    with pytest.raises(HeadSwapBenchError, match="no donor photo in the embedded sample photos passed screening"):
+        strict.usable()
+
+
+def test_donor_choice_is_pose_compatible_and_mirrors_when_that_fits():
+    from headswapbench.pipelines.donors import DonorBank, DonorScreen
+
+    bank = DonorBank(None)
+    lms = np.zeros((478, 3), np.float32)
+    base = {"pitch": 0.0}
+    bank._screens = {"left": DonorScreen("left", "x", lms, {**base, "yaw": -18.0}),
+                     "front": DonorScreen("front", "x", lms, {**base, "yaw": 1.0}),
+                     "bad": DonorScreen("bad", "x", lms, {**base, "yaw": 20.0}, failed=["sharpness 0.01"])}
+    order = ["bad", "left", "front"]
+    turned = bank.choose(order, clip_pose=(17.0, 0.0))  # the clip turns right: the left-turned donor, flipped
+    assert turned.donor.donor_id == "left" and turned.mirrored and turned.pose_gap == pytest.approx(1.0)
+    frontal = bank.choose(order, clip_pose=(0.0, 2.0))  # 'left' is 18° + 2° off either way: the next one
+    assert frontal.donor.donor_id == "front" and not frontal.mirrored
+    assert bank.choose(order, clip_pose=None).donor.donor_id == "left"  # no pose: plain order, screened only
+    assert bank.choose(order, (0.0, 0.0), exclude={"left", "front"}) is None
+
+
+def test_warp_editor_records_its_donor_and_screening_in_the_attributes(real_clip, shared_data):
+    editor = make_editor("warp", donors=str(shared_data / "images"))
+    prompt, attrs = editor.sample_prompt(11, clip=real_clip)
+    screen = editor.bank.screens()[attrs["donor"]]
+    assert screen.passed and attrs["donor_scores"] == screen.scores
+    assert prompt.startswith(f"donor:{attrs['donor']}") and prompt.endswith("|mirrored") == attrs["donor_mirrored"]
+    assert attrs["donor_pose_gap_deg"] is not None and len(attrs["clip_pose_deg"]) == 2
+    summary = editor.describe()["options"]["donor_screening"]
+    assert attrs["donor"] in summary["usable"] and "lp_d9" in summary["rejected"]  # mouth wide open
+    out = editor.apply(real_clip, prompt, 11)  # the mirrored prompt (if chosen) reproduces from the prompt alone
+    assert out.frames.shape == real_clip.frames.shape

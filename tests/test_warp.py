@@ -231,3 +231,85 @@ def test_hair_gate_keeps_the_targets_fringe(two_faces):
     assert kept < 0.25 * covered, (kept, covered)
     cheeks = (slice(int(flms[1, 1]), int(flms[14, 1])), slice(int(flms[61, 0]), int(flms[291, 0])))
     assert np.abs(gated[cheeks].astype(int) - frame[cheeks]).mean() > 8
+
+
+# --------------------------------------------------------------------------------- visibility and mirror
+def _turned_template(yaw_deg: float, scale: float = 100.0, centre=(200.0, 200.0)) -> np.ndarray:
+    """The frontal face template turned by ``yaw_deg`` about the vertical axis, orthographic, in pixels."""
+    from headswapbench.face.pose import load_template
+
+    a = np.deg2rad(yaw_deg)
+    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    pts = load_template().landmarks @ rot.T * scale
+    pts[:, :2] += centre
+    return pts
+
+
+def test_triangle_visibility_sees_the_far_side_of_a_turned_face_foreshortened():
+    mesh = W.canonical_mesh()
+    front = _turned_template(0.0)
+    vis = W.triangle_visibility(W.face_points(front), front, mesh)
+    assert np.median(vis) == pytest.approx(1.0) and vis.min() > 0.5  # frontal: everything shows
+    turned = _turned_template(50.0)
+    vis = W.triangle_visibility(W.face_points(turned), turned, mesh)
+    centre_x = W.face_points(front)[mesh.triangles].mean(axis=1)[:, 0]
+    far = vis[centre_x < 200 - 40]  # the subject's right cheek turns away from the camera at +50° yaw
+    near = vis[centre_x > 200 + 40]
+    assert np.median(far) < 0.5 < np.median(near)
+    assert (vis == 0).any()  # some triangles fold over (back-facing)
+
+
+def test_mirror_landmarks_matches_a_flipped_image():
+    front = _turned_template(20.0)
+    flipped = W.mirror_landmarks(front, width=400)
+    np.testing.assert_allclose(W.mirror_landmarks(flipped, width=400), front[:478], atol=1e-9)  # an involution
+    # the flipped face turns the other way: same points as the template turned by -20°, mirrored in x
+    other = _turned_template(-20.0)
+    other[:, 0] = 2 * 200 - other[:, 0] - 1 + 0  # x → width-1-x about the same centre (width 400, centre 200)
+    assert np.abs(flipped[:, 1] - other[:, 1]).max() < 1e-6
+
+
+def test_a_donor_cheek_covered_by_hair_is_borrowed_from_the_mirror_side(two_faces):
+    """Hair painted over one cheek of a frontal donor: those triangles are trusted less than their mirror
+    partners, so the pasted face takes them from the other side and the hair does not reach the frame."""
+    (frame, flms), (donor, dlms) = two_faces
+    donor = donor.copy()
+    pts = W.face_points(dlms)
+    cheek = np.array([pts[234], pts[93], pts[132], pts[58], pts[205], pts[50], pts[117]])
+    rng = np.random.default_rng(0)
+    hair = W._fill(donor.shape, cheek) > 0
+    donor[hair] = np.clip(rng.normal((60, 40, 25), 25, (int(hair.sum()), 3)), 0, 255).astype(np.uint8)
+    ft = W.FaceTransfer(donor, dlms, target_stats=W.colour_stats(frame, W.stats_mask(flms, frame.shape)))
+    assert ft.weights is not None
+    covered = W.rasterise(pts, donor.shape[:2], ft.triangles).per_triangle(np.arange(len(ft.triangles)), -1)
+    ids = np.unique(covered[hair & (covered >= 0)].astype(int))
+    assert np.median(ft.weights[ids]) < 0.5  # mostly from the mirror image
+    with_mirror = W.face_onto_frame(frame, flms, donor, dlms)
+    without = W.face_onto_frame(frame, flms, donor, dlms, mirror=False)
+    dst = W.face_points(flms)
+    target_cheek = W._fill(frame.shape, dst[[234, 93, 132, 58, 205, 50, 117]]) > 0
+
+    def dark(img):
+        return float((img[target_cheek].astype(int).sum(-1) < 200).mean())
+
+    assert dark(with_mirror) < 0.5 * dark(without), (dark(with_mirror), dark(without))
+
+
+def test_a_donor_fringe_is_not_pasted_onto_the_forehead(two_faces):
+    """A fringe painted over the donor's forehead: the donor's own hairline stops the paste there."""
+    _, (donor, dlms) = two_faces
+    donor = donor.copy()
+    pts = W.face_points(dlms)
+    brow_y = pts[W.UPPER_BROWS, 1].mean()
+    top = pts[:, 1].min()
+    rng = np.random.default_rng(1)
+    y1 = int(brow_y - 0.45 * (brow_y - top))
+    band = (slice(0, y1), slice(0, donor.shape[1]))
+    donor[band] = np.clip(rng.normal((70, 50, 30), 30, donor[band].shape), 0, 255).astype(np.uint8)
+    alpha = W.donor_forehead_alpha(donor, dlms, W.colour_stats(donor, W.stats_mask(dlms, donor.shape)))
+    oval = W.face_mask(dlms, donor.shape) > 0
+    fringe = oval.copy()
+    fringe[y1:] = False
+    assert alpha[fringe].mean() < 0.1
+    clear = oval & (np.arange(donor.shape[0])[:, None] > brow_y - 0.2 * (brow_y - top))
+    assert alpha[clear].mean() > 0.95

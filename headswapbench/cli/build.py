@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
             [], "--editor-option", help="Editor option key=value (repeatable)."
         ),
         donors: Path | None = typer.Option(
-            None, "--donors", help="Folder of donor face photos (warp editor)."
+            None, "--donors", help="Folder of donor face photos (warp editor; each is screened for pose, "
+            "eyes, sharpness, light and occlusion first)."
         ),
         frames: int = typer.Option(121, "--frames", min=2, help="Frames per clip."),
         size: int = typer.Option(512, "--size", min=32, help="Output side in pixels (square crops)."),
@@ -169,6 +170,8 @@ def render_report(report: dict, out_dir: Path) -> str:
         lines += ["", format_table(stage_rows)]
     lines.append(f"report: {out_dir / REPORT_FILE} (every input and clip, with reasons); per input: "
                  f"{out_dir / INPUTS_FILE}")
+    if report.get("contact_sheet"):
+        lines.append(f"contact sheet: {out_dir / report['contact_sheet']} (every clip: V_c | I_ref | V_a, scores, fate)")
     if report.get("note"):
         lines.append(f"note: {report['note']}")
     return "\n".join(lines)
