@@ -358,9 +358,28 @@ def _download_url(spec: WeightSpec, dest: Path) -> None:
                                     f"match the pinned {spec.sha256}; nothing was kept")
 
 
+def _check_hub_reachable(timeout: float = 3.0) -> None:
+    """Fail in seconds, not after huggingface_hub's five retries with backoff (≈ 25 s of log lines), when the
+    Hub cannot be reached: HF_HUB_OFFLINE is set, or its host does not resolve or connect."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        raise OSError("HF_HUB_OFFLINE is set")
+    url = urlsplit(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise OSError(f"cannot reach {url.hostname}:{port} ({exc.strerror or exc}); offline?") from None
+
+
 def _download_hub(spec: WeightSpec, dest: Path) -> Path:
     from huggingface_hub import hf_hub_download, snapshot_download
 
+    _check_hub_reachable()
     if spec.kind == "hub-repo":
         return Path(snapshot_download(spec.repo_id, revision=spec.revision, local_dir=dest))
     got = Path(hf_hub_download(spec.repo_id, spec.filename, revision=spec.revision, local_dir=dest.parent))
