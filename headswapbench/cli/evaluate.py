@@ -31,6 +31,7 @@ def evaluate_cmd(
     landmarks: str | None = typer.Option(None, "--landmarks", help=H("landmarks")),
     image_method: bool = typer.Option(False, "--image-method", help=H("image_method")),
     batch_size: int = typer.Option(16, "--batch-size", help=H("batch_size")),
+    workers: int = typer.Option(1, "--workers", help=H("workers")),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help=H("skip_invalid")),
     executor: str = typer.Option("local", "--executor", help=H("executor")),
     ray_address: str | None = typer.Option(None, "--ray-address", help=H("ray_address")),
@@ -53,7 +54,7 @@ def evaluate_cmd(
         protocol=protocol, split_name=split_name, revision=revision,
         metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()) if metrics else None,
         metric_options=parse_options(metric_opt, "--metric-opt"), identity=identity, landmarks=landmarks,
-        image_method=image_method, batch_size=batch_size, device=device, executor=executor, ray_address=ray_address,
+        image_method=image_method, batch_size=batch_size, workers=workers, device=device, executor=executor, ray_address=ray_address,
         shard=shard, skip_invalid=skip_invalid, timeout=timeout, progress=not (json_out or no_progress))
     plan = config.plan()  # refuses a bad name, key or number now, before the source or any model is built
     if plan.note and not json_out:

@@ -47,7 +47,11 @@ class EvalConfig:
     bootstrap_replicates: int | None = _opt(None, "Bootstrap replicates instead of the protocol's: an override.")
     image_method: bool = _opt(False, "The method edits single images: score the middle frame only, as the "
                                      "protocol prescribes for image editors (outputs may have 1 frame).")
-    batch_size: int = _opt(16, "Frames (or windows) per batch in network metrics; does not change the numbers.")
+    batch_size: int = _opt(16, "Frames (or windows, or faces) per batch in network metrics and the identity "
+                               "network; does not change the numbers beyond float rounding.")
+    workers: int = _opt(1, "Processes that run the face analysis (decode, landmarks, pose, expression, a CPU-only "
+                           "identity backend) of the next clips while the metrics run; local executor only; "
+                           "does not change the numbers.")
     device: str = _opt("cpu", "cpu or cuda[:N], for swappers and metric models.")
     executor: str = _opt("local", "local (in-process) or ray.")
     ray_address: str | None = _opt(None, "Ray cluster address (default: a local Ray).")
@@ -133,6 +137,10 @@ def _check_scalars(c: EvalConfig) -> None:
     from .validate import check_device
 
     _positive_int(c.batch_size, "--batch-size")
+    _positive_int(c.workers, "--workers")
+    if c.workers > 1 and c.executor != "local":
+        raise HeadSwapBenchError(f"--workers {c.workers} runs face analysis in a local process pool; with "
+                                 f"--executor {c.executor} the executor runs clips in parallel itself (use --workers 1)")
     check_timeout(c.timeout)  # nan, inf and <= 0 refused (a nan timeout never fires)
     check_device(c.device)  # a bad name, or CUDA on a machine without it, before any work
     if c.executor not in EXECUTORS.names() and ":" not in c.executor:

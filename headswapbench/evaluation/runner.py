@@ -16,7 +16,9 @@ splits the work):
 2. **validate** every output against its driving clip from headers (``validate``); all problems listed at once.
 3. **score**: each video decoded once, analysed once (``face.analyze_video`` caches by content, so target and
    driving analyses are shared by every method on the split); every metric reads that ``ClipData``;
-   set-level metrics store per-clip features (``DIR/features/<key>/<clip_id>.npz``).
+   set-level metrics store per-clip features (``DIR/features/<key>/<clip_id>.npz``). With ``workers`` > 1
+   the face analyses of the next clips run in a process pool (``stages.PrefetchExecutor``) while the metrics
+   of the current clip run here; the numbers are the same (``settings.execution`` records how it ran).
 4. **aggregate** (``aggregate``): set-level metrics fold the features; per-clip keys get a macro mean with the
    protocol's subject-bootstrap interval; each key gets its fingerprint (``headswapbench.fingerprint``);
    written through ``headswapbench.results`` (validated on write).
@@ -148,7 +150,7 @@ def _prepare(plan: EvalPlan) -> _Prepared:
             blocked[NEEDS_ANALYSIS] = (f"landmark backend {plan.landmarks}: {str(exc).splitlines()[0]}", exc.name)
     if any(NEEDS_IDENTITY in s for s in needs.values()) and NEEDS_ANALYSIS not in blocked:
         try:
-            idm = get_identity_model(plan.identity)
+            idm = get_identity_model(plan.identity, plan.config.device)
             prep.identity = idm.describe()
             prep.identity_weights = _backend_weights(prep.identity, idm)
         except MissingWeightsError as exc:
@@ -333,7 +335,12 @@ def _evaluate(split: Any, out_dir: Path, source: Any, plan: EvalPlan) -> Evaluat
             "fingerprint": rundir.file_stamp(out)}))
     manifest = out_dir / "stages" / f"score-{score_key}.jsonl"
     rundir.forget_stale_scores(manifest, {cid: p["fingerprint"] for cid, p in items})
-    res = run_stage(Stage("score", scorer, num_gpus=gpus), items if metrics else [], manifest, ex, shard,
+    score_ex = ex
+    if config.workers > 1 and config.executor == "local":
+        from .stages import PrefetchExecutor
+
+        score_ex = PrefetchExecutor(config.workers)  # face analyses of the next clips in a process pool
+    res = run_stage(Stage("score", scorer, num_gpus=gpus), items if metrics else [], manifest, score_ex, shard,
                     progress=config.progress)
     run.reused["score"], run.seconds["score"] = res.reused, res.seconds
     log.info("score: %s (reused %d) in %.1f s", res.counts(), res.reused, res.seconds)
@@ -401,7 +408,10 @@ def _results(plan: EvalPlan, prep: _Prepared, fingerprints: dict, method: dict, 
                 "analysis": {"landmarks": plan.landmarks, "identity": plan.identity,
                              "identity_frames": plan.identity_frames},
                 "frames": plan.frames, "resize": None,
-                "metrics": {m.name: m.settings() for m in prep.objects.values()}, **plan.labels(smoke)}
+                "metrics": {m.name: m.settings() for m in prep.objects.values()},
+                # how it ran, not what it computed: in no fingerprint (the numbers do not depend on it)
+                "execution": {"workers": plan.config.workers, "batch_size": plan.config.batch_size},
+                **plan.labels(smoke)}
     return make_results(method, dataset, settings, entries, per_clip, coverage=coverage, protocol=plan.protocol_block(),
                         device=plan.config.device, per_clip_file="per_clip.csv",
                         provenance={"generated_by": "headswapbench evaluate", "evaluated_by": "headswapbench",

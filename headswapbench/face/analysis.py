@@ -149,14 +149,67 @@ def identity_sample(num_frames: int, every: int | str | None = None) -> np.ndarr
     return np.arange(k // 2, num_frames, k)
 
 
+class _IdentityBatch:
+    """Aligned crops of the sampled frames, embedded ``batch_size`` at a time (memory: one batch of crops)."""
+
+    def __init__(self, model, batch_size: int):
+        self.model, self.batch_size = model, max(1, int(batch_size))
+        self.crops: list = []
+        self.frames: list[int] = []
+        self.out: list[np.ndarray] = []
+
+    def add(self, index: int, image: np.ndarray, landmarks: np.ndarray) -> None:
+        self.crops.append(self.model.crop(image, landmarks))
+        self.frames.append(index)
+        if len(self.crops) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.crops:
+            self.out.append(self.model.embed_crops(self.crops, self.batch_size))
+            self.crops = []
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        self.flush()
+        emb = np.concatenate(self.out) if self.out else np.zeros((0, self.model.dim))
+        return emb.astype(np.float32), np.asarray(self.frames, np.int64)
+
+
+def analysis_backends(landmarks: str | LandmarkModel = "facemesh", identity: str | None = "dlib",
+                      identity_every: int | str | None = None, device: str = "cpu") -> dict[str, Any]:
+    """The settings an analysis is keyed by (``backends``): what ``analyze_video`` records, computable
+    without analysing anything (the evaluation runner hands it to its worker processes)."""
+    lm_model = get_landmark_model(landmarks)
+    id_model = get_identity_model(identity, device) if identity else None
+    backends = _backends(lm_model, id_model)
+    backends["identity_every"] = identity_every or f"auto(<= {MAX_IDENTITY_SAMPLES} per clip)"
+    return backends
+
+
+def cached_analysis(video_or_path, backends: dict[str, Any]) -> ClipAnalysis | None:
+    """The cached analysis of this content under these settings (``analysis_backends``), or None."""
+    from . import cache as _cache
+
+    key = _cache.cache_key(_cache.content_hash(video_or_path), backends)
+    hit = _cache.load_cached(key)
+    if hit is not None:
+        hit.source = {**hit.source, **_source(video_or_path), "cache": "hit", "cache_key": key}
+    return hit
+
+
 def analyze_video(video_or_path, *, landmarks: str | LandmarkModel = "facemesh", identity: str | None = "dlib",
                   identity_every: int | str | None = None, cache: bool = True,
-                  progress: bool = True) -> ClipAnalysis:
+                  progress: bool = True, device: str = "cpu", batch_size: int = 16,
+                  landmarks_from: ClipAnalysis | None = None) -> ClipAnalysis:
     """Analyse the main subject's face on every frame of a clip (path or `Video`).
 
     identity: backend name or None to skip; identity_every: stride of the frames embedded (default: at most
     16 per clip, see `identity_sample`; "all" = every frame). cache: reuse/store the result under
-    cache_dir()/analysis keyed by content hash + settings."""
+    cache_dir()/analysis keyed by content hash + settings. device / batch_size: where and how many faces per
+    forward the identity network runs (neither enters the key: they do not change the numbers beyond float
+    rounding). landmarks_from: an analysis of this same clip with the same landmark backend (e.g. made by a
+    worker process, without identity): its landmarks, pose and expression are kept and only the identity is
+    embedded; if it already is the complete analysis under these settings it is returned as is."""
     from . import cache as _cache
 
     if isinstance(video_or_path, (str, Path)):
@@ -164,9 +217,11 @@ def analyze_video(video_or_path, *, landmarks: str | LandmarkModel = "facemesh",
 
         probe(video_or_path)  # unreadable / empty / audio-only → VideoError before anything else
     lm_model = get_landmark_model(landmarks)
-    id_model = get_identity_model(identity) if identity else None
+    id_model = get_identity_model(identity, device) if identity else None
     backends = _backends(lm_model, id_model)
     backends["identity_every"] = identity_every or f"auto(<= {MAX_IDENTITY_SAMPLES} per clip)"
+    if landmarks_from is not None and landmarks_from.backends == backends:
+        return landmarks_from  # already complete (a worker found it in the cache or computed all of it)
     key = None
     if cache:
         t0 = time.perf_counter()
@@ -176,7 +231,11 @@ def analyze_video(video_or_path, *, landmarks: str | LandmarkModel = "facemesh",
             hit.source = {**hit.source, **_source(video_or_path), "cache": "hit", "cache_key": key}
             return hit
         t_hash = time.perf_counter() - t0
-    result = _analyze(video_or_path, lm_model, id_model, identity_every, backends, progress)
+    if landmarks_from is not None:
+        result = _add_identity(video_or_path, landmarks_from, lm_model, id_model, identity_every, backends,
+                               batch_size)
+    else:
+        result = _analyze(video_or_path, lm_model, id_model, identity_every, backends, progress, batch_size)
     if cache:
         result.timings["hash_s"] = round(t_hash, 4)
         result.source.update({"cache": "miss", "cache_key": key})
@@ -188,17 +247,46 @@ def _source(video_or_path) -> dict:
     return {"path": str(video_or_path) if isinstance(video_or_path, (str, Path)) else None}
 
 
+def _add_identity(video_or_path, base: ClipAnalysis, lm_model: LandmarkModel, id_model, identity_every,
+                  backends: dict, batch_size: int) -> ClipAnalysis:
+    """``base`` (same clip, same landmark backend) with the identity embedded on the sampled frames, in the
+    same order and batches as ``_analyze`` would (so the numbers are the same bit for bit)."""
+    if base.backends.get("landmarks") != backends["landmarks"]:
+        raise HeadSwapBenchError("landmarks_from was made with another landmark backend than this analysis")
+    chunks, n, _, _ = _frames_source(video_or_path)
+    if base.num_frames > n:
+        raise HeadSwapBenchError(f"landmarks_from has {base.num_frames} frames, the clip {n}")
+    result = ClipAnalysis(fps=base.fps, width=base.width, height=base.height, face_found=base.face_found,
+                          boxes=base.boxes, landmarks=base.landmarks, pose=base.pose, expression=base.expression,
+                          extras=dict(base.extras), backends=backends, timings=dict(base.timings),
+                          source={**base.source, "landmarks_from": base.source.get("cache_key") or "worker"})
+    if id_model is None:
+        return result
+    t0 = time.perf_counter()
+    sample = set(identity_sample(n, identity_every).tolist())
+    batch = _IdentityBatch(id_model, batch_size)
+    i = 0
+    for chunk in chunks:
+        for frame in chunk[: max(0, base.num_frames - i)]:
+            if i in sample and base.face_found[i]:
+                batch.add(i, frame, base.landmarks[i])
+            i += 1
+    result.identity, result.identity_frames = batch.result()
+    result.timings["identity_s"] = round(time.perf_counter() - t0, 4)
+    return result
+
+
 def _analyze(video_or_path, lm_model: LandmarkModel, id_model, identity_every, backends: dict,
-             progress: bool) -> ClipAnalysis:
+             progress: bool, batch_size: int = 16) -> ClipAnalysis:
     from tqdm.auto import tqdm
 
     chunks, n, fps, source = _frames_source(video_or_path)
     sample = set(identity_sample(n, identity_every).tolist()) if id_model is not None else set()
+    batch = _IdentityBatch(id_model, batch_size) if id_model is not None else None
     lms = np.full((n, NUM_LANDMARKS, 3), np.nan, np.float32)
     boxes = np.full((n, 4), np.nan, np.float32)
     found = np.zeros(n, bool)
     extras: dict[str, dict] = {}
-    embeddings, id_frames = [], []
     t = {"decode_s": 0.0, "landmarks_s": 0.0, "identity_s": 0.0}
     hw = (0, 0)
     i = 0
@@ -218,8 +306,7 @@ def _analyze(video_or_path, lm_model: LandmarkModel, id_model, identity_every, b
                     for k, v in face.extras.items():
                         extras.setdefault(k, {})[i] = v
                     if i in sample:
-                        embeddings.append(id_model.embed_faces(frame, [face.landmarks])[0])
-                        id_frames.append(i)
+                        batch.add(i, frame, face.landmarks)
                         t["identity_s"] += time.perf_counter() - t2
                 i += 1
             bar.update(len(chunk))
@@ -234,8 +321,9 @@ def _analyze(video_or_path, lm_model: LandmarkModel, id_model, identity_every, b
                           landmarks=lms, pose=pose, expression=expr, source=source, backends=backends,
                           timings={k: round(v, 4) for k, v in t.items()})
     if id_model is not None:
-        result.identity = (np.stack(embeddings) if embeddings else np.zeros((0, id_model.dim))).astype(np.float32)
-        result.identity_frames = np.asarray(id_frames, np.int64)
+        t1 = time.perf_counter()
+        result.identity, result.identity_frames = batch.result()  # the last, partial batch
+        result.timings["identity_s"] = round(t["identity_s"] + time.perf_counter() - t1, 4)
     for k, per_frame in extras.items():
         first = next(iter(per_frame.values()))
         arr = np.full((len(found), *np.shape(first)), np.nan, np.float32)
@@ -246,7 +334,7 @@ def _analyze(video_or_path, lm_model: LandmarkModel, id_model, identity_every, b
 
 
 def analyze_image(img: Image, *, landmarks: str | LandmarkModel = "facemesh",
-                  identity: str | None = "dlib") -> ImageAnalysis:
+                  identity: str | None = "dlib", device: str = "cpu") -> ImageAnalysis:
     """Analyse the main face of a photo (uint8 RGB array). Raises FaceNotFoundError when there is none."""
     img = np.asarray(img)
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
@@ -256,7 +344,7 @@ def analyze_image(img: Image, *, landmarks: str | LandmarkModel = "facemesh",
     if face is None:
         raise FaceNotFoundError(f"no face found in the image ({img.shape[1]}x{img.shape[0]})")
     pose, expr = pose_and_expression(face.landmarks)
-    id_model = get_identity_model(identity) if identity else None
+    id_model = get_identity_model(identity, device) if identity else None
     emb = id_model.embed_faces(img, [face.landmarks])[0] if id_model is not None else None
     return ImageAnalysis(width=img.shape[1], height=img.shape[0], box=face.box, landmarks=face.landmarks,
                          pose=pose, expression=expr, identity=emb, extras=dict(face.extras),

@@ -14,6 +14,13 @@ Backends (all L2-normalised; similarity = cosine; `same_person` = similarity ≥
   network is ours (`headswapbench.face.iresnet`); the pinned safetensors file is loaded as a state dict,
   so nothing from the weights repo runs. Weights via the weights manager ('adaface-ir101').
 
+Devices and batching: ``get_identity_model(name, device)``. 'adaface' runs on any torch device (``cuda[:N]``);
+'arcface' uses onnxruntime's CUDA provider on ``cuda`` when the installed onnxruntime has it (else the CPU; the
+instance's ``providers`` says which, and it is not in the cache key); 'dlib' is CPU-only (``cpu_only``). Faces are
+embedded in batches (``embed_crops``, ``batch_size`` crops per forward); the device and batch size never enter
+``describe()`` and so never a cache key or fingerprint: they do not change the numbers beyond float rounding
+(see docs/evaluate.md for the measured tolerance). fp32 everywhere.
+
 Thresholds: 'dlib' 0.92 cosine, measured on the project's real media (see docs/face.md); the others use
 values from their papers' verification protocols, documented as such."""
 
@@ -44,17 +51,34 @@ def five_points(landmarks: np.ndarray) -> np.ndarray:
 
 
 class IdentityModel:
-    """Embeds aligned faces; `embed_faces(image, landmarks_list)` is the primitive, the rest builds on it."""
+    """Embeds aligned faces. Two steps: ``crop(image, landmarks)`` (the aligned face, small) and
+    ``embed_crops(crops, batch_size)`` (the network, batched); ``embed_faces(image, landmarks_list)`` is both.
+    A backend that only overrides ``embed_faces`` still works: its "crop" is then the frame itself."""
 
     name: str = ""
     version: str = ""
     dim: int = 0
+    device: str = "cpu"
+    # True: runs on the CPU only, whatever the device (dlib, and any plug-in that does not say otherwise); the
+    # evaluation runner then embeds inside its face-analysis worker processes (``--workers``). False: a
+    # network that takes ``device``; the runner embeds in its main process, batched, on ``--device``.
+    cpu_only: bool = True
     threshold: float = 0.5  # cosine similarity at or above which two faces count as the same person
     threshold_source: str = ""
 
     def embed_faces(self, image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:  # pragma: no cover
         """[N, dim] L2-normalised embeddings of the faces given by their [478, 3] landmarks in `image`."""
         raise NotImplementedError
+
+    def crop(self, image: np.ndarray, landmarks: np.ndarray):
+        """What ``embed_crops`` needs for one face (default: the frame and its landmarks)."""
+        return (np.ascontiguousarray(image), np.asarray(landmarks))
+
+    def embed_crops(self, crops: list, batch_size: int = 16) -> np.ndarray:
+        """[N, dim] embeddings of ``crop()`` results, ``batch_size`` faces per forward."""
+        if not crops:
+            return np.zeros((0, self.dim), np.float32)
+        return np.concatenate([self.embed_faces(img, [lm]) for img, lm in crops]).astype(np.float32)
 
     def embed_image(self, image: np.ndarray) -> np.ndarray:
         """Embedding of a photo's main face (found with the default landmark model)."""
@@ -122,6 +146,17 @@ class DlibIdentity(IdentityModel):
         shape = self._sp(image, rect)
         return self._dlib.get_face_chip(image, shape, size=150, padding=0.25)
 
+    def crop(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        return self.chip(np.ascontiguousarray(image), landmarks)
+
+    def embed_crops(self, crops: list, batch_size: int = 16) -> np.ndarray:
+        """dlib's ResNet on each chip, one chip per call exactly as ``embed_faces`` does for one face (so the
+        numbers are the same as before and independent of ``batch_size`` bit for bit; dlib runs on the CPU)."""
+        if not crops:
+            return np.zeros((0, self.dim), np.float32)
+        desc = [np.asarray(self._rec.compute_face_descriptor([c], self.num_jitters)[0]) for c in crops]
+        return l2_normalise(np.array(desc, np.float32))
+
     def embed_faces(self, image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
         image = np.ascontiguousarray(image)
         if not landmarks:
@@ -132,23 +167,30 @@ class DlibIdentity(IdentityModel):
 
 
 class ArcFaceIdentity(IdentityModel):
-    """ArcFace R50 from insightface's buffalo_l pack (onnxruntime, CPU)."""
+    """ArcFace R50 from insightface's buffalo_l pack (onnxruntime: CUDA provider on ``cuda`` when installed)."""
 
     name = "arcface"
+    cpu_only = False
     dim = 512
     threshold = 0.28
     threshold_source = "common insightface verification threshold for w600k_r50 (not measured here: weights offline)"
     weight_name = "arcface-w600k-r50"  # extracted from 'arcface-buffalo-l' by the weights manager, both pinned
 
-    def __init__(self):
+    def __init__(self, device: str = "cpu"):
         import onnxruntime as ort
 
         from .. import weights
 
         self._weights = weights.resolve(self.weight_name)
         self._onnx = self._weights.path
+        self.device = device
+        providers = ["CPUExecutionProvider"]
+        if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            index = int(device.split(":", 1)[1]) if ":" in device else 0
+            providers = [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"]
+        self.providers = [p if isinstance(p, str) else p[0] for p in providers]
         try:
-            self._sess = ort.InferenceSession(str(self._onnx), providers=["CPUExecutionProvider"])
+            self._sess = ort.InferenceSession(str(self._onnx), providers=providers)
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own error types
             raise HeadSwapBenchError(f"{self._onnx}: onnxruntime cannot load the ArcFace model "
                                      f"({type(exc).__name__}: {exc})") from None
@@ -169,13 +211,26 @@ class ArcFaceIdentity(IdentityModel):
 
         return norm_crop(image, five_points(landmarks), image_size=112)
 
-    def embed_faces(self, image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
-        if not landmarks:
+    def crop(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        return self.aligned(image, landmarks)
+
+    def embed_crops(self, crops: list, batch_size: int = 16) -> np.ndarray:
+        if not len(crops):
             return np.zeros((0, self.dim), np.float32)
-        crops = np.stack([self.aligned(image, lm) for lm in landmarks]).astype(np.float32)  # RGB
-        blob = ((crops - 127.5) / 127.5).transpose(0, 3, 1, 2)
-        out = np.concatenate([self._sess.run(None, {self._input: blob[i:i + 1]})[0] for i in range(len(blob))])
+        blob = ((np.stack(crops).astype(np.float32) - 127.5) / 127.5).transpose(0, 3, 1, 2)  # RGB
+        step = batch_size if self._batched else 1
+        out = np.concatenate([self._sess.run(None, {self._input: np.ascontiguousarray(blob[i:i + step])})[0]
+                              for i in range(0, len(blob), step)])
         return l2_normalise(out)
+
+    @property
+    def _batched(self) -> bool:
+        """The ONNX graph takes a batch (a symbolic first dimension), not exactly one face."""
+        first = self._sess.get_inputs()[0].shape[0]
+        return not isinstance(first, int) or first != 1
+
+    def embed_faces(self, image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
+        return self.embed_crops([self.aligned(image, lm) for lm in landmarks])
 
 
 class AdaFaceIdentity(IdentityModel):
@@ -185,19 +240,21 @@ class AdaFaceIdentity(IdentityModel):
     output: the 512-d feature, L2-normalised (see iresnet's docstring for why RGB is right for this file)."""
 
     name = "adaface"
+    cpu_only = False
     dim = 512
     threshold = 0.30
     threshold_source = "typical cosine threshold for AdaFace IR-101 on LFW-style verification (not measured here)"
     weight_name = "adaface-ir101"
 
-    def __init__(self, weights_path: str | None = None):
+    def __init__(self, weights_path: str | None = None, device: str = "cpu"):
         import torch
 
         from .. import weights
         from .iresnet import load_ir101
 
         self._weights = weights.resolve(self.weight_name, weights_path)
-        self._model = load_ir101(self._weights.path)
+        self.device = device
+        self._model = load_ir101(self._weights.path, device)
         self._torch = torch
         self.version = f"cvlface_adaface_ir101_webface12m@{weights.ADAFACE_REVISION[:12]}"
 
@@ -208,16 +265,25 @@ class AdaFaceIdentity(IdentityModel):
                                                   **self._weights.fingerprint()},
                 "network": "headswapbench.face.iresnet.IR101", "input": "RGB 112x112, (x/255-0.5)/0.5"}
 
-    def embed_faces(self, image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
+    def crop(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        return ArcFaceIdentity.aligned(image, landmarks)
+
+    def embed_crops(self, crops: list, batch_size: int = 16) -> np.ndarray:
+        """IR-101 forwards of ``batch_size`` crops each, on ``self.device``, fp32."""
         from .iresnet import preprocess
 
-        if not landmarks:
+        if not len(crops):
             return np.zeros((0, self.dim), np.float32)
-        crops = np.stack([ArcFaceIdentity.aligned(image, lm) for lm in landmarks])
-        x = self._torch.from_numpy(preprocess(crops))
+        x = preprocess(np.stack(crops))
+        out = []
         with self._torch.inference_mode():
-            out = self._model(x)
-        return l2_normalise(out.cpu().numpy())
+            for i in range(0, len(x), max(1, int(batch_size))):
+                xb = self._torch.from_numpy(x[i:i + batch_size]).to(self.device)
+                out.append(self._model(xb).float().cpu().numpy())
+        return l2_normalise(np.concatenate(out))
+
+    def embed_faces(self, image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
+        return self.embed_crops([self.crop(image, lm) for lm in landmarks], batch_size=max(1, len(landmarks)))
 
 
 IDENTITY_MODELS: Registry = Registry("identity model", IdentityModel, "headswapbench.identity_models")
@@ -225,13 +291,23 @@ IDENTITY_MODELS.register("dlib", DlibIdentity)
 IDENTITY_MODELS.register("arcface", ArcFaceIdentity)
 IDENTITY_MODELS.register("adaface", AdaFaceIdentity)
 
-_CACHE: dict[str, IdentityModel] = {}
+_CACHE: dict[tuple[str, str], IdentityModel] = {}
 
 
-def get_identity_model(name: str = "dlib") -> IdentityModel:
-    """Identity backend by name ('dlib' offline; 'arcface', 'adaface' need their downloaded weights)."""
+def get_identity_model(name: str = "dlib", device: str = "cpu") -> IdentityModel:
+    """Identity backend by name ('dlib' offline; 'arcface', 'adaface' need their downloaded weights), built
+    once per process and device. A backend whose constructor takes no ``device`` (dlib, most plug-ins) runs
+    where it runs (the CPU) whatever ``device`` says."""
+    import inspect
+
     if isinstance(name, IdentityModel):
         return name
-    if name not in _CACHE:
-        _CACHE[name] = IDENTITY_MODELS.get(name)()
-    return _CACHE[name]
+    key = (name, device)
+    if key not in _CACHE:
+        cls = IDENTITY_MODELS.get(name)
+        try:
+            takes_device = "device" in inspect.signature(cls).parameters
+        except (TypeError, ValueError):
+            takes_device = False
+        _CACHE[key] = cls(device=device) if takes_device and device != "cpu" else cls()
+    return _CACHE[key]
