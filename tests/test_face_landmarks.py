@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _face_shared import clip_analysis, image_analysis
 
 from headswapbench.errors import FaceNotFoundError
 from headswapbench.face import analyze_image, analyze_video, get_landmark_model
 from headswapbench.face.measures import box_iou
 from headswapbench.face.tracking import SubjectTracker, pick_main_face
 from headswapbench.types import Video
+from tests.helpers.face_shared import clip_analysis, image_analysis
 
 
 def test_every_clip_has_the_face_on_at_least_95_percent_of_frames(shared_videos):
