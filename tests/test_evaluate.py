@@ -97,7 +97,7 @@ def test_every_offline_metric_is_available_with_a_finite_value(full_runs):
 
 
 class BrokenMetric(ClipMetric):
-    """A metric that raises on every clip (a plug-in, found as ``test_evaluate:BrokenMetric``)."""
+    """A metric that raises on every clip (a plug-in, found as ``tests.test_evaluate:BrokenMetric``)."""
 
     name, keys = "broken", ("broken_key",)
 
@@ -109,7 +109,7 @@ register_info(MetricInfo("broken_key", True, "a.u.", "a test metric that always 
 
 
 def test_a_metric_that_fails_on_every_clip_is_caught(eval_split, tmp_path):
-    run = evaluate(eval_split, tmp_path, "noop", cfg(metrics=("psnr", "test_evaluate:BrokenMetric")))
+    run = evaluate(eval_split, tmp_path, "noop", cfg(metrics=("psnr", "tests.test_evaluate:BrokenMetric")))
     assert offline_metric_problems(run.results) == {"broken_key": "metric_failed: failed on 4 of 4 clips: "
                                                                   "RuntimeError: broken on purpose"}
     row = run.results["per_clip"][0]
