@@ -42,6 +42,7 @@ from .face.topology import (
     LEFT_BROW_UPPER,
     LEFT_EYE,
     LIPS,
+    NOSE_TIP,
     OUTER_LIPS,
     RIGHT_BROW,
     RIGHT_BROW_LOWER,
@@ -727,6 +728,13 @@ class FaceTransfer:
                 self.mirror_points = face_points(flipped_lms)
             clear = np.maximum(donor_clear(donor, lms, self.donor_skin, self.mesh),
                                donor_clear(flipped[..., :3], flipped_lms, self.donor_skin, self.mesh))
+            # the frame may show through only on the lower face (a microphone or a hand at the chin): above
+            # the nose tip, the frame's own eyes, brows and glasses would show through the donor face as
+            # ghosts, and a doubtful donor triangle there (a dark eye socket read as "covered") looks far
+            # better pasted than a glimpse of the subject
+            tpl = self.mesh.points
+            lower = (tpl[self.triangles][..., 1] > tpl[NOSE_TIP, 1]).all(axis=1)
+            clear = np.where(lower, clear, 1.0)
             if (clear < 0.99).any():
                 self.paste = clear
 
