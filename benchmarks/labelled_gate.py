@@ -28,8 +28,9 @@ def clip_pairs(out: Path) -> dict[str, tuple[Path, Path]]:
 
 
 def score_build(out: Path, labels: Path, settings=None) -> list[dict]:
-    from headswapbench.face import analyze_video
     from headswapbench.pipelines.artifacts import artifact_scores
+
+    from headswapbench.face import analyze_video
 
     pairs = clip_pairs(out)
     rows = []
