@@ -685,43 +685,6 @@ def mirror_weights(direct: np.ndarray, mirrored: np.ndarray, trust: float = 0.75
     return np.where(own, 1.0, d2 / np.maximum(d2 + m2, 1e-6))
 
 
-MAX_SIDE_OFFSET = 20.0  # L* units: the most `even_sides` lifts or lowers one half of a donor face
-
-
-def even_sides(img: Image, landmarks: np.ndarray, skin: np.ndarray) -> Image:
-    """``img`` with the brightness of the two halves of its face's skin evened out: each half's median L*
-    (over ``skin``, split at the line from forehead top to chin) is moved to the whole skin's median, by an
-    offset that crosses the midline smoothly (over 0.15 face heights) and is clamped to ±MAX_SIDE_OFFSET.
-    A donor lit from one side, or with one cheek in shadow, otherwise pastes that shadow onto every clip as a
-    one-sided dark smear whatever the clip's own light; the clip-wide colour transfer only matches the mean."""
-    pts = np.asarray(landmarks, np.float64)[:, :2]
-    sel = skin > 0
-    if sel.sum() < 50:
-        return img
-    top, chin = pts[FOREHEAD_TOP], pts[CHIN]
-    axis = top - chin
-    height = float(np.linalg.norm(axis))
-    if height < 1:
-        return img
-    normal = np.array([axis[1], -axis[0]]) / height
-    h, w = img.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    u = ((xs - chin[0]) * normal[0] + (ys - chin[1]) * normal[1]) / height  # signed, face heights
-    lab = _to_lab(img)
-    lum = lab[..., 0]
-    whole = float(np.median(lum[sel]))
-    sides = [sel & (u < 0), sel & (u >= 0)]
-    if min(m.sum() for m in sides) < 25:
-        return img
-    offs = [float(np.clip(whole - np.median(lum[m]), -MAX_SIDE_OFFSET, MAX_SIDE_OFFSET)) for m in sides]
-    if max(abs(o) for o in offs) < 1.0:
-        return img
-    right = 1.0 / (1.0 + np.exp(-u / 0.04))  # 0 on the u < 0 side, 1 on the other, ≈ 0.15 face heights wide
-    lab[..., 0] = np.clip(lum + offs[0] + (offs[1] - offs[0]) * right, 0, 100)
-    rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
-    return np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
-
-
 class FaceTransfer:
     """A donor face prepared once (triangulation, resolution, colour, per-triangle visibility) and pasted onto
     any number of frames.
@@ -769,8 +732,6 @@ class FaceTransfer:
             if lms.shape[1] > 2:
                 lms[:, 2] *= scale[0]
         skin = stats_mask(lms, donor.shape)
-        if colour:
-            donor = even_sides(donor, lms, skin)
         if colour and target_stats is not None:
             # contrast gain kept near 1: a dark, flat donor stretched 2x blows out its eye whites
             donor = apply_colour_transfer(donor, colour_stats(donor, skin), target_stats, max_gain=1.5)
