@@ -27,8 +27,8 @@ FEW, MANY = 2, 8
 
 
 def _split_builder():
-    """The test split builder (tests/_eval_split.py): same real clips, labelled synthetic pairings."""
-    spec = importlib.util.spec_from_file_location("_eval_split", REPO / "tests" / "_eval_split.py")
+    """The test split builder (tests/helpers/eval_split.py): same real clips, labelled synthetic pairings."""
+    spec = importlib.util.spec_from_file_location("eval_split", REPO / "tests" / "helpers" / "eval_split.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

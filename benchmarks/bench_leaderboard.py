@@ -121,11 +121,10 @@ def _derive() -> dict:
 
 
 def _browser(index: Path) -> dict:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    try:
-        from browser import chromium_driver, ensure_browser, open_file
+    try:  # `python -m benchmarks` runs from the repository root, where `tests` is a package
+        from tests.helpers.browser import chromium_driver, ensure_browser, open_file
     except ImportError as exc:
-        return {"skipped": f"tests/browser.py not importable: {exc}"}
+        return {"skipped": f"tests/helpers/browser.py not importable: {exc}"}
     found = ensure_browser()
     if isinstance(found, str):
         return {"skipped": found}

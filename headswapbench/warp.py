@@ -42,6 +42,7 @@ from .face.topology import (
     LEFT_BROW_UPPER,
     LEFT_EYE,
     LIPS,
+    NOSE_TIP,
     OUTER_LIPS,
     RIGHT_BROW,
     RIGHT_BROW_LOWER,
@@ -586,6 +587,39 @@ def donor_forehead_alpha(donor: Image, landmarks: np.ndarray, skin: ColourStats)
     return alpha
 
 
+SIDE_BAND = 0.12  # face heights: the outer band of the face where a donor's hair or dark background may reach in
+
+
+def donor_side_alpha(donor: Image, landmarks: np.ndarray, skin: ColourStats) -> np.ndarray:
+    """float32 [H, W] in [0, 1]: 0 where the outer band of the donor's face (``SIDE_BAND`` face heights in
+    from its outline, the temples and cheeks' edges) is not skin: hair over a temple, a shadowed or dark
+    background at the jaw. The mesh's outer triangles touch forehead or brow points, so the per-triangle
+    occlusion test (`donor_clear`) never sees them, and their texture was pasted as a dark smear down one
+    side of the face. There the clip's own skin shows instead (it is the outer seam of the composite)."""
+    alpha = np.ones(donor.shape[:2], np.float32)
+    if not skin.count:
+        return alpha
+    pts = face_points(landmarks)
+    height = face_height(pts)
+    region = face_mask(pts, donor.shape)
+    x0, y0, w, h = cv2.boundingRect(region)
+    if w == 0 or h == 0:
+        return alpha
+    r = max(1, int(round(SIDE_BAND * height)))
+    inner = cv2.erode(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    keep = np.zeros(donor.shape[:2], np.uint8)  # features are not skin and are never cut
+    for ring in (RIGHT_BROW_RING, LEFT_BROW_RING, RIGHT_EYE, LEFT_EYE, OUTER_LIPS):
+        keep = np.maximum(keep, _fill(donor.shape, pts[ring]))
+    k = max(1, int(round(0.03 * height)))
+    keep = cv2.dilate(keep, np.ones((2 * k + 1,) * 2, np.uint8))
+    sl = (slice(y0, y0 + h), slice(x0, x0 + w))
+    band = (region[sl] > 0) & (inner[sl] == 0) & (keep[sl] == 0)
+    covered = covered_skin(donor, landmarks, skin, (x0, y0, w, h), tolerance=2.5) & band
+    soft = cv2.GaussianBlur(covered.astype(np.float32), (0, 0), max(0.02 * height, 0.8))
+    alpha[sl] = np.clip(1.0 - 1.5 * soft, 0.0, 1.0)
+    return alpha
+
+
 def covered_skin(img: Image, landmarks: np.ndarray, skin: ColourStats, box: tuple[int, int, int, int],
                  tolerance: float = 2.0, texture: float = 3.0) -> np.ndarray:
     """bool [h, w] over ``box`` = (x0, y0, w, h) of ``img``: pixels that do not look like the face's plain
@@ -706,6 +740,8 @@ class FaceTransfer:
         self.donor_skin = colour_stats(donor, skin)
         # a 4th channel travels with the texture: where the donor's face may be pasted at all
         visible = donor_forehead_alpha(donor, lms, self.donor_skin) if hair_gate else np.ones(donor.shape[:2])
+        if hair_gate:
+            visible = visible * donor_side_alpha(donor, lms, self.donor_skin)
         self.donor_rgba = np.dstack([donor, np.round(visible * 255).astype(np.uint8)])
         self.target_skin = target_stats if hair_gate else None
         self.src_points = face_points(lms)
@@ -727,6 +763,13 @@ class FaceTransfer:
                 self.mirror_points = face_points(flipped_lms)
             clear = np.maximum(donor_clear(donor, lms, self.donor_skin, self.mesh),
                                donor_clear(flipped[..., :3], flipped_lms, self.donor_skin, self.mesh))
+            # the frame may show through only on the lower face (a microphone or a hand at the chin): above
+            # the nose tip, the frame's own eyes, brows and glasses would show through the donor face as
+            # ghosts, and a doubtful donor triangle there (a dark eye socket read as "covered") looks far
+            # better pasted than a glimpse of the subject
+            tpl = self.mesh.points
+            lower = (tpl[self.triangles][..., 1] > tpl[NOSE_TIP, 1]).all(axis=1)
+            clear = np.where(lower, clear, 1.0)
             if (clear < 0.99).any():
                 self.paste = clear
 

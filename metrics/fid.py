@@ -6,6 +6,11 @@ pytorch-fid's FID Inception). Preprocessing is pytorch-fid's: uint8 RGB → [0, 
 299x299 (``align_corners=False``, no antialias) → [-1, 1]. Every ``frame_stride``-th frame of every clip is
 used (default: all). Statistics are accumulated as running float64 moments (n, Σx, Σxxᵀ), so the state is
 a fixed 2 x 32 MiB however many clips, shards merge by addition, and per-clip features can be cached.
+
+Target-side features are paid once per split: the Inception features of a target clip are stored in the
+toolkit's feature cache (``headswapbench.featcache``, under ``cache_dir()/features/fid-target``) keyed by the
+target's content hash, the Inception file's sha256 and these settings, verified on load. A second method
+scored on the same split runs Inception on its own outputs only.
 """
 
 from __future__ import annotations
@@ -18,11 +23,28 @@ from typing import Any
 import numpy as np
 
 from headswapbench.evaluation.metric import ClipData, SetMetric, torch_device
+from headswapbench.featcache import FeatureCache, content_hash
 
 from .base import FID, resolve_weight
 
 FID_INCEPTION = "fid-inception"  # model file in the weights manager (headswapbench.weights: URL, sha256, licence)
 FID_RESIZE = "bilinear to 299x299 (align_corners=False, no antialias), as pytorch-fid"
+TARGET_FEATURES_VERSION = "1"  # bump when the cached target features would change for the same file + settings
+
+
+def cached_target_features(metric, video, cache: FeatureCache) -> np.ndarray:
+    """``metric.extract_video(video.frames)`` through the feature cache (FID and FVD share this).
+
+    Keyed by the video's content hash and ``{metric name, version, model sha256, metric settings}``;
+    ``metric.cache_stats`` counts hits, misses and entries that failed verification (recomputed)."""
+    settings = {"metric": metric.name, "features_version": TARGET_FEATURES_VERSION,
+                "weights": metric.weights(), "settings": metric.settings(),
+                "device": metric.features.device.type}  # CPU and GPU features differ in the last bits
+    out = cache.get_or_compute(content_hash(video), settings,
+                               lambda: {"features": metric.extract_video(video.frames)})["features"]
+    status = cache.last_status.split(":")[0]
+    metric.cache_stats[status] = metric.cache_stats.get(status, 0) + 1
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -194,6 +216,8 @@ class FIDMetric(SetMetric):
             raise ValueError(f"fid_frame_stride must be >= 1, got {fid_frame_stride}")
         self.frame_stride = int(fid_frame_stride)
         self.features = InceptionFeatures(device, batch_size, fid_weights)
+        self.target_cache: FeatureCache | None = FeatureCache("fid-target")  # None: always recompute
+        self.cache_stats: dict[str, int] = {}
         super().__init__(device, batch_size)
 
     def reset(self) -> None:
@@ -206,9 +230,11 @@ class FIDMetric(SetMetric):
 
     def extract(self, data: ClipData) -> dict[str, np.ndarray]:
         data.require("target")
+        target = (self.extract_video(data.target.frames) if self.target_cache is None
+                  else cached_target_features(self, data.target, self.target_cache))
         return {
             "output": self.extract_video(data.output.frames),
-            "target": self.extract_video(data.target.frames),
+            "target": target,
             "input_size": np.array(data.output.frames.shape[1:3]),
         }
 

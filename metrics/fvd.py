@@ -9,6 +9,8 @@ Windows: each video is cut into consecutive non-overlapping 16-frame windows sta
 (frames 0-15, 16-31, ...); a tail shorter than 16 frames is dropped (121 frames → 7 windows, 112 frames).
 Output and target windows are taken at the same frames. The number of clips and windows is recorded
 beside the score. Statistics are accumulated like FID (running float64 moments, merged by addition).
+Target windows' features are cached like FID's (``cache_dir()/features/fvd-target``; content hash + I3D
+file sha256 + settings, verified on load), so a second method on a split runs I3D on its outputs only.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from headswapbench.evaluation.metric import ClipData, SetMetric, torch_device
+from headswapbench.featcache import FeatureCache
 
 from .base import FVD, resolve_weight
-from .fid import GaussianStats
+from .fid import GaussianStats, cached_target_features
 
 FVD_I3D = "fvd-i3d"  # model file in the weights manager (headswapbench.weights: URL, sha256, licence)
 WINDOW = 16
@@ -72,6 +75,8 @@ class FVDMetric(SetMetric):
 
     def __init__(self, device: str = "cpu", batch_size: int = 4, fvd_weights: str | Path | None = None):
         self.features = I3DFeatures(device, batch_size, fvd_weights)
+        self.target_cache: FeatureCache | None = FeatureCache("fvd-target")  # None: always recompute
+        self.cache_stats: dict[str, int] = {}
         super().__init__(device, batch_size)
 
     def reset(self) -> None:
@@ -83,7 +88,9 @@ class FVDMetric(SetMetric):
 
     def extract(self, data: ClipData) -> dict[str, np.ndarray]:
         data.require("target")
-        return {"output": self.extract_video(data.output.frames), "target": self.extract_video(data.target.frames)}
+        target = (self.extract_video(data.target.frames) if self.target_cache is None
+                  else cached_target_features(self, data.target, self.target_cache))
+        return {"output": self.extract_video(data.output.frames), "target": target}
 
     def add(self, features: dict[str, np.ndarray]) -> None:
         out, tgt = np.asarray(features["output"]), np.asarray(features["target"])

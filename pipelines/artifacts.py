@@ -19,6 +19,8 @@ clips. Per clip pair (median over the sampled frames):
 | ``structure`` | normalised cross-correlation of the two faces' band-pass images (G₁ − G₃) | ghosting, melted or shredded structure |
 | ``feature_presence`` | weakest of brows, eyes, mouth: its share of the face's fine structure or its darkness against the skin around it, V_c / V_a | erased brows, missing features |
 | ``flicker`` | band-pass change between consecutive frames inside the face, V_c / V_a (motion aligned away) | flicker, boiling texture |
+| ``side_dark`` | worst skin cell's brightness against its left-right mirror cell, V_c's ratio below V_a's (relative) | one-sided dark smears (a shade from temple to cheek) |
+| ``texture_ratio`` | RMS fine detail (gray − G₂) on plain skin only, V_c / V_a | mottled, blotchy, noisy skin (only the extreme is caught: see docs/build.md) |
 
 Each score has a limit (`ArtifactSettings`, calibrated on real clips of ../shared/data against edits broken on
 purpose, `break_edit`: docs/build.md, "Artifact gate: calibration", reproduced by
@@ -56,6 +58,8 @@ class ArtifactSettings:
     min_structure: float = 0.42
     min_feature_presence: float = 0.45
     max_flicker: float = 3.0
+    max_side_dark: float = 0.30
+    max_texture_ratio: float = 2.5
     samples: int = 8  # frames sampled per clip (each with its successor, for flicker)
 
     def limits(self) -> dict[str, tuple[str, str, float]]:
@@ -71,6 +75,8 @@ class ArtifactSettings:
             "structure": ("structure", "min", self.min_structure),
             "feature_presence": ("feature_presence", "min", self.min_feature_presence),
             "flicker": ("flicker", "max", self.max_flicker),
+            "side_dark": ("side_dark", "max", self.max_side_dark),
+            "mottled": ("texture_ratio", "max", self.max_texture_ratio),
         }
 
 
@@ -82,6 +88,7 @@ class CanonicalRegions:
     face: np.ndarray  # the face oval (no forehead extension: every editor changes at least this)
     skin: np.ndarray  # plain skin: oval shrunk by 15 %, without eyes, brows, lips (dilated) and nostrils
     cells: list[np.ndarray]  # skin split into a GRID × GRID grid over the face box (cells with enough pixels)
+    mirror_pairs: list[tuple[int, int]]  # (cell, its left-right mirror cell) index pairs into ``cells``
     features: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (feature mask, surrounding skin ring)
     template: np.ndarray  # [478, 2] template landmarks in canonical pixels
 
@@ -127,19 +134,21 @@ def canonical_regions() -> CanonicalRegions:
     y_edges = np.linspace(ys.min(), ys.max() + 1, GRID + 1)
     x_edges = np.linspace(xs.min(), xs.max() + 1, GRID + 1)
     yy, xx = np.mgrid[0:CANON, 0:CANON]
-    cells = []
+    cells, where = [], {}
     for i in range(GRID):
         for j in range(GRID):
             c = skin & (yy >= y_edges[i]) & (yy < y_edges[i + 1]) & (xx >= x_edges[j]) & (xx < x_edges[j + 1])
             if c.sum() >= 40:
+                where[(i, j)] = len(cells)
                 cells.append(c)
+    pairs = [(k, where[(i, GRID - 1 - j)]) for (i, j), k in where.items() if (i, GRID - 1 - j) in where and j != GRID - 1 - j]
     features = {}
     for name, m, r in (("right_brow", right_brow, 3), ("left_brow", left_brow, 3), ("right_eye", right_eye, 2),
                        ("left_eye", left_eye, 2), ("mouth", mouth, 2)):
         grown = dilate(m, r)
         ring = dilate(grown, 5) & ~dilate(features_all, 2) & face
         features[name] = (grown, ring)
-    return CanonicalRegions(face, skin, cells, features, tpl)
+    return CanonicalRegions(face, skin, cells, pairs, features, tpl)
 
 
 def align_face(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
@@ -240,7 +249,11 @@ def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str,
         around = float(np.median(lum[ring])) if ring.any() else float(skin_med[0])
         features[name] = {"detail": float(energy[m].mean()) / face_energy,
                           "dark": max(around - float(np.percentile(lum[m], 20)), 0.0) / max(around, 1.0)}
+    # skin texture: band-pass energy on plain skin only (features excluded), mottling and blotches
+    fine = gray - cv2.GaussianBlur(gray, (0, 0), 2.0)
     out = {
+        "cell_lum": [float(np.median(lum[c])) for c in reg.cells],
+        "skin_texture": float(np.sqrt(np.mean(np.square(fine[reg.skin])))),
         "cell_dark": [float(dark[c].mean()) for c in reg.cells],
         "cell_hole": [float(hole[c].mean()) for c in reg.cells],
         "cell_colour": [float(np.linalg.norm(lab[c].mean(axis=0) - skin_med)) for c in reg.cells],
@@ -281,6 +294,17 @@ def compare(driving: list[dict], target: list[dict]) -> dict[str, Any]:
         presence[name] = max(rel)
     weakest = min(presence, key=presence.get)
     hole_c, hole_a = np.array([r["cell_hole"] for r in driving]), np.array([r["cell_hole"] for r in target])
+    # one-sided darkening: each skin cell's brightness against its left-right mirror cell, V_c's ratio below
+    # V_a's (a face lit from one side has the same asymmetry in both clips; a smear has it in V_c only)
+    pairs = canonical_regions().mirror_pairs
+    if pairs:
+        a_idx, b_idx = np.array(pairs).T
+        lum_c, lum_a = np.array([r["cell_lum"] for r in driving]), np.array([r["cell_lum"] for r in target])
+        ratio_c = lum_c[:, a_idx] / np.maximum(lum_c[:, b_idx], 1.0)
+        ratio_a = lum_a[:, a_idx] / np.maximum(lum_a[:, b_idx], 1.0)
+        side_dark = med(np.max(np.maximum(ratio_a - ratio_c, 0.0) / np.maximum(ratio_a, 1e-3), axis=1))
+    else:
+        side_dark = 0.0
     scores: dict[str, Any] = {
         "hole_patch": med(np.max(hole_c - hole_a, axis=1)),
         "dark_patch": med(np.max(dark_c - dark_a, axis=1)),
@@ -288,6 +312,8 @@ def compare(driving: list[dict], target: list[dict]) -> dict[str, Any]:
         "chroma_ratio": ratio("chroma", 2.0),
         "contrast_ratio": ratio("contrast", 2.0),
         "sharpness_ratio": ratio("sharpness", 1.0),
+        "side_dark": side_dark,
+        "texture_ratio": ratio("skin_texture", 0.5),
         "structure": med([_ncc(c["band"], a["band"]) for c, a in zip(driving, target)]),
         "feature_presence": float(presence[weakest]),
         "weakest_feature": weakest,
@@ -382,13 +408,15 @@ def settings_dict(s: ArtifactSettings) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------- deliberately broken edits
-BROKEN_KINDS = ("dark_smear", "ghost", "blur", "brows_erased", "washed_out", "melted", "holes")
+BROKEN_KINDS = ("dark_smear", "side_shade", "ghost", "blur", "brows_erased", "washed_out", "melted", "holes")
 
 
 def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
     """A clean edit broken on purpose, the way real editors break (the gate's calibration and tests):
 
     * ``dark_smear``: one half of the face darkened to 35 %, eyes and mouth still faintly showing through;
+    * ``side_shade``: a soft brown shade from one temple down over that cheek, to 60 % brightness (what a
+      donor's hair or shadowed temple warped onto the face looked like: subtle, one-sided, brows still there);
     * ``ghost``: the face blended half-and-half with itself shifted by 0.10 face heights: double features;
     * ``blur``: the face blurred (Gaussian, σ = 0.03 face heights);
     * ``brows_erased``: both brows painted over with the face's plain skin colour (and ``cv2.inpaint``);
@@ -428,6 +456,17 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
             d = ((xs - pts[topo.NOSE_TIP, 0]) * normal[0] + (ys - pts[topo.NOSE_TIP, 1]) * normal[1]) * side
             half = np.clip(d / (0.05 * fh) + 0.5, 0, 1)[..., None].astype(np.float32)
             new = f * (1 - 0.65 * half * mask)
+        elif kind == "side_shade":
+            up = pts[topo.FOREHEAD_TOP] - pts[topo.CHIN]
+            up = up / max(np.linalg.norm(up), 1e-6)
+            normal = np.array([up[1], -up[0]])
+            ys, xs = np.mgrid[0:H, 0:Wd]
+            rel = np.stack([xs - pts[topo.NOSE_TIP, 0], ys - pts[topo.NOSE_TIP, 1]], -1) / fh
+            u, v = (rel @ normal) * side, rel @ up  # u: towards the shaded side; v: up the face
+            shade = np.clip((u - 0.08) / 0.08, 0, 1) * np.clip((v + 0.25) / 0.1, 0, 1)
+            shade = cv2.GaussianBlur(shade.astype(np.float32), (0, 0), 0.03 * fh)[..., None]
+            brown = np.array([0.62, 0.55, 0.48], np.float32)  # darker and warmer, as hair or a shadow
+            new = f * (1 - shade * mask * (1 - brown))
         elif kind == "ghost":
             m = np.float32([[1, 0, 0.03 * fh], [0, 1, 0.10 * fh]])
             shifted = cv2.warpAffine(frame, m, (Wd, H), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)

@@ -237,6 +237,8 @@ class DonorBank:
         except (OSError, ValueError, KeyError):
             lms, scores = self._measure(donor_id, src)
             if lms is not None:
+                # exactly what a cached read gives back: a fresh and a cached screen give the same edits
+                lms = np.asarray(np.asarray(lms, np.float32).round(3), np.float32)
                 atomic_write_json(path, {"landmarks": lms.round(3).tolist(), "scores": scores,
                                          "screen_version": SCREEN_VERSION}, indent=None)
         if lms is None:

@@ -207,7 +207,7 @@ class WarpEditor(HeadEditor):
     each driving clip wears, and the attributes record the donor's screening scores."""
 
     name = "warp"
-    version = "2"
+    version = "3"
     num_gpus = 0.0
 
     def __init__(self, donors: str | Path | None = None, max_pose_gap: float = 15.0,

@@ -4,12 +4,35 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("HEADSWAPBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+from tests.helpers.paths import SHARED_DATA
+
+# Shared helpers live in tests/helpers/ (imported as ``from tests.helpers.X import ...``); the modules that
+# define fixtures are plugins, so a test names the fixture as an argument and imports nothing for it.
+pytest_plugins = ["tests.helpers.browser", "tests.helpers.eval_split", "tests.helpers.fake_hub"]
+
+_USER_CACHE = "HEADSWAPBENCH_CACHE" in os.environ  # a cache the caller chose is used as is
+
+
+def pytest_configure(config):
+    """Offline mode and a private toolkit cache for the whole session, set before collection. Session- and
+    module-scoped fixtures run before the per-test ``_isolated_cache``, and huggingface_hub reads HF_HUB_OFFLINE
+    once, at import: a first import inside such a fixture used to leave the client online for the rest of the
+    run (each later missing-weights test then waited ~20 s in retries), and those fixtures wrote into the
+    user's real cache."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if not _USER_CACHE:
+        os.environ["HEADSWAPBENCH_CACHE"] = tempfile.mkdtemp(prefix="hsb-session-cache-")
+
+
+def pytest_unconfigure(config):
+    if not _USER_CACHE:
+        shutil.rmtree(os.environ.pop("HEADSWAPBENCH_CACHE", ""), ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -49,7 +72,7 @@ def shared_images(shared_data) -> list[Path]:
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own toolkit cache unless it sets one (analysis caches must not leak between tests)."""
-    if "HEADSWAPBENCH_CACHE" not in os.environ:
+    if not _USER_CACHE:
         monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(tmp_path_factory.mktemp("hsb-cache")))
     monkeypatch.setenv("HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", "1"))
 

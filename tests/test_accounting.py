@@ -10,10 +10,10 @@ from pathlib import Path
 
 from headswapbench.pipelines.accounting import RETRY_HINT, account, check_balance, inputs_csv, rejected_clips
 from headswapbench.pipelines.package import cap_clips_per_subject
-from test_package import _row
 
 from headswapbench.cli.build import MAX_INPUT_ROWS, render_report
 from headswapbench.reasons import HINTS, Reason
+from tests.helpers.split_rows import make_row as _row
 
 
 def _done(result):

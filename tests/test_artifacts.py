@@ -91,12 +91,15 @@ def test_a_real_clip_against_itself_re_encoded_is_clean(clean_edit, tmp_path):
 def test_gate_limits_badness_and_missing_scores():
     s = ArtifactSettings()
     ok = {"hole_patch": 0.0, "dark_patch": 0.0, "patch_delta_e": 1.0, "chroma_ratio": 1.0, "contrast_ratio": 1.0,
-          "sharpness_ratio": 1.0, "structure": 0.9, "feature_presence": 1.0, "flicker": 1.0, "artifact_score": 0.5}
+          "sharpness_ratio": 1.0, "structure": 0.9, "feature_presence": 1.0, "flicker": 1.0, "side_dark": 0.05, "texture_ratio": 1.0,
+          "artifact_score": 0.5}
     assert artifact_verdict(ok, s) is None
     bad = badness({**ok, "sharpness_ratio": s.min_sharpness_ratio / 2}, s)
     assert bad["blur"] == pytest.approx(2.0) and bad["noise"] < 1
     assert "blur: sharpness_ratio" in artifact_verdict({**ok, "sharpness_ratio": 0.1}, s)
     assert "flicker" in artifact_verdict({k: v for k, v in ok.items() if k != "flicker"}, s)  # missing fails
+    assert artifact_verdict({**ok, "side_dark": s.max_side_dark * 1.1}, s).startswith("side_dark: side_dark")
+    assert artifact_verdict({**ok, "texture_ratio": s.max_texture_ratio * 1.1}, s).startswith("mottled: texture_ratio")
     assert artifact_verdict({**ok, "artifact_score": None}, s).startswith("no frame")
     # in the filter: after a lost face, before the identity leak
     base = {"face_ratio": 1.0, "frames_compared": 10, "sync_nme": 0.01, "sync_nme_p95": 0.02,

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SHARED_DATA
 from headswapbench.pipelines.build import BuildConfig, run_build
 from headswapbench.pipelines.edit import HeadEditor
 from headswapbench.pipelines.filter import FilterSettings
 from headswapbench.pipelines.ingest import IngestSettings
-from test_build_media import make_raw_dir
 
 from headswapbench.fileio import sha256_file
 from headswapbench.reasons import HINTS, Reason
 from headswapbench.split import load_split
+from tests.helpers.build_media import make_raw_dir
+from tests.helpers.paths import SHARED_DATA
 
 FRAMES, SIZE = 16, 128
 # short excerpts (36 frames) → 2 clips per video; a reference 10 frames (0.4 s) away is "another time window"

@@ -54,7 +54,7 @@ def test_output_file_that_is_a_directory(shared_data, tmp_path, capsys):
 
 
 def test_leaderboard_site_under_a_file(a_file, tmp_path, capsys):
-    from leaderboard_fixtures import results_for, write_run
+    from tests.helpers.leaderboard_fixtures import results_for, write_run
 
     path = write_run(tmp_path / "runs", "noop", results_for("noop"))
     assert main(["leaderboard", "build", str(path), "--out", str(a_file / "site")]) == 2
@@ -135,7 +135,7 @@ def test_evaluate_options_are_checked_before_anything_runs(tmp_path, capsys, arg
 
 def test_leaderboard_unknown_sort_metric_is_refused(tmp_path, capsys):
     """An unknown --sort-by used to be ignored silently (the board ranked by another metric)."""
-    from leaderboard_fixtures import results_for, write_run
+    from tests.helpers.leaderboard_fixtures import results_for, write_run
 
     path = write_run(tmp_path / "runs", "noop", results_for("noop"))
     assert main(["leaderboard", "build", str(path), "--out", str(tmp_path / "site"), "--sort-by", "nosuch"]) == 2

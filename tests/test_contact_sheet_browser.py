@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from browser import browser, js_errors, open_file, save_screenshot  # noqa: F401  (browser is a fixture)
 from headswapbench.pipelines.contact_sheet import SheetRow, write_contact_sheet
 
 from headswapbench.types import Video
 from headswapbench.video import write_image, write_video
+from tests.helpers.browser import js_errors, open_file, save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,7 @@ def _order(driver) -> list[str]:
         ".filter(r => r.style.display !== 'none').map(r => r.cells[0].textContent)")
 
 
-def test_contact_sheet_lists_sorts_filters_and_escapes(browser, tmp_path):  # noqa: F811
+def test_contact_sheet_lists_sorts_filters_and_escapes(browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 

@@ -1,4 +1,4 @@
-"""The evaluation runner end to end on a small real split (tests/_eval_split.py): the built-in bounds
+"""The evaluation runner end to end on a small real split (tests/helpers/eval_split.py): the built-in bounds
 (oracle perfect, noop no replacement), every offline metric available with a finite value, results.json
 contract with per-metric fingerprints and reason codes, batch-size invariance and bit-identical reruns,
 command/predictions sources through the runner with per-clip problem reports, --skip-invalid coverage, resume,
@@ -14,10 +14,8 @@ import shutil
 import sys
 from unittest import mock
 
-import _eval_split
 import numpy as np
 import pytest
-from _eval_split import SIZE, TRIPLETS, T
 
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.evaluation import EvalConfig, evaluate
@@ -27,8 +25,7 @@ from headswapbench.results import validate_results
 from headswapbench.split import load_split
 from headswapbench.swappers import Swapper
 from headswapbench.swappers.external import CommandSource, PredictionsSource
-
-eval_split = _eval_split.eval_split  # session fixture
+from tests.helpers.eval_split import SIZE, TRIPLETS, T, build_split
 
 CHEAP = ("psnr", "ssim", "flicker")  # no face model: fast runs for the plumbing tests
 CLIPS = [t[0] for t in TRIPLETS]
@@ -100,7 +97,7 @@ def test_every_offline_metric_is_available_with_a_finite_value(full_runs):
 
 
 class BrokenMetric(ClipMetric):
-    """A metric that raises on every clip (a plug-in, found as ``test_evaluate:BrokenMetric``)."""
+    """A metric that raises on every clip (a plug-in, found as ``tests.test_evaluate:BrokenMetric``)."""
 
     name, keys = "broken", ("broken_key",)
 
@@ -112,7 +109,7 @@ register_info(MetricInfo("broken_key", True, "a.u.", "a test metric that always 
 
 
 def test_a_metric_that_fails_on_every_clip_is_caught(eval_split, tmp_path):
-    run = evaluate(eval_split, tmp_path, "noop", cfg(metrics=("psnr", "test_evaluate:BrokenMetric")))
+    run = evaluate(eval_split, tmp_path, "noop", cfg(metrics=("psnr", "tests.test_evaluate:BrokenMetric")))
     assert offline_metric_problems(run.results) == {"broken_key": "metric_failed: failed on 4 of 4 clips: "
                                                                   "RuntimeError: broken on purpose"}
     row = run.results["per_clip"][0]
@@ -333,7 +330,7 @@ def test_cli_evaluate(eval_split, tmp_path, capsys):
 
 def test_hub_id_split(eval_split, tmp_path, monkeypatch):
     """SPLIT may be a Hub id: downloaded (and verified) through headswapbench.hub, pinned to its commit."""
-    from fake_hub import FakeHub
+    from tests.helpers.fake_hub import FakeHub
 
     files = {p.relative_to(eval_split).as_posix(): p.read_bytes() for p in eval_split.rglob("*") if p.is_file()}
     with FakeHub() as hub:
@@ -382,7 +379,7 @@ BATCHED = ("psnr", "ssim", "flicker")  # batched paired metrics and chunked flic
 @pytest.fixture(scope="module")
 def small_split(tmp_path_factory, shared_data):
     """2 clips of 12 frames: what the invariance tests need, at a fraction of the cost."""
-    return _eval_split.build_split(tmp_path_factory.mktemp("small"), shared_data, triplets=TRIPLETS[:2], frames=12)
+    return build_split(tmp_path_factory.mktemp("small"), shared_data, triplets=TRIPLETS[:2], frames=12)
 
 
 def test_batch_size_does_not_change_the_numbers(tmp_path, small_split):
@@ -475,7 +472,7 @@ def test_published_protocol_offline_says_which_file_to_fetch_and_what_was_comput
 def test_a_method_that_writes_into_the_split_is_refused(eval_split, tmp_path, shared_data):
     from headswapbench.evaluation.inputs import SplitChangedError
 
-    split_copy = _eval_split.build_split(tmp_path / "split", shared_data)
+    split_copy = build_split(tmp_path / "split", shared_data)
     script = tmp_path / "cheat.py"
     script.write_text("import os, shutil, sys\n"
                       "drv, ref, out = sys.argv[1:4]\n"

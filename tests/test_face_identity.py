@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _face_shared import clip_analysis, image_analysis
 
 from headswapbench import weights as W
 from headswapbench.errors import ChecksumError, FaceNotFoundError, MissingWeightsError
 from headswapbench.face import get_identity_model
 from headswapbench.face.identity import ArcFaceIdentity, cosine, five_points
+from tests.helpers.face_shared import clip_analysis, image_analysis
 
 
 def _linked_pairs(sources):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _face_shared import clip_analysis, image_analysis
 
 from headswapbench.face import analyze_image
 from headswapbench.face.expression import DIM, MEASURES, pose_and_expression
 from headswapbench.face.pose import angles_to_rotation, load_template, rotation_to_angles, umeyama
+from tests.helpers.face_shared import clip_analysis, image_analysis
 
 ANGLES = [-40, -20, 10, 30]
 

@@ -1,4 +1,4 @@
-"""Hub IO through the real huggingface_hub client against a loopback fake Hub (tests/fake_hub.py).
+"""Hub IO through the real huggingface_hub client against a loopback fake Hub (tests/helpers/fake_hub.py).
 
 The split media here are SYNTHETIC (random-noise clips written as real H.264 mp4 / png files): these tests
 check transport, verification and refusal, not faces."""
@@ -8,17 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fake_hub import FakeHub
-
 from headswapbench.errors import HeadSwapBenchError, InvalidSplitError
 from headswapbench.split import TripletRow, load_split, write_dataset
+from tests.helpers.fake_hub import FakeHub
 
 TOKEN = "hf_write_token"
 

@@ -17,11 +17,11 @@ from headswapbench.pipelines.ingest import (
     scan_videos,
     usable_windows,
 )
-from test_build_media import make_bad_inputs
 
 from headswapbench.reasons import Reason
 from headswapbench.runner import SkipItem
 from headswapbench.video import probe, read_video
+from tests.helpers.build_media import make_bad_inputs
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 from headswapbench.leaderboard import build_site, rank_metric
-from leaderboard_fixtures import (
+
+from headswapbench.cli.main import main
+from headswapbench.errors import HeadSwapBenchError
+from headswapbench.fileio import sha256_json
+from tests.helpers.leaderboard_fixtures import (
     CHECKSUM,
     SETTINGS,
     TABLE,
@@ -19,10 +23,6 @@ from leaderboard_fixtures import (
     results_for,
     write_run,
 )
-
-from headswapbench.cli.main import main
-from headswapbench.errors import HeadSwapBenchError
-from headswapbench.fileio import sha256_json
 
 
 def _cell(mean, lo=None, hi=None):
@@ -316,7 +316,7 @@ def test_cli_validate(runs, tmp_path, capsys):
 def test_real_evaluation_results_build_a_leaderboard(tmp_path, shared_data, capsys):
     """End to end with the real evaluation engine (the contract between the two rooms): noop and oracle on a
     tiny real split, then `leaderboard build` ranks oracle first on every paired metric."""
-    from _eval_split import build_split
+    from tests.helpers.eval_split import build_split
 
     split = build_split(tmp_path / "split", shared_data)
     for name in ("noop", "oracle"):

@@ -8,9 +8,10 @@ import os
 import shutil
 
 import pytest
-from browser import browser, js_errors, open_file, save_screenshot  # noqa: F401  (browser is a fixture)
 from headswapbench.leaderboard import build_site
-from leaderboard_fixtures import results_for, write_run
+
+from tests.helpers.browser import js_errors, open_file, save_screenshot
+from tests.helpers.leaderboard_fixtures import results_for, write_run
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,7 @@ def _ranks(driver, board_id: str) -> list[str]:
         ".map(r => r.cells[0].textContent)", f"#board-{board_id}")
 
 
-def test_page_sorts_filters_and_renders(browser, tmp_path):  # noqa: F811
+def test_page_sorts_filters_and_renders(browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -93,16 +94,16 @@ def test_page_sorts_filters_and_renders(browser, tmp_path):  # noqa: F811
         shutil.copy(shot, os.environ["HSB_SCREENSHOT_DIR"])
 
 
-def test_no_script_from_a_submission_runs_on_any_page(browser, tmp_path):  # noqa: F811
+def test_no_script_from_a_submission_runs_on_any_page(browser, tmp_path):
     """Hostile text in every field a submitter controls, a script-carrying report.html and a symlinked one:
     the page and every detail page open with the marker ``window.__pwned`` still undefined, our own script
     still sorts, and the detail pages carry no script at all."""
     import json
 
-    from hostile_results import write_honest, write_report_attacks
     from selenium.webdriver.common.by import By
 
     from headswapbench.fileio import sha256_json
+    from tests.helpers.hostile_results import write_honest, write_report_attacks
 
     runs = tmp_path / "runs"
     write_honest(runs)
@@ -135,18 +136,19 @@ def test_no_script_from_a_submission_runs_on_any_page(browser, tmp_path):  # noq
     assert js_errors(browser) == []
 
 
-def test_official_board_shows_published_rows_apart_and_left_off_reasons(browser, tmp_path):  # noqa: F811
+def test_official_board_shows_published_rows_apart_and_left_off_reasons(browser, tmp_path):
     """The official split under headswapbench-v1: the published rows sit in their own labelled section with no
     rank; a `--identity dlib` run is greyed with ⊘ on the identity column (its reason on hover and in the list
     under the table) and sorts after the ranked rows there; the protocol filter switches boards."""
-    from leaderboard_fixtures import (
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tests.helpers.leaderboard_fixtures import (
         OFFICIAL_PROTOCOL,
         dlib_identity,
         official_reference,
         official_results,
     )
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
 
     runs = tmp_path / "runs"
     write_run(runs, "directswap", official_results("directswap-repro"))

@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 from headswapbench.leaderboard import build_site
-from leaderboard_fixtures import (
+
+from headswapbench.cli.main import main
+from headswapbench.errors import HeadSwapBenchError
+from headswapbench.fingerprint import fingerprint_hash, weight_record
+from tests.helpers.leaderboard_fixtures import (
     OFFICIAL_PROTOCOL,
     OFFICIAL_TABLE,
     dlib_identity,
@@ -22,10 +26,6 @@ from leaderboard_fixtures import (
     results_for,
     write_run,
 )
-
-from headswapbench.cli.main import main
-from headswapbench.errors import HeadSwapBenchError
-from headswapbench.fingerprint import fingerprint_hash, weight_record
 
 IDENTITY = ("identity_cosine_target",)
 PAIRED = ("psnr", "ssim")

@@ -1,6 +1,6 @@
 """Hostile submissions (issue 11): nothing a submitter sends runs, leaks, crashes the build or ranks falsely.
 
-Every hostile file is built here (tests/hostile_results.py). Each must be refused with a one-line reason while
+Every hostile file is built here (tests/helpers/hostile_results.py). Each must be refused with a one-line reason while
 the honest results are still ranked, from the Python API and from the CLI (exit codes and one-line reasons)."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from headswapbench.leaderboard import build_site
-from hostile_results import PWN_SCRIPT, SECRET, write_honest, write_hostile, write_report_attacks
-from leaderboard_fixtures import CHECKSUM, reference_with, results_for, with_fingerprint, write_run
 
 from headswapbench.cli.main import main
 from headswapbench.errors import HeadSwapBenchError
+from tests.helpers.hostile_results import PWN_SCRIPT, SECRET, write_honest, write_hostile, write_report_attacks
+from tests.helpers.leaderboard_fixtures import CHECKSUM, reference_with, results_for, with_fingerprint, write_run
 
 pytestmark = pytest.mark.timeout(60)  # a FIFO that is opened for reading would hang here forever
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from fake_hub import FakeHub, fake_hub  # noqa: F401  (fixture)
 from headswapbench.leaderboard import build_site
-from leaderboard_fixtures import results_for, write_run
 
 from headswapbench.cli.main import main
 from headswapbench.fileio import sha256_json
 from headswapbench.results import validate_results
+from tests.helpers.fake_hub import FakeHub
+from tests.helpers.leaderboard_fixtures import results_for, write_run
 
 
-def test_submit_opens_a_pull_request(fake_hub, tmp_path, capsys):  # noqa: F811
+def test_submit_opens_a_pull_request(fake_hub, tmp_path, capsys):
     fake_hub.add_repo("dataset", "org/results", files={"README.md": b"results"})
     path = write_run(tmp_path, "warp", results_for("warp", verified=True), report="<html>report</html>")
     assert main(["leaderboard", "submit", str(path), "--repo", "org/results", "--json"]) == 0
@@ -32,7 +32,7 @@ def test_submit_opens_a_pull_request(fake_hub, tmp_path, capsys):  # noqa: F811
     assert [r["authorization"] for r in fake_hub.requests] == ["Bearer hf_fake_token"] * 2, fake_hub.requests
 
 
-def test_submit_refuses_invalid_results_before_any_request(fake_hub, tmp_path, capsys):  # noqa: F811
+def test_submit_refuses_invalid_results_before_any_request(fake_hub, tmp_path, capsys):
     bad = tmp_path / "results.json"
     bad.write_text('{"schema_version": 1}')
     assert main(["leaderboard", "submit", str(bad), "--repo", "org/results"]) == 2
@@ -40,7 +40,7 @@ def test_submit_refuses_invalid_results_before_any_request(fake_hub, tmp_path, c
     assert fake_hub.requests == []
 
 
-def test_submit_errors_are_one_clear_line(fake_hub, tmp_path, capsys, monkeypatch):  # noqa: F811
+def test_submit_errors_are_one_clear_line(fake_hub, tmp_path, capsys, monkeypatch):
     path = write_run(tmp_path, "warp", results_for("warp"))
     assert main(["leaderboard", "submit", str(path), "--repo", "org/missing"]) == 2
     assert "org/missing failed: repository not found" in capsys.readouterr().err
@@ -49,7 +49,7 @@ def test_submit_errors_are_one_clear_line(fake_hub, tmp_path, capsys, monkeypatc
     assert "offline mode is on" in capsys.readouterr().err
 
 
-def test_publish_site_to_a_static_space(fake_hub, tmp_path, capsys):  # noqa: F811
+def test_publish_site_to_a_static_space(fake_hub, tmp_path, capsys):
     runs = tmp_path / "runs"
     write_run(runs, "warp", results_for("warp"), report="<html>r</html>")
     write_run(runs, "noop", results_for("noop"))
@@ -70,7 +70,7 @@ def test_publish_site_to_a_static_space(fake_hub, tmp_path, capsys):  # noqa: F8
     assert len(space.commits) == 2
 
 
-def test_publish_refuses_a_folder_that_is_not_a_site(fake_hub, tmp_path, capsys):  # noqa: F811
+def test_publish_refuses_a_folder_that_is_not_a_site(fake_hub, tmp_path, capsys):
     assert main(["leaderboard", "publish", str(tmp_path), "--repo", "org/board"]) == 2
     assert "not a built leaderboard site" in capsys.readouterr().err
 

@@ -14,31 +14,9 @@ import yaml
 from headswapbench.pipelines.package import assign_split, assign_splits, subject_unit
 
 from headswapbench.errors import InvalidSplitError
-from headswapbench.split import DatasetInfo, TripletRow, load_split, write_dataset
-
-
-def _media(folder: Path, n: int) -> dict[str, dict[str, Path]]:
-    from headswapbench.types import Video
-    from headswapbench.video import write_image, write_video
-
-    rng = np.random.default_rng(1)
-    folder.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for i in range(n):
-        f = rng.integers(0, 255, (4, 16, 24, 3), dtype=np.uint8)
-        d, t, r = folder / f"d{i}.mp4", folder / f"t{i}.mp4", folder / f"r{i}.png"
-        write_video(d, Video(f[::-1].copy(), 25.0))
-        write_video(t, Video(f, 25.0))
-        write_image(r, f[0])
-        out[f"c{i}"] = {"driving": d, "target": t, "reference": r}
-    return out
-
-
-def _row(cid: str, subject: str, **kw) -> TripletRow:
-    return TripletRow(clip_id=cid, subject_id=subject, source_video=f"{subject}.mp4", start_frame=0, num_frames=4,
-                      fps=25.0, width=24, height=16, driving_file_name="", reference_file_name="",
-                      target_file_name="", editor="synthetic", editor_version="1", prompt="p", seed=3,
-                      sync_nme=0.02, sync_expression_dynamic=0.1, identity_similarity_to_target=0.2, **kw)
+from headswapbench.split import DatasetInfo, load_split, write_dataset
+from tests.helpers.split_rows import make_media as _media
+from tests.helpers.split_rows import make_row as _row
 
 
 # ------------------------------------------------------------------------------------------------- splits

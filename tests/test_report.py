@@ -6,17 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import _eval_split
-import browser as browser_helpers
 import pytest
-from browser import js_errors, open_file, save_screenshot
 
 from headswapbench.errors import HeadSwapBenchError
 from headswapbench.evaluation import EvalConfig, evaluate
 from headswapbench.evaluation.report import best_and_worst, choose_primary, write_report
-
-eval_split = _eval_split.eval_split  # session fixture
-browser = browser_helpers.browser  # session fixture: headless Chromium
+from tests.helpers.browser import js_errors, open_file, save_screenshot
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_hub import FakeHub
 
 from headswapbench.errors import InvalidSplitError
 from headswapbench.split import (
@@ -24,6 +23,7 @@ from headswapbench.split import (
     verify_split,
     write_dataset,
 )
+from tests.helpers.fake_hub import FakeHub
 
 # names relative to the split folder; the metadata column is the one of the name's folder (driving otherwise)
 HOSTILE = [

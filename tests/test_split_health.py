@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 import yaml
-from test_package import _media, _row
 
 from headswapbench.face.retrieval import own_subject_ranks, subject_gallery, top_k_hits, top_k_rate
 from headswapbench.split import (
@@ -19,6 +18,8 @@ from headswapbench.split import (
     subject_balance,
     write_dataset,
 )
+from tests.helpers.split_rows import make_media as _media
+from tests.helpers.split_rows import make_row as _row
 
 
 def test_subject_balance_by_hand():

@@ -8,7 +8,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import _eval_split
 import numpy as np
 import pytest
 
@@ -25,8 +24,6 @@ from headswapbench.swappers.external import (
     resolve_source,
 )
 from headswapbench.types import Video
-
-eval_split = _eval_split.eval_split  # session fixture
 
 
 @pytest.fixture

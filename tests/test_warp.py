@@ -313,3 +313,26 @@ def test_a_donor_fringe_is_not_pasted_onto_the_forehead(two_faces):
     assert alpha[fringe].mean() < 0.1
     clear = oval & (np.arange(donor.shape[0])[:, None] > brow_y - 0.2 * (brow_y - top))
     assert alpha[clear].mean() > 0.95
+
+
+def test_frame_never_shows_through_above_the_nose(two_faces):
+    """A donor whose upper face is covered on both sides (a dark bar across both eye sockets) is still pasted
+    opaque there: letting the frame show through put the subject's own glasses and brows over the donor face
+    as ghosts. Below the nose tip the frame may still show through (a microphone at the chin)."""
+    from headswapbench.face.topology import NOSE_TIP
+
+    (frame, flms), (donor, dlms) = two_faces
+    donor = donor.copy()
+    pts = W.face_points(dlms)
+    y_eye = int(dlms[[33, 263], 1].mean())
+    fh = W.face_height(pts)
+    donor[int(y_eye - 0.06 * fh):int(y_eye + 0.12 * fh), int(pts[:, 0].min()):int(pts[:, 0].max())] = (30, 30, 30)
+    chin = (slice(int(dlms[17, 1] + 0.02 * fh), int(dlms[152, 1] - 0.02 * fh)),
+            slice(int(dlms[61, 0]), int(dlms[291, 0])))
+    donor[chin] = (20, 20, 20)
+    t = W.FaceTransfer(donor, dlms, target_stats=W.colour_stats(frame, W.stats_mask(flms, frame.shape)))
+    assert t.paste is not None
+    tpl = t.mesh.points
+    upper = (tpl[t.triangles][..., 1] <= tpl[NOSE_TIP, 1]).any(axis=1)
+    assert np.all(t.paste[upper] == 1.0)
+    assert (t.paste[~upper] < 0.5).any()  # the covered chin may still let the frame through

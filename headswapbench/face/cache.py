@@ -2,21 +2,20 @@
 
 The key is the sha256 of the video file's bytes (or of the decoded frames for in-memory clips) combined with
 `sha256_json` of the backends' descriptions (model versions, weight hashes, thresholds, template hash,
-identity sampling), so the same clip under another name is a hit and any setting change is a miss. Entries
-are written into a temporary folder and renamed into place, so a killed run never leaves half an entry."""
+identity sampling), both from ``headswapbench.featcache`` (the one home of content hashing), so the same
+clip under another name is a hit and any setting change is a miss. Entries are written into a temporary
+folder and renamed into place, so a killed run never leaves half an entry."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..fileio import cache_dir, sha256_file, sha256_json
+from ..featcache import cache_key, content_hash  # noqa: F401 - the one content hash and key (re-exported)
+from ..fileio import cache_dir
 
 if TYPE_CHECKING:
     from .analysis import ClipAnalysis
@@ -24,20 +23,6 @@ if TYPE_CHECKING:
 
 def analysis_cache_dir() -> Path:
     return cache_dir() / "analysis"
-
-
-def content_hash(video_or_path) -> str:
-    """sha256 of a file's bytes, or of a `Video`'s frames (shape, fps and pixel bytes)."""
-    if isinstance(video_or_path, (str, Path)):
-        return sha256_file(video_or_path)
-    frames = np.ascontiguousarray(video_or_path.frames)
-    h = hashlib.sha256(f"{frames.shape}|{float(video_or_path.fps)!r}|".encode())
-    h.update(memoryview(frames).cast("B"))
-    return h.hexdigest()
-
-
-def cache_key(content: str, settings: dict) -> str:
-    return f"{content[:32]}-{sha256_json(settings)[:16]}"
 
 
 def load_cached(key: str) -> ClipAnalysis | None:

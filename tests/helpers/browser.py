@@ -2,7 +2,7 @@
 
 Usage in a test module::
 
-    from browser import browser, open_file, save_screenshot  # noqa: F401  (browser is a pytest fixture)
+    from tests.helpers.browser import open_file, save_screenshot  # the `browser` fixture comes from conftest
 
     def test_page(browser, tmp_path):
         open_file(browser, tmp_path / "index.html")
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 DRIVER_CANDIDATES = ("chromedriver",)
 CHROMIUM_FLAGS = (

@@ -84,10 +84,11 @@ def build_split(root: Path, shared_data: Path, name: str = "test", triplets: lis
 
 try:
     import pytest
+except ImportError:  # pragma: no cover - benchmarks import build_split without pytest installed
+    pytest = None
 
+if pytest is not None:
     @pytest.fixture(scope="session")
     def eval_split(tmp_path_factory, shared_data) -> Path:
         """The split, in a folder whose name has a space and quotes (paths must survive every source)."""
         return build_split(tmp_path_factory.getbasetemp() / "eval split's \"root\"", shared_data)
-except ImportError:  # pragma: no cover - used outside pytest (benchmarks)
-    pass

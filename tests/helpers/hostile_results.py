@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from leaderboard_fixtures import results_for, write_run
+from tests.helpers.leaderboard_fixtures import results_for, write_run
 
 SECRET = "TOP-SECRET-maintainer-token-4f1c"
 PWN_SCRIPT = "<script>window.__pwned = 1</script>"
