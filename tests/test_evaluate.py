@@ -409,6 +409,28 @@ def test_two_runs_are_bit_identical(small_split, tmp_path, monkeypatch):
     assert runs[0].per_clip_path.read_bytes() == runs[1].per_clip_path.read_bytes()
 
 
+def test_workers_do_not_change_any_number(small_split, tmp_path, monkeypatch):
+    """Face analysis in a 2-process pool gives exactly the numbers of one process (separate caches, so the pool
+    really computes); only settings.execution records the difference."""
+    runs = []
+    for workers in (1, 2):
+        monkeypatch.setenv("HEADSWAPBENCH_CACHE", str(tmp_path / f"cache{workers}"))
+        runs.append(evaluate(small_split, tmp_path / f"w{workers}", "noop",
+                             cfg(metrics=("identity", "keypoints", *BATCHED), identity_every=4,
+                                 bootstrap_replicates=200, workers=workers)))
+    a, b = (json.loads(r.results_path.read_text()) for r in runs)
+    assert a["metrics"] == b["metrics"] and a["per_clip"] == b["per_clip"]
+    assert (a["settings"]["execution"]["workers"], b["settings"]["execution"]["workers"]) == (1, 2)
+    assert runs[0].per_clip_path.read_bytes() == runs[1].per_clip_path.read_bytes()
+
+
+def test_workers_must_be_a_positive_count_and_local(small_split, tmp_path):
+    with pytest.raises(HeadSwapBenchError, match="--workers"):
+        evaluate(small_split, tmp_path / "w0", "noop", cfg(workers=0))
+    with pytest.raises(HeadSwapBenchError, match="--workers"):
+        evaluate(small_split, tmp_path / "wr", "noop", cfg(workers=2, executor="ray"))
+
+
 def test_a_metric_subset_carries_the_full_runs_fingerprints(full_runs, eval_split, tmp_path):
     part = evaluate(eval_split, tmp_path, "noop", cfg(metrics=("psnr", "ssim"), bootstrap_replicates=200))
     full = full_runs["noop"].results["metrics"]
