@@ -10,31 +10,18 @@ import io
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from headswapbench.errors import HeadSwapBenchError, InvalidSplitError
 from headswapbench.split import TripletRow, load_split, write_dataset
 from tests.helpers.fake_hub import FakeHub
+from tests.helpers.split_rows import make_media
 
 TOKEN = "hf_write_token"
 
 
 def _synthetic_media(folder: Path, n: int, seed: int = 0) -> dict[str, dict[str, Path]]:
-    from headswapbench.types import Video
-    from headswapbench.video import write_image, write_video
-
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {}
-    for i in range(n):
-        frames = rng.integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)
-        d, t, r = folder / f"d{i}.mp4", folder / f"t{i}.mp4", folder / f"r{i}.png"
-        write_video(d, Video(frames[::-1].copy(), 25.0))
-        write_video(t, Video(frames, 25.0))
-        write_image(r, frames[0])
-        files[f"clip{i}"] = {"driving": d, "target": t, "reference": r}
-    return files
+    return make_media(folder, n, seed=seed, shape=(3, 16, 16, 3), prefix="clip")
 
 
 def _row(clip_id: str, subject: str) -> TripletRow:

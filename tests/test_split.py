@@ -9,7 +9,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from headswapbench.errors import InvalidSplitError
@@ -24,6 +23,7 @@ from headswapbench.split import (
     write_dataset,
 )
 from tests.helpers.fake_hub import FakeHub
+from tests.helpers.split_rows import make_media
 
 # names relative to the split folder; the metadata column is the one of the name's folder (driving otherwise)
 HOSTILE = [
@@ -55,20 +55,7 @@ def _column(name: str) -> str:
 
 
 def _media(folder: Path, n: int) -> dict[str, dict[str, Path]]:
-    from headswapbench.types import Video
-    from headswapbench.video import write_image, write_video
-
-    rng = np.random.default_rng(0)
-    folder.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for i in range(n):
-        f = rng.integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)
-        d, t, r = folder / f"d{i}.mp4", folder / f"t{i}.mp4", folder / f"r{i}.png"
-        write_video(d, Video(f[::-1].copy(), 25.0))
-        write_video(t, Video(f, 25.0))
-        write_image(r, f[0])
-        out[f"clip{i}"] = {"driving": d, "target": t, "reference": r}
-    return out
+    return make_media(folder, n, seed=0, shape=(3, 16, 16, 3), prefix="clip")
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,23 @@ import numpy as np
 from headswapbench.split import TripletRow
 
 
-def make_media(folder: Path, n: int) -> dict[str, dict[str, Path]]:
+def make_media(folder: Path, n: int, seed: int = 1, shape: tuple[int, ...] = (4, 16, 24, 3),
+               prefix: str = "c") -> dict[str, dict[str, Path]]:
+    """``n`` random-pixel triplets (driving = target reversed in time, reference = its first frame), keyed
+    ``<prefix><i>``."""
     from headswapbench.types import Video
     from headswapbench.video import write_image, write_video
 
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
     for i in range(n):
-        f = rng.integers(0, 255, (4, 16, 24, 3), dtype=np.uint8)
+        f = rng.integers(0, 255, shape, dtype=np.uint8)
         d, t, r = folder / f"d{i}.mp4", folder / f"t{i}.mp4", folder / f"r{i}.png"
         write_video(d, Video(f[::-1].copy(), 25.0))
         write_video(t, Video(f, 25.0))
         write_image(r, f[0])
-        out[f"c{i}"] = {"driving": d, "target": t, "reference": r}
+        out[f"{prefix}{i}"] = {"driving": d, "target": t, "reference": r}
     return out
 
 
