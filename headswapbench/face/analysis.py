@@ -186,15 +186,21 @@ def analysis_backends(landmarks: str | LandmarkModel = "facemesh", identity: str
     return backends
 
 
-def cached_analysis(video_or_path, backends: dict[str, Any]) -> ClipAnalysis | None:
-    """The cached analysis of this content under these settings (``analysis_backends``), or None."""
-    from . import cache as _cache
+def _lookup(video_or_path, backends: dict[str, Any]) -> tuple[str, ClipAnalysis | None]:
+    """This content's cache key under these settings, and its cached analysis (or None)."""
+    from ..featcache import cache_key, content_hash
+    from .cache import load_cached
 
-    key = _cache.cache_key(_cache.content_hash(video_or_path), backends)
-    hit = _cache.load_cached(key)
+    key = cache_key(content_hash(video_or_path), backends)
+    hit = load_cached(key)
     if hit is not None:
         hit.source = {**hit.source, **_source(video_or_path), "cache": "hit", "cache_key": key}
-    return hit
+    return key, hit
+
+
+def cached_analysis(video_or_path, backends: dict[str, Any]) -> ClipAnalysis | None:
+    """The cached analysis of this content under these settings (``analysis_backends``), or None."""
+    return _lookup(video_or_path, backends)[1]
 
 
 def analyze_video(video_or_path, *, landmarks: str | LandmarkModel = "facemesh", identity: str | None = "dlib",
@@ -225,10 +231,8 @@ def analyze_video(video_or_path, *, landmarks: str | LandmarkModel = "facemesh",
     key = None
     if cache:
         t0 = time.perf_counter()
-        key = _cache.cache_key(_cache.content_hash(video_or_path), backends)
-        hit = _cache.load_cached(key)
+        key, hit = _lookup(video_or_path, backends)
         if hit is not None:
-            hit.source = {**hit.source, **_source(video_or_path), "cache": "hit", "cache_key": key}
             return hit
         t_hash = time.perf_counter() - t0
     if landmarks_from is not None:

@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..featcache import cache_key, content_hash  # noqa: F401 - the one content hash and key (re-exported)
 from ..fileio import cache_dir
 
 if TYPE_CHECKING:
