@@ -73,13 +73,15 @@ class FeatureCache:
     """Verified on-disk arrays for one kind of feature (``namespace``, e.g. ``fid-target``).
 
     ``get(content, settings)`` returns the stored dict of arrays or None (a miss, or an entry that failed
-    verification: ``last_status`` says which, ``"hit" | "miss" | "corrupt: ..."``); ``put`` stores atomically."""
+    verification: ``last_status`` says which, ``"hit" | "miss" | "corrupt"``, and ``last_detail`` why an entry
+    was not trusted); ``put`` stores atomically."""
 
     def __init__(self, namespace: str):
         if not namespace or "/" in namespace or namespace.startswith("."):
             raise ValueError(f"bad feature-cache namespace {namespace!r}")
         self.namespace = namespace
         self.last_status = ""
+        self.last_detail = ""
 
     @property
     def root(self) -> Path:
@@ -96,15 +98,15 @@ class FeatureCache:
     def get(self, content: str, settings: dict) -> dict[str, np.ndarray] | None:
         path = self.path(content, settings)
         if not path.is_file():
-            self.last_status = "miss"
+            self.last_status, self.last_detail = "miss", ""
             return None
         try:
             arrays = self._load_verified(path, content, settings)
         except Exception as exc:  # noqa: BLE001 - any defect of a cache entry means: do not trust, recompute
-            self.last_status = f"corrupt: {type(exc).__name__}: {exc}"
+            self.last_status, self.last_detail = "corrupt", f"{type(exc).__name__}: {exc}"
             path.unlink(missing_ok=True)
             return None
-        self.last_status = "hit"
+        self.last_status, self.last_detail = "hit", ""
         return arrays
 
     def _load_verified(self, path: Path, content: str, settings: dict) -> dict[str, np.ndarray]:

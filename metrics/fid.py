@@ -42,8 +42,7 @@ def cached_target_features(metric, video, cache: FeatureCache) -> np.ndarray:
                 "device": metric.features.device.type}  # CPU and GPU features differ in the last bits
     out = cache.get_or_compute(content_hash(video), settings,
                                lambda: {"features": metric.extract_video(video.frames)})["features"]
-    status = cache.last_status.split(":")[0]
-    metric.cache_stats[status] = metric.cache_stats.get(status, 0) + 1
+    metric.cache_stats[cache.last_status] = metric.cache_stats.get(cache.last_status, 0) + 1
     return out
 
 
