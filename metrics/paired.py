@@ -2,9 +2,10 @@
 
 Conventions (recorded in each key's fingerprint through ``settings()`` and ``weights()``):
 - frames are compared at full resolution, RGB, frame by frame; the clip value is the mean over frames;
-- PSNR: piq.psnr on [0, 1] floats (data range 1 ≡ 255 on uint8), MSE over all three channels; identical
-  frames give piq's ceiling of 80 dB (its MSE guard of 1e-8), never infinity;
-- SSIM: piq.ssim, 11x11 gaussian window (sigma 1.5), K1=0.01, K2=0.03, per channel then averaged, 'valid'
+- PSNR: piq.psnr's definition on [0, 1] (data range 1 ≡ 255 on uint8), MSE over all three channels, computed
+  exactly from integer squared differences (`psnr_frames`); identical frames give piq's ceiling of 80 dB (its
+  MSE guard of 1e-8), never infinity;
+- SSIM: piq.ssim's definition (`ssim_frames` on the CPU: separable float32; piq itself on a GPU), 11x11 gaussian window (sigma 1.5), K1=0.01, K2=0.03, per channel then averaged, 'valid'
   window positions, **no** automatic 2x down-sampling (``downsample=False``) so the number is SSIM of the
   frames as delivered — this matches scikit-image's ``structural_similarity(gaussian_weights=True,
   sigma=1.5, use_sample_covariance=False)``;
@@ -64,28 +65,75 @@ class _BatchedPaired(ClipMetric):
         return {self.keys[0]: float(values.mean()) if values.size else float("nan")}
 
 
+def psnr_frames(out: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+    """Per-frame PSNR of uint8 frames, in dB: 10·log10(1 / (MSE + 1e-8)) with MSE on the [0, 1] scale over
+    all pixels and channels — piq.psnr's definition (its 1e-8 guard caps identical frames at 80 dB). The sum
+    of squared differences is exact (cv2.norm over integers, accumulated in float64): memory speed, no float
+    copies of the frames."""
+    import cv2
+
+    n = out[0].size if len(out) else 1
+    sse = np.array([cv2.norm(o, t, cv2.NORM_L2SQR) for o, t in zip(out, tgt)], np.float64)
+    return -10.0 * np.log10(sse / (n * 255.0**2) + 1e-8)
+
+
+def _gauss_filter(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Separable gaussian over each channel, 'valid' positions only (the window fully inside the frame)."""
+    import cv2
+
+    r = len(kernel) // 2
+    full = cv2.sepFilter2D(img, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
+    return full[r:-r, r:-r]
+
+
+def ssim_frames(out: np.ndarray, tgt: np.ndarray, kernel_size: int = 11, sigma: float = 1.5) -> np.ndarray:
+    """Per-frame SSIM of uint8 RGB frames (0-255 scale, K1 0.01, K2 0.03, population covariances, valid
+    window positions, mean over channels and positions): piq.ssim(downsample=False) and scikit-image's
+    gaussian SSIM by definition. float32, separable filter; pixel values are centred on 128 before the
+    second moments so float32 keeps the variances' precision (they are differences of large numbers)."""
+    import cv2
+
+    kernel = cv2.getGaussianKernel(kernel_size, sigma).astype(np.float32)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    scores = np.empty(len(out), np.float64)
+    for i, (o, t) in enumerate(zip(out, tgt)):
+        x = o.astype(np.float32) - 128.0
+        y = t.astype(np.float32) - 128.0
+        mx, my = _gauss_filter(x, kernel), _gauss_filter(y, kernel)
+        sxx = _gauss_filter(x * x, kernel) - mx * mx
+        syy = _gauss_filter(y * y, kernel) - my * my
+        sxy = _gauss_filter(x * y, kernel) - mx * my
+        mx += 128.0
+        my += 128.0
+        num = (2 * mx * my + c1) * (2 * sxy + c2)
+        den = (mx * mx + my * my + c1) * (sxx + syy + c2)
+        scores[i] = float(np.mean(num / den, dtype=np.float64))
+    return scores
+
+
 class PSNRMetric(_BatchedPaired):
     name = "psnr"
     keys = (PSNR,)
 
     def _score(self, out_batch, tgt_batch):
-        import piq
-        import torch
-
-        x = _frames_to_tensor(out_batch, torch.float64).to(self._device)
-        y = _frames_to_tensor(tgt_batch, torch.float64).to(self._device)
-        return piq.psnr(x, y, data_range=1.0, reduction="none").cpu().numpy()
+        return psnr_frames(out_batch, tgt_batch)
 
     def settings(self) -> dict[str, Any]:
-        return {"implementation": "piq.psnr", "data_range": 255, "channels": "RGB",
-                "ceiling_db": 80.0}
+        # the definition, not the library: a faster implementation of the same number keeps the fingerprint
+        return {"definition": "-10 log10(MSE + 1e-8), MSE over RGB on the [0, 1] scale (piq.psnr)",
+                "data_range": 255, "channels": "RGB", "ceiling_db": 80.0}
 
 
 class SSIMMetric(_BatchedPaired):
+    """On the CPU: `ssim_frames` (separable float32, cv2). On a GPU: piq.ssim in float32 on the device,
+    the same definition (tests/test_metrics_paired.py: both equal scikit-image within 2e-4)."""
+
     name = "ssim"
     keys = (SSIM,)
 
     def _score(self, out_batch, tgt_batch):
+        if self._device.type == "cpu":
+            return ssim_frames(out_batch, tgt_batch)
         import piq
 
         x = _frames_to_tensor(out_batch).to(self._device)
@@ -94,8 +142,10 @@ class SSIMMetric(_BatchedPaired):
                         reduction="none").cpu().numpy()
 
     def settings(self) -> dict[str, Any]:
-        return {"implementation": "piq.ssim", "kernel": "gaussian 11x11 sigma 1.5",
-                "downsample": False, "channels": "RGB (mean over channels)"}
+        return {"definition": "gaussian SSIM, K1 0.01, K2 0.03, population covariances, valid positions "
+                              "(piq.ssim downsample=False = skimage gaussian_weights)",
+                "kernel": "gaussian 11x11 sigma 1.5", "downsample": False,
+                "channels": "RGB (mean over channels)"}
 
 
 def build_lpips(backbone_path: str | Path, device: str = "cpu"):

@@ -2,13 +2,13 @@
 the flicker measure on hand-built cases. Inputs are real frames from ../shared/data.
 
 Tolerances:
-- PSNR: 1e-3 dB. Both compute 10·log10(range²/MSE) over all pixels and channels in float64; piq adds 1e-8
+- PSNR: 1e-3 dB (ours is piq's definition from exact integer squared differences). Both compute 10·log10(range²/MSE) over all pixels and channels in float64; piq adds 1e-8
   to the MSE (on a [0, 1] scale), which lowers a value by 10·log10(1 + 1e-8/MSE): ~2e-4 dB at 36 dB
   (measured here), 0.04 dB at 60 dB; it is also what caps identical frames at 80 dB instead of infinity.
 - SSIM: 2e-4 absolute. Same definition (11x11 gaussian, sigma 1.5, K1 0.01, K2 0.03, population
   covariances, valid window positions, mean over channels) once piq's automatic 2x down-sampling is off
   (our setting) and skimage runs with ``gaussian_weights=True, use_sample_covariance=False``; they differ
-  only in float32 (piq) vs float64 (skimage) arithmetic and separable-vs-2-D filtering.
+  only in float32 (ours, piq) vs float64 (skimage) arithmetic and separable-vs-2-D filtering.
 - LPIPS: 1e-5 absolute: same network, same weights, same inputs; only batching differs.
 """
 
@@ -62,6 +62,21 @@ def test_ssim_matches_skimage(real_pair):
                                  use_sample_covariance=False) for o, t in zip(out, tgt)]
     np.testing.assert_allclose(ours, ref, atol=2e-4)
     assert 0.2 < np.mean(ref) < 0.99  # a non-trivial pair
+
+
+def test_ssim_cpu_and_gpu_paths_agree(real_pair):
+    """The CPU path (separable float32, cv2) and the path a GPU device takes (piq.ssim in float32) give the
+    same SSIM within the stated tolerance, so the device does not change the number."""
+    import piq
+    import torch
+    from headswapbench.metrics.paired import ssim_frames
+
+    out, tgt = real_pair
+    x = torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255
+    y = torch.from_numpy(tgt).permute(0, 3, 1, 2).float() / 255
+    gpu_path = piq.ssim(x, y, data_range=1.0, kernel_size=11, kernel_sigma=1.5, downsample=False,
+                        reduction="none").numpy()
+    np.testing.assert_allclose(ssim_frames(out, tgt), gpu_path, atol=2e-4)
 
 
 @pytest.fixture(scope="module")
