@@ -94,6 +94,12 @@ def test_every_offline_metric_is_available_with_a_finite_value(full_runs):
             set(run.results["metrics"])
         assert len({m for m in offline.metrics}) == 8
         assert offline_metric_problems(run.results) == {}
+        # every scored clip says what each metric cost (the published-scale benchmark's breakdown)
+        records = [json.loads(line) for m in (run.out_dir / "stages").glob("score-*.jsonl")
+                   for line in m.read_text().splitlines()]
+        assert len(records) == len(CLIPS)
+        for rec in records:
+            assert {f"metric_{m}_s" for m in offline.metrics} <= set(rec["result"]["timings"]), rec
 
 
 class BrokenMetric(ClipMetric):

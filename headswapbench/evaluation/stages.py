@@ -271,6 +271,7 @@ class ScoreClip:
         features: dict[str, np.ndarray] = {}
         t0 = time.perf_counter()
         for m in metrics:
+            t_m = time.perf_counter()
             try:
                 if isinstance(m, SetMetric):
                     for k, v in m.extract(data).items():
@@ -282,6 +283,7 @@ class ScoreClip:
                 errors[m.name] = {"code": Reason.METRIC_FAILED.value, "message": f"{type(exc).__name__}: {exc}"}
                 if not isinstance(m, SetMetric):
                     scores.update({k: math.nan for k in m.keys})
+            timings[f"metric_{m.name}_s"] = time.perf_counter() - t_m  # per metric: the benchmark's breakdown
         timings["metrics_s"] = time.perf_counter() - t0
         if features:
             path = self.features_dir / f"{clip_id}.npz"

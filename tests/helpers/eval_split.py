@@ -46,8 +46,9 @@ def many_triplets(n: int, frames: int = T) -> list[tuple]:
 
 
 def build_split(root: Path, shared_data: Path, name: str = "test", triplets: list[tuple] | None = None,
-                frames: int = T, size: int = SIZE) -> Path:
-    """Write the split under ``root`` (skipped when already complete) and return ``root``."""
+                frames: int = T, size: int = SIZE, subjects: dict[str, str] | None = None, fps: float = FPS) -> Path:
+    """Write the split under ``root`` (skipped when already complete) and return ``root``. ``subjects``
+    (subject → video under ``shared_data``) replaces `SUBJECTS` for triplets naming other subjects."""
     from headswapbench.video import read_video, write_image, write_video
 
     root = Path(root)
@@ -55,17 +56,17 @@ def build_split(root: Path, shared_data: Path, name: str = "test", triplets: lis
         return root
     folder = root / name
     rows = []
-    T, SIZE = frames, size
+    T, SIZE, FPS, sources = frames, size, fps, subjects or SUBJECTS
     for clip_id, subject, start, ref_frame, drv_subject, drv_start in triplets or TRIPLETS:
-        src = shared_data / SUBJECTS[subject]
+        src = shared_data / sources[subject]
         target = read_video(src, fps=FPS, start=start, num_frames=T, size=SIZE)
         reference = read_video(src, fps=FPS, start=ref_frame, num_frames=1, size=SIZE).frames[0]
-        driving = read_video(shared_data / SUBJECTS[drv_subject], fps=FPS, start=drv_start, num_frames=T, size=SIZE)
+        driving = read_video(shared_data / sources[drv_subject], fps=FPS, start=drv_start, num_frames=T, size=SIZE)
         write_video(folder / "target" / f"{clip_id}.mp4", target)
         write_video(folder / "driving" / f"{clip_id}.mp4", driving)
         write_image(folder / "reference" / f"{clip_id}.png", reference)
         rows.append({
-            "clip_id": clip_id, "subject_id": subject, "source_video": SUBJECTS[subject], "start_frame": start,
+            "clip_id": clip_id, "subject_id": subject, "source_video": sources[subject], "start_frame": start,
             "num_frames": T, "fps": FPS, "width": SIZE, "height": SIZE,
             "driving_file_name": f"driving/{clip_id}.mp4", "reference_file_name": f"reference/{clip_id}.png",
             "target_file_name": f"target/{clip_id}.mp4",
