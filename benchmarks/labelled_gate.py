@@ -15,10 +15,10 @@ from pathlib import Path
 
 
 def clip_pairs(out: Path) -> dict[str, tuple[Path, Path]]:
-    """clip id → (V_a, V_c) of a build's work folder."""
-    work = out / ".work"
-    edit = next(work.glob("edit-*"))
-    ingest = next(work.glob("ingest-*"))
+    """clip id → (V_a, V_c) of a build's work folder: the ingest and edit stage folders its build report names
+    (a folder rebuilt with other settings keeps older stage folders beside them)."""
+    stages = json.loads((out / "build_report.json").read_text())["stages"]
+    edit, ingest = out / stages["edit"]["folder"], out / stages["ingest"]["folder"]
     pairs = {}
     for line in (edit / "manifest.jsonl").read_text().splitlines():
         r = json.loads(line)
