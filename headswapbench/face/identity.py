@@ -278,7 +278,8 @@ class AdaFaceIdentity(IdentityModel):
         out = []
         with self._torch.inference_mode():
             for i in range(0, len(x), max(1, int(batch_size))):
-                xb = self._torch.from_numpy(x[i:i + batch_size]).to(self.device)
+                xb = self._torch.from_numpy(x[i:i + batch_size]).to(self.device,
+                                                                     memory_format=self._torch.channels_last)
                 out.append(self._model(xb).float().cpu().numpy())
         return l2_normalise(np.concatenate(out))
 
