@@ -20,7 +20,8 @@ clips. Per clip pair (median over the sampled frames):
 | ``feature_presence`` | weakest of brows, eyes, mouth: its share of the face's fine structure or its darkness against the skin around it, V_c / V_a | erased brows, missing features |
 | ``flicker`` | band-pass change between consecutive frames inside the face, V_c / V_a (motion aligned away) | flicker, boiling texture |
 | ``side_dark`` | worst skin cell's brightness against its left-right mirror cell, V_c's ratio below V_a's (relative) | one-sided dark smears (a shade from temple to cheek) |
-| ``texture_ratio`` | RMS fine detail (gray − G₂) on plain skin only, V_c / V_a | mottled, blotchy, noisy skin (only the extreme is caught: see docs/build.md) |
+| ``texture_ratio`` | RMS fine detail (gray − G₂) on plain skin only, V_c / V_a | mottled, noisy skin (only the extreme is caught: see docs/build.md) |
+| ``blotch_patch`` | share of plain skin in brown blotches (darker than 0.8 × the lit skin next to it and 1.15 × warmer than the skin around it; `blotch_share`), V_c minus V_a | blotchy skin: brown patches, freckle clusters, mottle (the mid scales ``texture_ratio`` cannot see) |
 
 Each score has a limit (`ArtifactSettings`, calibrated on real clips of ../shared/data against edits broken on
 purpose, `break_edit`: docs/build.md, "Artifact gate: calibration", reproduced by
@@ -58,8 +59,9 @@ class ArtifactSettings:
     min_structure: float = 0.42
     min_feature_presence: float = 0.45
     max_flicker: float = 3.0
-    max_side_dark: float = 0.30
+    max_side_dark: float = 0.26
     max_texture_ratio: float = 2.5
+    max_blotch_patch: float = 0.075
     samples: int = 8  # frames sampled per clip (each with its successor, for flicker)
 
     def limits(self) -> dict[str, tuple[str, str, float]]:
@@ -77,6 +79,7 @@ class ArtifactSettings:
             "flicker": ("flicker", "max", self.max_flicker),
             "side_dark": ("side_dark", "max", self.max_side_dark),
             "mottled": ("texture_ratio", "max", self.max_texture_ratio),
+            "blotchy": ("blotch_patch", "max", self.max_blotch_patch),
         }
 
 
@@ -224,6 +227,38 @@ def _bandpass(gray: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(gray, (0, 0), 1.0) - cv2.GaussianBlur(gray, (0, 0), 3.0)
 
 
+def _skin_blur(x: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``x`` over the pixels of ``mask`` only (normalised convolution), so brows, eyes and
+    the background next to the skin do not bleed into it."""
+    import cv2
+
+    m = mask.astype(np.float32)
+    return cv2.GaussianBlur(x * m, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(m, (0, 0), sigma), 1e-3)
+
+
+BLOTCH_DARK = 0.8  # a blotch is at most this fraction of the lit skin next to it ...
+BLOTCH_WARM = 1.15  # ... and at least this many times the chroma per lightness around it (brown, not a shadow)
+BLOTCH_REACH = 6  # canonical px (≈ 6 % of the face height): how far "next to it" reaches
+
+
+def blotch_share(lab: np.ndarray, skin: np.ndarray) -> float:
+    """Share of plain skin inside brown blotches (CIE-LAB ``lab``, canonical frame): where the skin (blurred
+    within ``skin``, σ = 1 px) is darker than `BLOTCH_DARK` × the lit skin within `BLOTCH_REACH` (the
+    brightest of the σ = 2 px skin there, smoothed: blotches next to each other cannot darken their own
+    reference) *and* warmer, its chroma per lightness above `BLOTCH_WARM` × that of the skin around it
+    (σ = 8 px). Freckle clusters, brown patches and mottle of 2-10 % of the face height count; a shadow
+    (darker but not browner), the face's smooth shading and a thin crease hardly do."""
+    import cv2
+
+    lum = lab[..., 0]
+    warmth = np.hypot(lab[..., 1], lab[..., 2]) / np.maximum(lum, 1.0)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * BLOTCH_REACH + 1,) * 2)
+    lit = cv2.dilate(np.where(skin, _skin_blur(lum, skin, 2.0), 0).astype(np.float32), disk)
+    dark = _skin_blur(lum, skin, 1.0) < BLOTCH_DARK * _skin_blur(lit, skin, BLOTCH_REACH / 2)
+    warm = _skin_blur(warmth, skin, 1.0) > BLOTCH_WARM * _skin_blur(warmth, skin, 8.0)
+    return float(np.mean((dark & warm)[skin]))
+
+
 def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str, Any]:
     """Per-frame raw measures of one aligned face (uint8 [CANON, CANON, 3]); ``nxt``: the next frame aligned
     with the same fit, for flicker. Comparisons with the other clip happen in `compare`."""
@@ -254,6 +289,7 @@ def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str,
     out = {
         "cell_lum": [float(np.median(lum[c])) for c in reg.cells],
         "skin_texture": float(np.sqrt(np.mean(np.square(fine[reg.skin])))),
+        "blotch": blotch_share(lab, reg.skin),
         "cell_dark": [float(dark[c].mean()) for c in reg.cells],
         "cell_hole": [float(hole[c].mean()) for c in reg.cells],
         "cell_colour": [float(np.linalg.norm(lab[c].mean(axis=0) - skin_med)) for c in reg.cells],
@@ -314,6 +350,7 @@ def compare(driving: list[dict], target: list[dict]) -> dict[str, Any]:
         "sharpness_ratio": ratio("sharpness", 1.0),
         "side_dark": side_dark,
         "texture_ratio": ratio("skin_texture", 0.5),
+        "blotch_patch": med([r["blotch"] for r in driving]) - med([r["blotch"] for r in target]),
         "structure": med([_ncc(c["band"], a["band"]) for c, a in zip(driving, target)]),
         "feature_presence": float(presence[weakest]),
         "weakest_feature": weakest,
@@ -408,7 +445,7 @@ def settings_dict(s: ArtifactSettings) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------- deliberately broken edits
-BROKEN_KINDS = ("dark_smear", "side_shade", "ghost", "blur", "brows_erased", "washed_out", "melted", "holes")
+BROKEN_KINDS = ("dark_smear", "side_shade", "ghost", "blur", "brows_erased", "washed_out", "melted", "holes", "blotchy")
 
 
 def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
@@ -423,7 +460,9 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
     * ``washed_out``: the face pushed towards white with a third of its chroma;
     * ``melted``: a smooth random displacement of up to 0.10 face heights that drifts over the clip, plus
       noise (σ = 10 grey levels), as a diffusion model's melted, boiling face;
-    * ``holes``: three dark holes of 0.1 face heights inside the face.
+    * ``holes``: three dark holes of 0.1 face heights inside the face;
+    * ``blotchy``: brown blotches of ≈ 0.05 face heights over the skin, up to 50 % darker (a smooth random
+      field's peaks, fixed on the face: a donor's freckles and shadow patches, a diffusion model's mottle).
 
     ``frames`` [T, H, W, 3] uint8, ``landmarks`` [T, 478, 2|3] of the clean edit. Returns new frames."""
     import cv2
@@ -439,6 +478,9 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
     side = rng.choice([-1.0, 1.0])
     fields = rng.standard_normal((2, 2, H, Wd)).astype(np.float32)  # the melt drifts between two fields
     holes = rng.uniform(-0.25, 0.25, (3, 2))
+    if kind == "blotchy":  # drawn only here, so the other kinds' random draws stay as they were
+        field = cv2.GaussianBlur(rng.standard_normal((256, 256)).astype(np.float32), (0, 0), 0.02 * 256)
+        blotches = np.clip((field / max(float(field.std()), 1e-6) - 0.5) / 1.0, 0, 1)  # a face height = 256
     for t in range(T):
         lms = np.asarray(landmarks[t], np.float64)
         if not np.isfinite(lms[:478, :2]).all():
@@ -505,6 +547,14 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
             warped = warped.astype(np.float32)
             warped += rng.normal(0, 10.0, warped.shape).astype(np.float32)
             new = f + mask * (warped - f)
+        elif kind == "blotchy":
+            # the field sampled in face coordinates (nose tip origin, face heights), so blotches stay on the skin
+            ys, xs = np.mgrid[0:H, 0:Wd].astype(np.float32)
+            u = ((xs - pts[topo.NOSE_TIP, 0]) / fh + 0.5) * 256
+            v = ((ys - pts[topo.NOSE_TIP, 1]) / fh + 0.5) * 256
+            patch = cv2.remap(blotches, u.astype(np.float32), v.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., None]
+            brown = np.array([0.66, 0.56, 0.48], np.float32)  # darker, and warmer: freckle brown
+            new = f * (1 - patch * mask * (1 - brown))
         else:  # holes
             centre = pts[topo.FACE_OVAL].mean(axis=0)
             hole = np.zeros((H, Wd), np.uint8)
