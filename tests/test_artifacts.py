@@ -1,6 +1,7 @@
 """The artifact gate (pipelines/artifacts.py) on real footage: a clean warp edit of a real clip passes, and
 the same edit broken on purpose in each way the gate is calibrated on (dark smear, ghosting, blur, erased
-brows, washed-out skin, a melted face, holes) is rejected by the filter as ``edit_artifact`` with its scores."""
+brows, washed-out skin, a melted face, holes, brown blotches) is rejected by the filter as ``edit_artifact``
+with its scores."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from headswapbench.pipelines.artifacts import (
     artifact_scores,
     artifact_verdict,
     badness,
+    blotch_share,
     break_edit,
+    canonical_regions,
 )
 from headswapbench.pipelines.filter import FilterSettings, filter_pair, verdict
 
@@ -72,6 +75,54 @@ def test_each_broken_kind_is_rejected_as_edit_artifact(clean_edit, kind, tmp_pat
     assert exc.value.scores["artifact_check"] in exc.value.reason
 
 
+def test_blotch_share_counts_brown_spots_and_not_shadows():
+    """SYNTHETIC canonical faces: plain skin has no blotch; brown disks (r = 3 px) count about as much skin
+    as they cover (counted independently, from the drawn disks; the σ = 1 px blur loses their rims); a shadow
+    over half the face, and grey spots as dark as the brown ones, are darker but not browner: not blotches."""
+    import cv2
+
+    reg = canonical_regions()
+
+    def lab(img):
+        return cv2.cvtColor(np.clip(img, 0, 255).astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+
+    skin = np.zeros((*reg.skin.shape, 3), np.float32)
+    skin[:] = (200, 150, 120)
+    assert blotch_share(lab(skin), reg.skin) == 0.0
+    ys, xs = np.nonzero(reg.skin)
+    spots = np.zeros(reg.skin.shape, np.uint8)
+    for k in np.random.default_rng(0).choice(len(ys), 14, replace=False):
+        cv2.circle(spots, (int(xs[k]), int(ys[k])), 3, 1, -1)
+    covered = float(np.mean(spots[reg.skin] > 0))
+    brown = skin.copy()
+    brown[spots > 0] *= np.array([0.66, 0.56, 0.48], np.float32)
+    assert abs(blotch_share(lab(brown), reg.skin) - covered) < 0.25 * covered
+    grey = skin.copy()
+    grey[spots > 0] *= 0.56
+    assert blotch_share(lab(grey), reg.skin) < 0.1 * covered
+    xx = np.arange(reg.skin.shape[1])[None, :, None]
+    shadow = skin * (1 - 0.35 * np.clip((xx - 64) / 20.0, 0, 1))
+    assert blotch_share(lab(shadow), reg.skin) < 0.01
+
+
+def test_brown_blotches_on_a_real_edit_fail_the_blotch_check(clean_edit, tmp_path):
+    """A real clean edit passes ``blotchy``; the same edit with SYNTHETIC brown blotches (`break_edit`)
+    fails it, by a margin."""
+    from headswapbench.face import analyze_video
+    from headswapbench.video import read_video, write_video
+
+    target, driving, lms = clean_edit
+    s = ArtifactSettings()
+    a = analyze_video(target, identity=None, progress=False)
+    clean = artifact_scores(target, driving, a, analyze_video(driving, identity=None, progress=False))
+    assert clean["blotch_patch"] < s.max_blotch_patch, clean
+    clip = read_video(driving)
+    path = write_video(tmp_path / "blotchy.mp4", Video(break_edit(clip.frames, lms, "blotchy", seed=3), clip.fps))
+    broken = artifact_scores(target, path, a, analyze_video(path, identity=None, progress=False))
+    assert broken["blotch_patch"] > s.max_blotch_patch > clean["blotch_patch"] + 0.03, broken
+    assert "blotchy: blotch_patch" in artifact_verdict(broken, s)
+
+
 def test_a_real_clip_against_itself_re_encoded_is_clean(clean_edit, tmp_path):
     """Same face, same pixels up to the codec (CRF 30, heavier than the build's 18): every ratio near 1,
     structure near 1, no patch."""
@@ -92,7 +143,7 @@ def test_gate_limits_badness_and_missing_scores():
     s = ArtifactSettings()
     ok = {"hole_patch": 0.0, "dark_patch": 0.0, "patch_delta_e": 1.0, "chroma_ratio": 1.0, "contrast_ratio": 1.0,
           "sharpness_ratio": 1.0, "structure": 0.9, "feature_presence": 1.0, "flicker": 1.0, "side_dark": 0.05, "texture_ratio": 1.0,
-          "artifact_score": 0.5}
+          "blotch_patch": 0.0, "artifact_score": 0.5}
     assert artifact_verdict(ok, s) is None
     bad = badness({**ok, "sharpness_ratio": s.min_sharpness_ratio / 2}, s)
     assert bad["blur"] == pytest.approx(2.0) and bad["noise"] < 1
@@ -100,6 +151,8 @@ def test_gate_limits_badness_and_missing_scores():
     assert "flicker" in artifact_verdict({k: v for k, v in ok.items() if k != "flicker"}, s)  # missing fails
     assert artifact_verdict({**ok, "side_dark": s.max_side_dark * 1.1}, s).startswith("side_dark: side_dark")
     assert artifact_verdict({**ok, "texture_ratio": s.max_texture_ratio * 1.1}, s).startswith("mottled: texture_ratio")
+    assert artifact_verdict({**ok, "blotch_patch": s.max_blotch_patch * 1.1}, s).startswith("blotchy: blotch_patch")
+    assert artifact_verdict({**ok, "blotch_patch": -0.2}, s) is None  # fewer blotches than V_a: fine
     assert artifact_verdict({**ok, "artifact_score": None}, s).startswith("no frame")
     # in the filter: after a lost face, before the identity leak
     base = {"face_ratio": 1.0, "frames_compared": 10, "sync_nme": 0.01, "sync_nme_p95": 0.02,
