@@ -480,7 +480,7 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
     holes = rng.uniform(-0.25, 0.25, (3, 2))
     if kind == "blotchy":  # drawn only here, so the other kinds' random draws stay as they were
         field = cv2.GaussianBlur(rng.standard_normal((256, 256)).astype(np.float32), (0, 0), 0.02 * 256)
-        blotches = np.clip((field / max(float(field.std()), 1e-6) - 0.5) / 1.0, 0, 1)  # a face height = 256
+        blotches = np.clip(field / max(float(field.std()), 1e-6) - 0.5, 0, 1)  # 256 px = one face height
     for t in range(T):
         lms = np.asarray(landmarks[t], np.float64)
         if not np.isfinite(lms[:478, :2]).all():
@@ -549,10 +549,10 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
             new = f + mask * (warped - f)
         elif kind == "blotchy":
             # the field sampled in face coordinates (nose tip origin, face heights), so blotches stay on the skin
-            ys, xs = np.mgrid[0:H, 0:Wd].astype(np.float32)
-            u = ((xs - pts[topo.NOSE_TIP, 0]) / fh + 0.5) * 256
-            v = ((ys - pts[topo.NOSE_TIP, 1]) / fh + 0.5) * 256
-            patch = cv2.remap(blotches, u.astype(np.float32), v.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., None]
+            ys, xs = np.mgrid[0:H, 0:Wd]
+            u = (((xs - pts[topo.NOSE_TIP, 0]) / fh + 0.5) * 256).astype(np.float32)
+            v = (((ys - pts[topo.NOSE_TIP, 1]) / fh + 0.5) * 256).astype(np.float32)
+            patch = cv2.remap(blotches, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., None]
             brown = np.array([0.66, 0.56, 0.48], np.float32)  # darker, and warmer: freckle brown
             new = f * (1 - patch * mask * (1 - brown))
         else:  # holes
