@@ -21,6 +21,7 @@ clips. Per clip pair (median over the sampled frames):
 | ``flicker`` | band-pass change between consecutive frames inside the face, V_c / V_a (motion aligned away) | flicker, boiling texture |
 | ``side_dark`` | worst skin cell's brightness against its left-right mirror cell, V_c's ratio below V_a's (relative) | one-sided dark smears (a shade from temple to cheek) |
 | ``texture_ratio`` | RMS fine detail (gray − G₂) on plain skin only, V_c / V_a | mottled, noisy skin (only the extreme is caught: see docs/build.md) |
+| ``occluder_remnant`` | share of the eye band (brows to nose tip) where V_a shows an occluder, chroma per lightness < 0.6 × its skin's, and V_c still shows it, < 0.8 × its own skin's (`relative_warmth`) | ghosted glasses, a subject's hair or frame left showing through the new face |
 | ``blotch_patch`` | share of plain skin in brown blotches (darker than 0.8 × the lit skin next to it and 1.15 × warmer than the skin around it; `blotch_share`), V_c minus V_a | blotchy skin: brown patches, freckle clusters, mottle (the mid scales ``texture_ratio`` cannot see) |
 
 Each score has a limit (`ArtifactSettings`, calibrated on real clips of ../shared/data against edits broken on
@@ -62,6 +63,7 @@ class ArtifactSettings:
     max_side_dark: float = 0.26
     max_texture_ratio: float = 2.5
     max_blotch_patch: float = 0.075
+    max_occluder_remnant: float = 0.01
     samples: int = 8  # frames sampled per clip (each with its successor, for flicker)
 
     def limits(self) -> dict[str, tuple[str, str, float]]:
@@ -80,6 +82,7 @@ class ArtifactSettings:
             "side_dark": ("side_dark", "max", self.max_side_dark),
             "mottled": ("texture_ratio", "max", self.max_texture_ratio),
             "blotchy": ("blotch_patch", "max", self.max_blotch_patch),
+            "occluder": ("occluder_remnant", "max", self.max_occluder_remnant),
         }
 
 
@@ -94,6 +97,7 @@ class CanonicalRegions:
     mirror_pairs: list[tuple[int, int]]  # (cell, its left-right mirror cell) index pairs into ``cells``
     features: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (feature mask, surrounding skin ring)
     template: np.ndarray  # [478, 2] template landmarks in canonical pixels
+    eye_band: np.ndarray  # brows to nose tip, where glasses sit: oval shrunk 5 %, without eyes, brows, lips
 
 
 def _to_canon(points: np.ndarray) -> np.ndarray:
@@ -151,7 +155,10 @@ def canonical_regions() -> CanonicalRegions:
         grown = dilate(m, r)
         ring = dilate(grown, 5) & ~dilate(features_all, 2) & face
         features[name] = (grown, ring)
-    return CanonicalRegions(face, skin, cells, pairs, features, tpl)
+    yy = np.mgrid[0:CANON, 0:CANON][0]
+    eye_band = (poly(topo.FACE_OVAL, 0.95) & ~dilate(right_eye | left_eye, 2) & ~dilate(right_brow | left_brow, 1)
+                & ~dilate(mouth, 2) & (yy > tpl[W.RIGHT_BROW_RING, 1].max()) & (yy < tpl[topo.NOSE_TIP, 1] + 4))
+    return CanonicalRegions(face, skin, cells, pairs, features, tpl, eye_band)
 
 
 def align_face(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
@@ -259,6 +266,19 @@ def blotch_share(lab: np.ndarray, skin: np.ndarray) -> float:
     return float(np.mean((dark & warm)[skin]))
 
 
+OCCLUDER_NEUTRAL = 0.6  # V_a: chroma per lightness below this × the skin around it: not skin (a frame, hair)
+REMNANT_NEUTRAL = 0.8  # V_c: still below this × its own skin's: the occluder shows through
+
+
+def relative_warmth(lab: np.ndarray, reg: CanonicalRegions) -> np.ndarray:
+    """Chroma per lightness (σ = 0.7 px, within the eye band) over that of the plain skin around it (σ = 8 px),
+    on the eye band's pixels. Skin, lit or shaded, is ≈ 1; glasses frames (metal, black or clear plastic) and
+    hair are neutral against it, < 1."""
+    warmth = np.hypot(lab[..., 1], lab[..., 2]) / np.maximum(lab[..., 0], 1.0)
+    near = _skin_blur(warmth, reg.eye_band, 0.7)
+    return (near / np.maximum(_skin_blur(warmth, reg.skin, 8.0), 1e-3))[reg.eye_band]
+
+
 def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str, Any]:
     """Per-frame raw measures of one aligned face (uint8 [CANON, CANON, 3]); ``nxt``: the next frame aligned
     with the same fit, for flicker. Comparisons with the other clip happen in `compare`."""
@@ -290,6 +310,7 @@ def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str,
         "cell_lum": [float(np.median(lum[c])) for c in reg.cells],
         "skin_texture": float(np.sqrt(np.mean(np.square(fine[reg.skin])))),
         "blotch": blotch_share(lab, reg.skin),
+        "warmth": relative_warmth(lab, reg),
         "cell_dark": [float(dark[c].mean()) for c in reg.cells],
         "cell_hole": [float(hole[c].mean()) for c in reg.cells],
         "cell_colour": [float(np.linalg.norm(lab[c].mean(axis=0) - skin_med)) for c in reg.cells],
@@ -351,6 +372,9 @@ def compare(driving: list[dict], target: list[dict]) -> dict[str, Any]:
         "side_dark": side_dark,
         "texture_ratio": ratio("skin_texture", 0.5),
         "blotch_patch": med([r["blotch"] for r in driving]) - med([r["blotch"] for r in target]),
+        # V_a's occluders (neutral against its skin) that V_c still shows neutral against its own skin
+        "occluder_remnant": med([np.mean((a["warmth"] < OCCLUDER_NEUTRAL) & (c["warmth"] < REMNANT_NEUTRAL))
+                                 for c, a in zip(driving, target)]),
         "structure": med([_ncc(c["band"], a["band"]) for c, a in zip(driving, target)]),
         "feature_presence": float(presence[weakest]),
         "weakest_feature": weakest,
