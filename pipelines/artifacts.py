@@ -60,7 +60,7 @@ class ArtifactSettings:
     min_structure: float = 0.42
     min_feature_presence: float = 0.45
     max_flicker: float = 3.0
-    max_side_dark: float = 0.26
+    max_side_dark: float = 0.30
     max_texture_ratio: float = 2.5
     max_blotch_patch: float = 0.075
     max_occluder_remnant: float = 0.01
