@@ -21,7 +21,7 @@ clips. Per clip pair (median over the sampled frames):
 | ``flicker`` | band-pass change between consecutive frames inside the face, V_c / V_a (motion aligned away) | flicker, boiling texture |
 | ``side_dark`` | worst skin cell's brightness against its left-right mirror cell, V_c's ratio below V_a's (relative) | one-sided dark smears (a shade from temple to cheek) |
 | ``texture_ratio`` | RMS fine detail (gray − G₂) on plain skin only, V_c / V_a | mottled, noisy skin (only the extreme is caught: see docs/build.md) |
-| ``occluder_remnant`` | share of the eye band (brows to nose tip) where V_a shows an occluder, chroma per lightness < 0.6 × its skin's, and V_c still shows it, < 0.8 × its own skin's (`relative_warmth`) | ghosted glasses, a subject's hair or frame left showing through the new face |
+| ``occluder_remnant`` | share of the eye band (brows to nose tip) where V_a shows an occluder, chroma per lightness < 0.6 × its skin's, and V_c still shows it, < 0.8 × its own skin's (`relative_warmth`) | ghosted glasses, a subject's hair or frame left showing through the new face (an unedited glasses-wearer fails it too; the identity check rejects that pair anyway) |
 | ``blotch_patch`` | share of plain skin in brown blotches (darker than 0.8 × the lit skin next to it and 1.15 × warmer than the skin around it; `blotch_share`), V_c minus V_a | blotchy skin: brown patches, freckle clusters, mottle (the mid scales ``texture_ratio`` cannot see) |
 
 Each score has a limit (`ArtifactSettings`, calibrated on real clips of ../shared/data against edits broken on
