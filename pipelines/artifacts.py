@@ -268,6 +268,7 @@ def blotch_share(lab: np.ndarray, skin: np.ndarray) -> float:
 
 OCCLUDER_NEUTRAL = 0.6  # V_a: chroma per lightness below this × the skin around it: not skin (a frame, hair)
 REMNANT_NEUTRAL = 0.8  # V_c: still below this × its own skin's: the occluder shows through
+SKIN_WARMTH_MIN = 0.03  # skin chroma per lightness below this (≈ a tenth of real skin's): grey footage
 
 
 def relative_warmth(lab: np.ndarray, reg: CanonicalRegions) -> np.ndarray:
@@ -276,7 +277,9 @@ def relative_warmth(lab: np.ndarray, reg: CanonicalRegions) -> np.ndarray:
     hair are neutral against it, < 1."""
     warmth = np.hypot(lab[..., 1], lab[..., 2]) / np.maximum(lab[..., 0], 1.0)
     near = _skin_blur(warmth, reg.eye_band, 0.7)
-    return (near / np.maximum(_skin_blur(warmth, reg.skin, 8.0), 1e-3))[reg.eye_band]
+    around = _skin_blur(warmth, reg.skin, 8.0)
+    # grey footage has no skin chroma to stand out from: no occluder can be seen, so none is reported
+    return np.where(around > SKIN_WARMTH_MIN, near / np.maximum(around, SKIN_WARMTH_MIN), 1.0)[reg.eye_band]
 
 
 def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str, Any]:

@@ -154,7 +154,8 @@ def draw_glasses(frames: np.ndarray, landmarks: np.ndarray, opacity: float) -> n
 
 def test_relative_warmth_finds_a_grey_frame_on_skin():
     """SYNTHETIC canonical face: plain skin (lit or in shade) is ≈ 1 against itself; the pixels of a dark grey
-    line drawn across the eye band are below `OCCLUDER_NEUTRAL` (counted from the drawn line)."""
+    line drawn across the eye band are below `OCCLUDER_NEUTRAL` (counted from the drawn line); in grey
+    footage nothing is (no skin chroma to stand out from)."""
     import cv2
 
     reg = canonical_regions()
@@ -172,6 +173,8 @@ def test_relative_warmth_finds_a_grey_frame_on_skin():
     assert np.abs(warmth(skin) - 1).max() < 0.05
     on = (line > 0)[reg.eye_band]
     assert on.sum() > 20 and np.all(warmth(framed)[on] < OCCLUDER_NEUTRAL)
+    grey = framed.mean(axis=-1, keepdims=True).repeat(3, axis=-1)  # grey footage: nothing to tell it by
+    assert np.all(warmth(grey) == 1.0)
 
 
 def test_glasses_showing_through_an_edit_fail_the_occluder_check(clean_edit, tmp_path):
