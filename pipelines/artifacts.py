@@ -20,7 +20,9 @@ clips. Per clip pair (median over the sampled frames):
 | ``feature_presence`` | weakest of brows, eyes, mouth: its share of the face's fine structure or its darkness against the skin around it, V_c / V_a | erased brows, missing features |
 | ``flicker`` | band-pass change between consecutive frames inside the face, V_c / V_a (motion aligned away) | flicker, boiling texture |
 | ``side_dark`` | worst skin cell's brightness against its left-right mirror cell, V_c's ratio below V_a's (relative) | one-sided dark smears (a shade from temple to cheek) |
-| ``texture_ratio`` | RMS fine detail (gray − G₂) on plain skin only, V_c / V_a | mottled, blotchy, noisy skin (only the extreme is caught: see docs/build.md) |
+| ``texture_ratio`` | RMS fine detail (gray − G₂) on plain skin only, V_c / V_a | mottled, noisy skin (only the extreme is caught: see docs/build.md) |
+| ``occluder_remnant`` | share of the eye band (brows to nose tip) where V_a shows an occluder, chroma per lightness < 0.6 × its skin's, and V_c still shows it, < 0.8 × its own skin's (`relative_warmth`) | ghosted glasses, a subject's hair or frame left showing through the new face (an unedited glasses-wearer fails it too; the identity check rejects that pair anyway) |
+| ``blotch_patch`` | share of plain skin in brown blotches (darker than 0.8 × the lit skin next to it and 1.15 × warmer than the skin around it; `blotch_share`), V_c minus V_a | blotchy skin: brown patches, freckle clusters, mottle (the mid scales ``texture_ratio`` cannot see) |
 
 Each score has a limit (`ArtifactSettings`, calibrated on real clips of ../shared/data against edits broken on
 purpose, `break_edit`: docs/build.md, "Artifact gate: calibration", reproduced by
@@ -60,6 +62,8 @@ class ArtifactSettings:
     max_flicker: float = 3.0
     max_side_dark: float = 0.30
     max_texture_ratio: float = 2.5
+    max_blotch_patch: float = 0.075
+    max_occluder_remnant: float = 0.01
     samples: int = 8  # frames sampled per clip (each with its successor, for flicker)
 
     def limits(self) -> dict[str, tuple[str, str, float]]:
@@ -77,6 +81,8 @@ class ArtifactSettings:
             "flicker": ("flicker", "max", self.max_flicker),
             "side_dark": ("side_dark", "max", self.max_side_dark),
             "mottled": ("texture_ratio", "max", self.max_texture_ratio),
+            "blotchy": ("blotch_patch", "max", self.max_blotch_patch),
+            "occluder": ("occluder_remnant", "max", self.max_occluder_remnant),
         }
 
 
@@ -91,6 +97,7 @@ class CanonicalRegions:
     mirror_pairs: list[tuple[int, int]]  # (cell, its left-right mirror cell) index pairs into ``cells``
     features: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (feature mask, surrounding skin ring)
     template: np.ndarray  # [478, 2] template landmarks in canonical pixels
+    eye_band: np.ndarray  # brows to nose tip, where glasses sit: oval shrunk 5 %, without eyes, brows, lips
 
 
 def _to_canon(points: np.ndarray) -> np.ndarray:
@@ -148,7 +155,10 @@ def canonical_regions() -> CanonicalRegions:
         grown = dilate(m, r)
         ring = dilate(grown, 5) & ~dilate(features_all, 2) & face
         features[name] = (grown, ring)
-    return CanonicalRegions(face, skin, cells, pairs, features, tpl)
+    yy = np.mgrid[0:CANON, 0:CANON][0]
+    eye_band = (poly(topo.FACE_OVAL, 0.95) & ~dilate(right_eye | left_eye, 2) & ~dilate(right_brow | left_brow, 1)
+                & ~dilate(mouth, 2) & (yy > tpl[W.RIGHT_BROW_RING, 1].max()) & (yy < tpl[topo.NOSE_TIP, 1] + 4))
+    return CanonicalRegions(face, skin, cells, pairs, features, tpl, eye_band)
 
 
 def align_face(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
@@ -224,6 +234,54 @@ def _bandpass(gray: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(gray, (0, 0), 1.0) - cv2.GaussianBlur(gray, (0, 0), 3.0)
 
 
+def _skin_blur(x: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``x`` over the pixels of ``mask`` only (normalised convolution), so brows, eyes and
+    the background next to the skin do not bleed into it."""
+    import cv2
+
+    m = mask.astype(np.float32)
+    return cv2.GaussianBlur(x * m, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(m, (0, 0), sigma), 1e-3)
+
+
+BLOTCH_DARK = 0.8  # a blotch is at most this fraction of the lit skin next to it ...
+BLOTCH_WARM = 1.15  # ... and at least this many times the chroma per lightness around it (brown, not a shadow)
+BLOTCH_REACH = 6  # canonical px (≈ 6 % of the face height): how far "next to it" reaches
+
+
+def blotch_share(lab: np.ndarray, skin: np.ndarray) -> float:
+    """Share of plain skin inside brown blotches (CIE-LAB ``lab``, canonical frame): where the skin (blurred
+    within ``skin``, σ = 1 px) is darker than `BLOTCH_DARK` × the lit skin within `BLOTCH_REACH` (the
+    brightest of the σ = 2 px skin there, smoothed: blotches next to each other cannot darken their own
+    reference) *and* warmer, its chroma per lightness above `BLOTCH_WARM` × that of the skin around it
+    (σ = 8 px). Freckle clusters, brown patches and mottle of 2-10 % of the face height count; a shadow
+    (darker but not browner), the face's smooth shading and a thin crease hardly do."""
+    import cv2
+
+    lum = lab[..., 0]
+    warmth = np.hypot(lab[..., 1], lab[..., 2]) / np.maximum(lum, 1.0)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * BLOTCH_REACH + 1,) * 2)
+    lit = cv2.dilate(np.where(skin, _skin_blur(lum, skin, 2.0), 0).astype(np.float32), disk)
+    dark = _skin_blur(lum, skin, 1.0) < BLOTCH_DARK * _skin_blur(lit, skin, BLOTCH_REACH / 2)
+    warm = _skin_blur(warmth, skin, 1.0) > BLOTCH_WARM * _skin_blur(warmth, skin, 8.0)
+    return float(np.mean((dark & warm)[skin]))
+
+
+OCCLUDER_NEUTRAL = 0.6  # V_a: chroma per lightness below this × the skin around it: not skin (a frame, hair)
+REMNANT_NEUTRAL = 0.8  # V_c: still below this × its own skin's: the occluder shows through
+SKIN_WARMTH_MIN = 0.03  # skin chroma per lightness below this (≈ a tenth of real skin's): grey footage
+
+
+def relative_warmth(lab: np.ndarray, reg: CanonicalRegions) -> np.ndarray:
+    """Chroma per lightness (σ = 0.7 px, within the eye band) over that of the plain skin around it (σ = 8 px),
+    on the eye band's pixels. Skin, lit or shaded, is ≈ 1; glasses frames (metal, black or clear plastic) and
+    hair are neutral against it, < 1."""
+    warmth = np.hypot(lab[..., 1], lab[..., 2]) / np.maximum(lab[..., 0], 1.0)
+    near = _skin_blur(warmth, reg.eye_band, 0.7)
+    around = _skin_blur(warmth, reg.skin, 8.0)
+    # grey footage has no skin chroma to stand out from: no occluder can be seen, so none is reported
+    return np.where(around > SKIN_WARMTH_MIN, near / np.maximum(around, SKIN_WARMTH_MIN), 1.0)[reg.eye_band]
+
+
 def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str, Any]:
     """Per-frame raw measures of one aligned face (uint8 [CANON, CANON, 3]); ``nxt``: the next frame aligned
     with the same fit, for flicker. Comparisons with the other clip happen in `compare`."""
@@ -254,6 +312,8 @@ def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str,
     out = {
         "cell_lum": [float(np.median(lum[c])) for c in reg.cells],
         "skin_texture": float(np.sqrt(np.mean(np.square(fine[reg.skin])))),
+        "blotch": blotch_share(lab, reg.skin),
+        "warmth": relative_warmth(lab, reg),
         "cell_dark": [float(dark[c].mean()) for c in reg.cells],
         "cell_hole": [float(hole[c].mean()) for c in reg.cells],
         "cell_colour": [float(np.linalg.norm(lab[c].mean(axis=0) - skin_med)) for c in reg.cells],
@@ -314,6 +374,10 @@ def compare(driving: list[dict], target: list[dict]) -> dict[str, Any]:
         "sharpness_ratio": ratio("sharpness", 1.0),
         "side_dark": side_dark,
         "texture_ratio": ratio("skin_texture", 0.5),
+        "blotch_patch": med([r["blotch"] for r in driving]) - med([r["blotch"] for r in target]),
+        # V_a's occluders (neutral against its skin) that V_c still shows neutral against its own skin
+        "occluder_remnant": med([np.mean((a["warmth"] < OCCLUDER_NEUTRAL) & (c["warmth"] < REMNANT_NEUTRAL))
+                                 for c, a in zip(driving, target)]),
         "structure": med([_ncc(c["band"], a["band"]) for c, a in zip(driving, target)]),
         "feature_presence": float(presence[weakest]),
         "weakest_feature": weakest,
@@ -408,7 +472,7 @@ def settings_dict(s: ArtifactSettings) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------- deliberately broken edits
-BROKEN_KINDS = ("dark_smear", "side_shade", "ghost", "blur", "brows_erased", "washed_out", "melted", "holes")
+BROKEN_KINDS = ("dark_smear", "side_shade", "ghost", "blur", "brows_erased", "washed_out", "melted", "holes", "blotchy")
 
 
 def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
@@ -423,7 +487,9 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
     * ``washed_out``: the face pushed towards white with a third of its chroma;
     * ``melted``: a smooth random displacement of up to 0.10 face heights that drifts over the clip, plus
       noise (σ = 10 grey levels), as a diffusion model's melted, boiling face;
-    * ``holes``: three dark holes of 0.1 face heights inside the face.
+    * ``holes``: three dark holes of 0.1 face heights inside the face;
+    * ``blotchy``: brown blotches of ≈ 0.05 face heights over the skin, up to 50 % darker (a smooth random
+      field's peaks, fixed on the face: a donor's freckles and shadow patches, a diffusion model's mottle).
 
     ``frames`` [T, H, W, 3] uint8, ``landmarks`` [T, 478, 2|3] of the clean edit. Returns new frames."""
     import cv2
@@ -439,6 +505,9 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
     side = rng.choice([-1.0, 1.0])
     fields = rng.standard_normal((2, 2, H, Wd)).astype(np.float32)  # the melt drifts between two fields
     holes = rng.uniform(-0.25, 0.25, (3, 2))
+    if kind == "blotchy":  # drawn only here, so the other kinds' random draws stay as they were
+        field = cv2.GaussianBlur(rng.standard_normal((256, 256)).astype(np.float32), (0, 0), 0.02 * 256)
+        blotches = np.clip(field / max(float(field.std()), 1e-6) - 0.5, 0, 1)  # 256 px = one face height
     for t in range(T):
         lms = np.asarray(landmarks[t], np.float64)
         if not np.isfinite(lms[:478, :2]).all():
@@ -505,6 +574,14 @@ def break_edit(frames: np.ndarray, landmarks: np.ndarray, kind: str, seed: int =
             warped = warped.astype(np.float32)
             warped += rng.normal(0, 10.0, warped.shape).astype(np.float32)
             new = f + mask * (warped - f)
+        elif kind == "blotchy":
+            # the field sampled in face coordinates (nose tip origin, face heights), so blotches stay on the skin
+            ys, xs = np.mgrid[0:H, 0:Wd]
+            u = (((xs - pts[topo.NOSE_TIP, 0]) / fh + 0.5) * 256).astype(np.float32)
+            v = (((ys - pts[topo.NOSE_TIP, 1]) / fh + 0.5) * 256).astype(np.float32)
+            patch = cv2.remap(blotches, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., None]
+            brown = np.array([0.66, 0.56, 0.48], np.float32)  # darker, and warmer: freckle brown
+            new = f * (1 - patch * mask * (1 - brown))
         else:  # holes
             centre = pts[topo.FACE_OVAL].mean(axis=0)
             hole = np.zeros((H, Wd), np.uint8)
