@@ -128,13 +128,13 @@ def _evaluate(split: Path, out: Path, method: Path, config, cache: Path) -> dict
 
 def _scorer(config, metric_names: list[str] | None, features: Path):
     """The runner's own per-clip scorer (decode once, analyse once, each metric once), outside the runner."""
-    from headswapbench.evaluation.metric import NEEDS_IDENTITY, metric_class, option_names
+    from headswapbench.evaluation.metric import NEEDS_IDENTITY, metric_class, needs_of, option_names
     from headswapbench.evaluation.stages import ScoreClip
 
     plan = config.plan()
     names = list(metric_names or plan.metrics)
     takes = {o for n in names for o in option_names(metric_class(n))}
-    identity = any(NEEDS_IDENTITY in metric_class(n).needs for n in names)  # as the runner decides
+    identity = any(NEEDS_IDENTITY in needs_of(metric_class(n)) for n in names)  # as the runner decides
     analysis = {"landmarks": plan.landmarks, "identity": plan.identity if identity else None,
                 "identity_every": plan.identity_every}
     return ScoreClip(names, features, config.device, config.batch_size,
