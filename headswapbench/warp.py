@@ -502,6 +502,85 @@ def hair_weight(donor_warped: Image, frame: Image, points: np.ndarray, mask: np.
     return np.maximum(weight, brows)
 
 
+# ---------------------------------------------------------------------------------------------- retouch
+# The nostrils and the alar creases: dark on every face, identity rather than blemish, never retouched.
+NOSTRILS = [2, 19, 20, 60, 64, 75, 79, 97, 98, 99, 166, 219, 240, 250, 290, 294, 305, 309, 326, 327, 328, 392,
+            439, 460]
+RETOUCH_LOW = 0.05  # face heights: σ of the skin's shading (masked Gaussian); blotches up to ≈ 10 % lie below it
+RETOUCH_FINE = 0.01  # face heights (at least 0.7 px): σ under which the skin's fine texture lies
+RETOUCH_MID_KEEP = 0.15  # share of the mid band (blotches, freckles) kept on plain skin
+RETOUCH_FINE_KEEP = 0.6  # share of the fine band kept: pores and grain, so the skin does not look like plastic
+
+
+def _masked_blur(x: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``x`` [H, W, C] over ``weight`` only (normalised convolution): eyes, brows, hair and
+    background next to the skin do not bleed into its average."""
+    num = cv2.GaussianBlur(x * weight[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
+    return num / np.maximum(den, 1e-3)
+
+
+def plain_skin_weight(img: Image, landmarks: np.ndarray, skin: ColourStats | None = None) -> np.ndarray:
+    """float32 [H, W] in [0, 1]: how surely a pixel is the face's plain skin (cheeks, nose, chin, forehead),
+    1 inside and feathered to 0 at the eyes, brows, lips, nostrils (each grown by 3 % of the face height),
+    the face outline and wherever the colour is not skin (hair, background; `skin_likelihood`, blurred so a
+    dark freckle is not mistaken for hair)."""
+    landmarks = np.asarray(landmarks, np.float64)[:478, :2]
+    pts = face_points(landmarks)
+    height = face_height(pts)
+    hard = face_mask(pts, img.shape)
+    keep = np.zeros(img.shape[:2], np.uint8)
+    for ring in (RIGHT_BROW_RING, LEFT_BROW_RING, RIGHT_EYE, LEFT_EYE, OUTER_LIPS):
+        keep = np.maximum(keep, _fill(img.shape, pts[ring]))
+    r = max(1, int(round(0.025 * height)))
+    for x, y in np.round(pts[NOSTRILS]).astype(int):
+        cv2.circle(keep, (int(x), int(y)), r, 255, -1)
+    k = max(1, int(round(0.03 * height)))
+    keep = cv2.dilate(keep, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1,) * 2))
+    hard[keep > 0] = 0
+    weight = feather_alpha(hard, max(1, int(round(0.02 * height))))
+    skin = skin if skin is not None else colour_stats(img, stats_mask(pts, img.shape))
+    if skin.count:
+        lik = skin_likelihood(img, skin, tolerance=3.0)
+        weight *= np.clip(2.0 * cv2.GaussianBlur(lik, (0, 0), max(0.03 * height, 1.0)), 0.0, 1.0)
+        # skin-coloured hair (a blond fringe, a temple): the editor's own hairline and side tests
+        weight *= donor_forehead_alpha(img, landmarks, skin) * donor_side_alpha(img, landmarks, skin)
+    return weight
+
+
+def retouch_skin(img: Image, landmarks: np.ndarray) -> Image:
+    """The photo with its plain skin cleaned of blotches and freckles (`plain_skin_weight`; eyes, brows, lips,
+    nostrils, hair untouched), by frequency separation in CIE-LAB: the shading (a masked Gaussian of the skin,
+    σ = `RETOUCH_LOW` face heights) is kept whole, the mid band between it and σ = `RETOUCH_FINE` (the 1-10 %
+    scale of freckles and brown patches) is damped to `RETOUCH_MID_KEEP` and the fine band to
+    `RETOUCH_FINE_KEEP` (pores and grain, so the skin keeps a texture). Why: the warp editor enlarges a donor's
+    face onto a bigger one and colour-matches it, which turns a small face's freckles into blotches that read
+    as a skin disease; a cleaner donor skin is the upstream fix."""
+    _check_donor(img, landmarks)
+    pts = np.asarray(landmarks, np.float64)[:478, :2]
+    height = face_height(pts)
+    weight = plain_skin_weight(img, pts)
+    x0, y0, w, h = cv2.boundingRect((weight > 0).astype(np.uint8))
+    if w == 0 or h == 0:
+        return img.copy()
+    pad = int(np.ceil(4 * RETOUCH_LOW * height)) + 2  # the blurs' reach
+    x0, y0 = max(x0 - pad, 0), max(y0 - pad, 0)
+    x1, y1 = min(x0 + w + 2 * pad, img.shape[1]), min(y0 + h + 2 * pad, img.shape[0])
+    sl = (slice(y0, y1), slice(x0, x1))
+    lab = _to_lab(img[sl])
+    m = weight[sl]
+    low = _masked_blur(lab, m, RETOUCH_LOW * height)
+    fine_cut = cv2.GaussianBlur(lab, (0, 0), max(RETOUCH_FINE * height, 0.7))
+    mid, fine = fine_cut - low, lab - fine_cut
+    damp = (1 - RETOUCH_MID_KEEP) * mid + (1 - RETOUCH_FINE_KEEP) * fine
+    out = lab - m[..., None] * damp
+    out[..., 0] = np.clip(out[..., 0], 0, 100)
+    rgb = np.clip(np.round(cv2.cvtColor(out, cv2.COLOR_LAB2RGB) * 255.0), 0, 255).astype(np.uint8)
+    res = img.copy()
+    res[sl] = np.where((m > 0)[..., None], rgb, img[sl])  # untouched pixels stay exact (no LAB round trip)
+    return res
+
+
 # ------------------------------------------------------------------------------------------ face transfer
 def _valid(landmarks: np.ndarray) -> bool:
     return landmarks is not None and landmarks.shape[0] >= 478 and bool(np.isfinite(landmarks[:478, :2]).all())
