@@ -509,6 +509,8 @@ NOSTRILS = [2, 19, 20, 60, 64, 75, 79, 97, 98, 99, 166, 219, 240, 250, 290, 294,
 RETOUCH_LOW = 0.05  # face heights: σ of the skin's shading (masked Gaussian); blotches up to ≈ 10 % lie below it
 RETOUCH_FINE = 0.01  # face heights (at least 0.7 px): σ under which the skin's fine texture lies
 RETOUCH_MID_KEEP = 0.15  # share of the mid band (blotches, freckles) kept on plain skin
+RETOUCH_DARK = 3.0  # L units below the shading at which a spot counts fully as dark ...
+RETOUCH_WARM = 0.1  # ... and relative chroma per lightness above it at which it counts fully as brown
 RETOUCH_FINE_KEEP = 0.6  # share of the fine band kept: pores and grain, so the skin does not look like plastic
 
 
@@ -569,10 +571,21 @@ def retouch_skin(img: Image, landmarks: np.ndarray) -> Image:
     sl = (slice(y0, y1), slice(x0, x1))
     lab = _to_lab(img[sl])
     m = weight[sl]
-    low = _masked_blur(lab, m, RETOUCH_LOW * height)
     fine_cut = cv2.GaussianBlur(lab, (0, 0), max(RETOUCH_FINE * height, 0.7))
+    low = _masked_blur(lab, m, RETOUCH_LOW * height)
+    warmth = np.hypot(fine_cut[..., 1], fine_cut[..., 2]) / np.maximum(fine_cut[..., 0], 1.0)
+
+    def blotch(low: np.ndarray) -> np.ndarray:  # [0, 1]: darker *and* browner than the shading there
+        dark = np.clip((low[..., 0] - fine_cut[..., 0]) / RETOUCH_DARK, 0, 1)
+        low_warmth = np.hypot(low[..., 1], low[..., 2]) / np.maximum(low[..., 0], 1.0)
+        return dark * np.clip((warmth / np.maximum(low_warmth, 1e-3) - 1) / RETOUCH_WARM, 0, 1)
+
+    for _ in range(3):  # robust shading: blotches drop out of its average (a neutral shadow stays in)
+        low = _masked_blur(lab, m * (1 - blotch(low)), RETOUCH_LOW * height)
+    blot = cv2.GaussianBlur(blotch(low), (0, 0), max(RETOUCH_FINE * height, 0.7))[..., None]
     mid, fine = fine_cut - low, lab - fine_cut
-    damp = (1 - RETOUCH_MID_KEEP) * mid + (1 - RETOUCH_FINE_KEEP) * fine
+    # inside a blotch, its mid band goes entirely and its fine band (the blotch's own edge) halves again
+    damp = (1 - RETOUCH_MID_KEEP * (1 - blot)) * mid + (1 - RETOUCH_FINE_KEEP * (1 - 0.5 * blot)) * fine
     out = lab - m[..., None] * damp
     out[..., 0] = np.clip(out[..., 0], 0, 100)
     rgb = np.clip(np.round(cv2.cvtColor(out, cv2.COLOR_LAB2RGB) * 255.0), 0, 255).astype(np.uint8)
