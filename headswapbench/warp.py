@@ -20,6 +20,10 @@ Design choices (measured figures in docs/warp.md):
   donor is one still photo with one mouth state; stretching its closed lips over an open mouth smears lip
   texture, whereas the target's teeth and tongue already move in sync with the target's speech. The donor's
   lips themselves are still warped onto the target's lip landmarks.
+- Donor skin (`retouch_skin`, used by the ``warp`` editor once per donor): enlarged onto a bigger face and
+  colour-matched, a small donor's freckles and blotches read as a skin disease, so its plain skin is cleaned by
+  frequency separation first (shading kept, the 1-10 % band of blotches damped, fine texture reduced, never
+  the eyes, brows, lips or nostrils).
 """
 
 from __future__ import annotations
@@ -503,15 +507,16 @@ def hair_weight(donor_warped: Image, frame: Image, points: np.ndarray, mask: np.
 
 
 # ---------------------------------------------------------------------------------------------- retouch
-# The nostrils and the alar creases: dark on every face, identity rather than blemish, never retouched.
-NOSTRILS = [2, 19, 20, 60, 64, 75, 79, 97, 98, 99, 166, 219, 240, 250, 290, 294, 305, 309, 326, 327, 328, 392,
-            439, 460]
+# The nostril openings and the alar creases' ends: dark on every face, identity rather than blemish.
+NOSTRILS = [20, 60, 64, 75, 79, 98, 99, 125, 141, 238, 239, 241, 242, 250, 290, 294, 305, 309, 327, 328, 354,
+            370, 458, 459, 461, 462]
+RETOUCH_MARGIN = 0.012  # face heights: how far the features are grown, and the feather of the retouch's edge
 RETOUCH_LOW = 0.05  # face heights: σ of the skin's shading (masked Gaussian); blotches up to ≈ 10 % lie below it
 RETOUCH_FINE = 0.01  # face heights (at least 0.7 px): σ under which the skin's fine texture lies
-RETOUCH_MID_KEEP = 0.15  # share of the mid band (blotches, freckles) kept on plain skin
-RETOUCH_DARK = 3.0  # L units below the shading at which a spot counts fully as dark ...
+RETOUCH_MID_KEEP = 0.3  # share of the mid band kept on plain skin (none of it inside a blotch)
+RETOUCH_DARK = 5.0  # L units below the shading at which a spot counts fully as dark ...
 RETOUCH_WARM = 0.1  # ... and relative chroma per lightness above it at which it counts fully as brown
-RETOUCH_FINE_KEEP = 0.6  # share of the fine band kept: pores and grain, so the skin does not look like plastic
+RETOUCH_FINE_KEEP = 0.7  # share of the fine band kept: pores and grain, so the skin does not look like plastic
 
 
 def _masked_blur(x: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
@@ -524,7 +529,7 @@ def _masked_blur(x: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
 
 def plain_skin_weight(img: Image, landmarks: np.ndarray, skin: ColourStats | None = None) -> np.ndarray:
     """float32 [H, W] in [0, 1]: how surely a pixel is the face's plain skin (cheeks, nose, chin, forehead),
-    1 inside and feathered to 0 at the eyes, brows, lips, nostrils (each grown by 3 % of the face height),
+    1 inside and feathered to 0 at the eyes, brows, lips, nostrils (each grown by `RETOUCH_MARGIN`),
     the face outline and wherever the colour is not skin (hair, background; `skin_likelihood`, blurred so a
     dark freckle is not mistaken for hair)."""
     landmarks = np.asarray(landmarks, np.float64)[:478, :2]
@@ -534,13 +539,13 @@ def plain_skin_weight(img: Image, landmarks: np.ndarray, skin: ColourStats | Non
     keep = np.zeros(img.shape[:2], np.uint8)
     for ring in (RIGHT_BROW_RING, LEFT_BROW_RING, RIGHT_EYE, LEFT_EYE, OUTER_LIPS):
         keep = np.maximum(keep, _fill(img.shape, pts[ring]))
-    r = max(1, int(round(0.025 * height)))
+    r = max(1, int(round(0.012 * height)))
     for x, y in np.round(pts[NOSTRILS]).astype(int):
         cv2.circle(keep, (int(x), int(y)), r, 255, -1)
-    k = max(1, int(round(0.03 * height)))
+    k = max(1, int(round(RETOUCH_MARGIN * height)))
     keep = cv2.dilate(keep, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1,) * 2))
     hard[keep > 0] = 0
-    weight = feather_alpha(hard, max(1, int(round(0.02 * height))))
+    weight = feather_alpha(hard, k)
     skin = skin if skin is not None else colour_stats(img, stats_mask(pts, img.shape))
     if skin.count:
         lik = skin_likelihood(img, skin, tolerance=3.0)
@@ -587,6 +592,9 @@ def retouch_skin(img: Image, landmarks: np.ndarray) -> Image:
     # inside a blotch, its mid band goes entirely and its fine band (the blotch's own edge) halves again
     damp = (1 - RETOUCH_MID_KEEP * (1 - blot)) * mid + (1 - RETOUCH_FINE_KEEP * (1 - 0.5 * blot)) * fine
     out = lab - m[..., None] * damp
+    # removing dark spots lifts the skin; take the lift back (σ = 2 × `RETOUCH_LOW`) so the retouched skin keeps
+    # its tone next to the untouched eyes, brows and nostrils instead of framing them in a darker ring
+    out += m[..., None] * _masked_blur(m[..., None] * damp, m, 2 * RETOUCH_LOW * height)
     out[..., 0] = np.clip(out[..., 0], 0, 100)
     rgb = np.clip(np.round(cv2.cvtColor(out, cv2.COLOR_LAB2RGB) * 255.0), 0, 255).astype(np.uint8)
     res = img.copy()

@@ -204,7 +204,9 @@ class WarpEditor(HeadEditor):
     clip, the donor is the first screened photo in a seeded rendezvous order that is not the clip's own
     person and whose pose is within ``max_pose_gap`` degrees of the clip's (mirrored when that brings it
     closer; the closest otherwise). The prompt (``donor:<id>``, ``|mirrored`` when flipped) says which face
-    each driving clip wears, and the attributes record the donor's screening scores."""
+    each driving clip wears, and the attributes record the donor's screening scores. The donor's plain skin
+    is retouched before warping (`headswapbench.warp.retouch_skin`, once per donor, kept with the editor):
+    pasted enlarged, the embedded astronaut's freckles came out as mottled, blotchy skin (v3)."""
 
     name = "warp"
     version = "4"  # 4: the donor's plain skin is retouched before warping (`headswapbench.warp.retouch_skin`)
