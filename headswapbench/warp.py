@@ -557,12 +557,20 @@ def plain_skin_weight(img: Image, landmarks: np.ndarray, skin: ColourStats | Non
 
 def retouch_skin(img: Image, landmarks: np.ndarray) -> Image:
     """The photo with its plain skin cleaned of blotches and freckles (`plain_skin_weight`; eyes, brows, lips,
-    nostrils, hair untouched), by frequency separation in CIE-LAB: the shading (a masked Gaussian of the skin,
-    σ = `RETOUCH_LOW` face heights) is kept whole, the mid band between it and σ = `RETOUCH_FINE` (the 1-10 %
-    scale of freckles and brown patches) is damped to `RETOUCH_MID_KEEP` and the fine band to
-    `RETOUCH_FINE_KEEP` (pores and grain, so the skin keeps a texture). Why: the warp editor enlarges a donor's
-    face onto a bigger one and colour-matches it, which turns a small face's freckles into blotches that read
-    as a skin disease; a cleaner donor skin is the upstream fix."""
+    nostrils, hair untouched), by frequency separation in CIE-LAB:
+
+    - shading: a masked Gaussian of the skin (σ = `RETOUCH_LOW` face heights), robust: spots darker *and*
+      browner than it (`RETOUCH_DARK`, `RETOUCH_WARM`) drop out of its average in three passes, so a freckle
+      cluster is filled from the skin around it while a neutral shadow stays part of the shading;
+    - mid band (between the shading and σ = `RETOUCH_FINE`: the 1-10 % scale of freckles and brown patches):
+      damped to `RETOUCH_MID_KEEP`, and removed inside blotches;
+    - fine band: kept at `RETOUCH_FINE_KEEP` (pores and grain, so the skin does not look like plastic);
+    - the lift that removing dark spots gives the skin is taken back at σ = 2 × `RETOUCH_LOW`, so the skin keeps
+      its tone next to the untouched features.
+
+    Why: the warp editor enlarges a donor's face onto a bigger one and colour-matches it, which turned the
+    embedded astronaut's freckles into blotches that read as a skin disease; a cleaner donor is the upstream
+    fix (the artifact gate cannot tell that mottle from a clean edit)."""
     _check_donor(img, landmarks)
     pts = np.asarray(landmarks, np.float64)[:478, :2]
     height = face_height(pts)
