@@ -507,9 +507,9 @@ def hair_weight(donor_warped: Image, frame: Image, points: np.ndarray, mask: np.
 
 
 # ---------------------------------------------------------------------------------------------- retouch
-# The nostril openings and the alar creases' ends: dark on every face, identity rather than blemish.
-NOSTRILS = [20, 60, 64, 75, 79, 98, 99, 125, 141, 238, 239, 241, 242, 250, 290, 294, 305, 309, 327, 328, 354,
-            370, 458, 459, 461, 462]
+# The nostril openings: dark on every face, identity rather than blemish. Only the openings: left out with the
+# skin under the nose, the donor's freckles there were pasted as a brown patch on the clean skin around it.
+NOSTRILS = [60, 75, 79, 99, 238, 239, 290, 305, 309, 328, 458, 459]
 RETOUCH_MARGIN = 0.012  # face heights: how far the features are grown, and the feather of the retouch's edge
 RETOUCH_LOW = 0.05  # face heights: σ of the skin's shading (masked Gaussian); blotches up to ≈ 10 % lie below it
 RETOUCH_FINE = 0.01  # face heights (at least 0.7 px): σ under which the skin's fine texture lies
