@@ -20,6 +20,10 @@ Design choices (measured figures in docs/warp.md):
   donor is one still photo with one mouth state; stretching its closed lips over an open mouth smears lip
   texture, whereas the target's teeth and tongue already move in sync with the target's speech. The donor's
   lips themselves are still warped onto the target's lip landmarks.
+- Donor skin (`retouch_skin`, used by the ``warp`` editor once per donor): enlarged onto a bigger face and
+  colour-matched, a small donor's freckles and blotches read as a skin disease, so its plain skin is cleaned by
+  frequency separation first (shading kept, the 1-10 % band of blotches damped, fine texture reduced, never
+  the eyes, brows, lips or nostrils).
 """
 
 from __future__ import annotations
@@ -500,6 +504,110 @@ def hair_weight(donor_warped: Image, frame: Image, points: np.ndarray, mask: np.
     brows = cv2.GaussianBlur(cv2.dilate(brows, np.ones((2 * r + 1,) * 2, np.uint8)).astype(np.float32) / 255,
                              (2 * r + 1,) * 2, 0)
     return np.maximum(weight, brows)
+
+
+# ---------------------------------------------------------------------------------------------- retouch
+# The nostril openings: dark on every face, identity rather than blemish. Only the openings: left out with the
+# skin under the nose, the donor's freckles there were pasted as a brown patch on the clean skin around it.
+NOSTRILS = [60, 75, 79, 99, 238, 239, 290, 305, 309, 328, 458, 459]
+RETOUCH_MARGIN = 0.012  # face heights: how far the features are grown, and the feather of the retouch's edge
+RETOUCH_LOW = 0.05  # face heights: σ of the skin's shading (masked Gaussian); blotches up to ≈ 10 % lie below it
+RETOUCH_FINE = 0.01  # face heights (at least 0.7 px): σ under which the skin's fine texture lies
+RETOUCH_MID_KEEP = 0.3  # share of the mid band kept on plain skin (none of it inside a blotch)
+RETOUCH_DARK = 5.0  # L units below the shading at which a spot counts fully as dark ...
+RETOUCH_WARM = 0.1  # ... and relative chroma per lightness above it at which it counts fully as brown
+RETOUCH_FINE_KEEP = 0.7  # share of the fine band kept: pores and grain, so the skin does not look like plastic
+
+
+def _masked_blur(x: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``x`` [H, W, C] over ``weight`` only (normalised convolution): eyes, brows, hair and
+    background next to the skin do not bleed into its average."""
+    num = cv2.GaussianBlur(x * weight[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
+    return num / np.maximum(den, 1e-3)
+
+
+def plain_skin_weight(img: Image, landmarks: np.ndarray, skin: ColourStats | None = None) -> np.ndarray:
+    """float32 [H, W] in [0, 1]: how surely a pixel is the face's plain skin (cheeks, nose, chin, forehead),
+    1 inside and feathered to 0 at the eyes, brows, lips, nostrils (each grown by `RETOUCH_MARGIN`),
+    the face outline and wherever the colour is not skin (hair, background; `skin_likelihood`, blurred so a
+    dark freckle is not mistaken for hair)."""
+    landmarks = np.asarray(landmarks, np.float64)[:478, :2]
+    pts = face_points(landmarks)
+    height = face_height(pts)
+    hard = face_mask(pts, img.shape)
+    keep = np.zeros(img.shape[:2], np.uint8)
+    for ring in (RIGHT_BROW_RING, LEFT_BROW_RING, RIGHT_EYE, LEFT_EYE, OUTER_LIPS):
+        keep = np.maximum(keep, _fill(img.shape, pts[ring]))
+    r = max(1, int(round(0.012 * height)))
+    for x, y in np.round(pts[NOSTRILS]).astype(int):
+        cv2.circle(keep, (int(x), int(y)), r, 255, -1)
+    k = max(1, int(round(RETOUCH_MARGIN * height)))
+    keep = cv2.dilate(keep, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1,) * 2))
+    hard[keep > 0] = 0
+    weight = feather_alpha(hard, k)
+    skin = skin if skin is not None else colour_stats(img, stats_mask(pts, img.shape))
+    if skin.count:
+        lik = skin_likelihood(img, skin, tolerance=3.0)
+        weight *= np.clip(2.0 * cv2.GaussianBlur(lik, (0, 0), max(0.03 * height, 1.0)), 0.0, 1.0)
+        # skin-coloured hair (a blond fringe, a temple): the editor's own hairline and side tests
+        weight *= donor_forehead_alpha(img, landmarks, skin) * donor_side_alpha(img, landmarks, skin)
+    return weight
+
+
+def retouch_skin(img: Image, landmarks: np.ndarray) -> Image:
+    """The photo with its plain skin cleaned of blotches and freckles (`plain_skin_weight`; eyes, brows, lips,
+    nostrils, hair untouched), by frequency separation in CIE-LAB:
+
+    - shading: a masked Gaussian of the skin (σ = `RETOUCH_LOW` face heights), robust: spots darker *and*
+      browner than it (`RETOUCH_DARK`, `RETOUCH_WARM`) drop out of its average in three passes, so a freckle
+      cluster is filled from the skin around it while a neutral shadow stays part of the shading;
+    - mid band (between the shading and σ = `RETOUCH_FINE`: the 1-10 % scale of freckles and brown patches):
+      damped to `RETOUCH_MID_KEEP`, and removed inside blotches;
+    - fine band: kept at `RETOUCH_FINE_KEEP` (pores and grain, so the skin does not look like plastic);
+    - the lift that removing dark spots gives the skin is taken back at σ = 2 × `RETOUCH_LOW`, so the skin keeps
+      its tone next to the untouched features.
+
+    Why: the warp editor enlarges a donor's face onto a bigger one and colour-matches it, which turned the
+    embedded astronaut's freckles into blotches that read as a skin disease; a cleaner donor is the upstream
+    fix (the artifact gate cannot tell that mottle from a clean edit)."""
+    _check_donor(img, landmarks)
+    pts = np.asarray(landmarks, np.float64)[:478, :2]
+    height = face_height(pts)
+    weight = plain_skin_weight(img, pts)
+    x0, y0, w, h = cv2.boundingRect((weight > 0).astype(np.uint8))
+    if w == 0 or h == 0:
+        return img.copy()
+    pad = int(np.ceil(4 * RETOUCH_LOW * height)) + 2  # the blurs' reach
+    x0, y0 = max(x0 - pad, 0), max(y0 - pad, 0)
+    x1, y1 = min(x0 + w + 2 * pad, img.shape[1]), min(y0 + h + 2 * pad, img.shape[0])
+    sl = (slice(y0, y1), slice(x0, x1))
+    lab = _to_lab(img[sl])
+    m = weight[sl]
+    fine_cut = cv2.GaussianBlur(lab, (0, 0), max(RETOUCH_FINE * height, 0.7))
+    low = _masked_blur(lab, m, RETOUCH_LOW * height)
+    warmth = np.hypot(fine_cut[..., 1], fine_cut[..., 2]) / np.maximum(fine_cut[..., 0], 1.0)
+
+    def blotch(low: np.ndarray) -> np.ndarray:  # [0, 1]: darker *and* browner than the shading there
+        dark = np.clip((low[..., 0] - fine_cut[..., 0]) / RETOUCH_DARK, 0, 1)
+        low_warmth = np.hypot(low[..., 1], low[..., 2]) / np.maximum(low[..., 0], 1.0)
+        return dark * np.clip((warmth / np.maximum(low_warmth, 1e-3) - 1) / RETOUCH_WARM, 0, 1)
+
+    for _ in range(3):  # robust shading: blotches drop out of its average (a neutral shadow stays in)
+        low = _masked_blur(lab, m * (1 - blotch(low)), RETOUCH_LOW * height)
+    blot = cv2.GaussianBlur(blotch(low), (0, 0), max(RETOUCH_FINE * height, 0.7))[..., None]
+    mid, fine = fine_cut - low, lab - fine_cut
+    # inside a blotch, its mid band goes entirely and its fine band (the blotch's own edge) halves again
+    damp = (1 - RETOUCH_MID_KEEP * (1 - blot)) * mid + (1 - RETOUCH_FINE_KEEP * (1 - 0.5 * blot)) * fine
+    out = lab - m[..., None] * damp
+    # removing dark spots lifts the skin; take the lift back (σ = 2 × `RETOUCH_LOW`) so the retouched skin keeps
+    # its tone next to the untouched eyes, brows and nostrils instead of framing them in a darker ring
+    out += m[..., None] * _masked_blur(m[..., None] * damp, m, 2 * RETOUCH_LOW * height)
+    out[..., 0] = np.clip(out[..., 0], 0, 100)
+    rgb = np.clip(np.round(cv2.cvtColor(out, cv2.COLOR_LAB2RGB) * 255.0), 0, 255).astype(np.uint8)
+    res = img.copy()
+    res[sl] = np.where((m > 0)[..., None], rgb, img[sl])  # untouched pixels stay exact (no LAB round trip)
+    return res
 
 
 # ------------------------------------------------------------------------------------------ face transfer

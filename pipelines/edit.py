@@ -204,10 +204,12 @@ class WarpEditor(HeadEditor):
     clip, the donor is the first screened photo in a seeded rendezvous order that is not the clip's own
     person and whose pose is within ``max_pose_gap`` degrees of the clip's (mirrored when that brings it
     closer; the closest otherwise). The prompt (``donor:<id>``, ``|mirrored`` when flipped) says which face
-    each driving clip wears, and the attributes record the donor's screening scores."""
+    each driving clip wears, and the attributes record the donor's screening scores. The donor's plain skin
+    is retouched before warping (`headswapbench.warp.retouch_skin`, once per donor, kept with the editor):
+    pasted enlarged, the embedded astronaut's freckles came out as mottled, blotchy skin (v3)."""
 
     name = "warp"
-    version = "3"
+    version = "4"  # 4: the donor's plain skin is retouched before warping (`headswapbench.warp.retouch_skin`)
     num_gpus = 0.0
 
     def __init__(self, donors: str | Path | None = None, max_pose_gap: float = 15.0,
@@ -224,6 +226,7 @@ class WarpEditor(HeadEditor):
         self.bank = DonorBank(self.donors, limits)
         self.progress = progress
         self._identity_cache: dict[str, np.ndarray | None] = {}
+        self._retouched: dict[str, Image] = {}
 
     # donors ---------------------------------------------------------------------------------------------
     def _donor_pool(self) -> dict[str, Any]:
@@ -239,7 +242,10 @@ class WarpEditor(HeadEditor):
     def donor_for_seed(self, seed: int) -> str:
         return self.donor_order(seed)[0]
 
-    def _donor(self, donor_id: str, mirrored: bool = False) -> tuple[Image, np.ndarray]:
+    def _donor(self, donor_id: str, mirrored: bool = False, retouched: bool = False) -> tuple[Image, np.ndarray]:
+        """The donor photo and its landmarks, flipped when ``mirrored``; ``retouched``: with its plain skin
+        cleaned (`retouch_skin`, once per donor and kept), as the editor pastes it. Screening and identity
+        use the photo as it is."""
         screens = self.bank.screens()
         if donor_id not in screens:
             raise HeadSwapBenchError(f"unknown donor '{donor_id}'; donors: {', '.join(screens)}")
@@ -247,6 +253,12 @@ class WarpEditor(HeadEditor):
         if not np.isfinite(screen.landmarks[:, :2]).all():
             raise FaceNotFoundError(f"donor '{donor_id}': no face found in the photo", code=Reason.NO_DONOR)
         img, lms = self.bank.image(donor_id), screen.landmarks
+        if retouched:
+            if donor_id not in self._retouched:
+                from ..warp import retouch_skin
+
+                self._retouched[donor_id] = retouch_skin(img, lms)
+            img = self._retouched[donor_id]
         if mirrored:
             from ..warp import mirror_landmarks
 
@@ -310,7 +322,7 @@ class WarpEditor(HeadEditor):
         spec = prompt[len("donor:"):] if prompt.startswith("donor:") else self.donor_for_seed(seed)
         mirrored = spec.endswith(MIRRORED)
         donor_id = spec[: -len(MIRRORED)] if mirrored else spec
-        donor, donor_lms = self._donor(donor_id, mirrored)
+        donor, donor_lms = self._donor(donor_id, mirrored, retouched=True)
         lms = clip_landmarks(clip)
         return face_onto_video(clip, lms, donor, donor_lms, progress=self.progress)
 

@@ -275,3 +275,18 @@ def test_warp_editor_records_its_donor_and_screening_in_the_attributes(real_clip
     assert attrs["donor"] in summary["usable"] and "lp_d9" in summary["rejected"]  # mouth wide open
     out = editor.apply(real_clip, prompt, 11)  # the mirrored prompt (if chosen) reproduces from the prompt alone
     assert out.frames.shape == real_clip.frames.shape
+
+
+def test_warp_editor_pastes_its_donor_retouched_once(shared_data):
+    """The editor warps the donor with its plain skin retouched (`retouch_skin`), computed once per donor and
+    mirrored with the photo; screening and identity keep the photo as it is."""
+    from headswapbench.warp import retouch_skin
+
+    editor = make_editor("warp", donors=str(shared_data / "images"))
+    donor_id = next(d for d, screen in editor.bank.screens().items() if screen.passed)
+    raw, lms = editor._donor(donor_id)
+    touched, _ = editor._donor(donor_id, retouched=True)
+    assert (touched != raw).any()
+    np.testing.assert_array_equal(touched, retouch_skin(raw, lms))
+    assert editor._donor(donor_id, retouched=True)[0] is touched
+    np.testing.assert_array_equal(editor._donor(donor_id, mirrored=True, retouched=True)[0], touched[:, ::-1])

@@ -336,3 +336,67 @@ def test_frame_never_shows_through_above_the_nose(two_faces):
     upper = (tpl[t.triangles][..., 1] <= tpl[NOSE_TIP, 1]).any(axis=1)
     assert np.all(t.paste[upper] == 1.0)
     assert (t.paste[~upper] < 0.5).any()  # the covered chin may still let the frame through
+
+
+def _blotch_field(img, lms, seed=0):
+    """[H, W] in [0, 1]: smooth random blotches ≈ 5 % of the face height (freckle clusters, brown patches),
+    laid over the cheeks, nose and chin (`stats_mask`) at least 8 % of the face height from the eyes,
+    brows, lips and nostrils."""
+    pts = W.face_points(lms)
+    fh = W.face_height(pts)
+    rng = np.random.default_rng(seed)
+    field = cv2.GaussianBlur(rng.standard_normal(img.shape[:2]).astype(np.float32), (0, 0), 0.02 * fh)
+    blotches = np.clip(field / field.std() - 0.8, 0, 1)
+    where = W.stats_mask(lms, img.shape).astype(np.float32) / 255
+    feats = np.zeros(img.shape[:2], np.uint8)
+    for ring in (W.RIGHT_BROW_RING, W.LEFT_BROW_RING, W.RIGHT_EYE, W.LEFT_EYE, W.OUTER_LIPS):
+        feats = np.maximum(feats, W._fill(img.shape, pts[ring]))
+    for x, y in np.round(pts[W.NOSTRILS]).astype(int):
+        cv2.circle(feats, (int(x), int(y)), int(0.02 * fh), 255, -1)
+    k = 2 * int(0.08 * fh) + 1
+    where[cv2.dilate(feats, np.ones((k, k), np.uint8)) > 0] = 0
+    return blotches * cv2.GaussianBlur(where, (0, 0), 2.0)
+
+
+def test_retouch_removes_blotches_and_keeps_features_and_shading(two_faces):
+    """Synthetic brown blotches drawn on a real face: the retouch removes most of them (measured against the
+    retouch of the clean photo, and by the artifact gate's independent `blotch_share`), and leaves the eyes
+    and brows exactly as they were, the face's shading (σ = 8 % of the face height) but for a small uniform
+    lightening (the photo's own dark spots are gone too), and part of its fine texture (not plastic)."""
+    from pipelines.artifacts import align_face, blotch_share, canonical_regions
+
+    (clean, lms), _ = two_faces
+    patch = _blotch_field(clean, lms)[..., None]
+    brown = np.array([0.62, 0.5, 0.4], np.float32)  # darker and warmer: freckle brown
+    blotched = np.clip(np.round(clean * (1 - patch * (1 - brown))), 0, 255).astype(np.uint8)
+    sel = patch[..., 0] > 0.3
+    assert sel.sum() > 500
+    r_clean, r_blotched = W.retouch_skin(clean, lms), W.retouch_skin(blotched, lms)
+    lab = {k: W._to_lab(v) for k, v in dict(c=clean, b=blotched, rc=r_clean, rb=r_blotched).items()}
+    drawn = np.linalg.norm(lab["b"] - lab["c"], axis=2)[sel].mean()
+    left = np.linalg.norm(lab["rb"] - lab["rc"], axis=2)[sel].mean()
+    assert drawn > 8 and left < drawn / 3, (drawn, left)
+    skin = canonical_regions().skin
+
+    def share(img):
+        face = align_face(img, lms)
+        return blotch_share(cv2.cvtColor(face.astype(np.float32) / 255, cv2.COLOR_RGB2LAB), skin)
+
+    before, after = share(blotched) - share(clean), share(r_blotched) - share(r_clean)  # what the blotches add
+    assert before > 0.01 and after < 0.3 * before, (before, after)
+    assert share(r_clean) < 0.7 * share(clean)  # the photo's own mottle goes too
+    # eyes and brows: untouched, to the pixel
+    pts = W.face_points(lms)
+    for ring in (W.RIGHT_BROW_RING, W.LEFT_BROW_RING, W.RIGHT_EYE, W.LEFT_EYE):
+        m = W._fill(clean.shape, pts[ring]) > 0
+        np.testing.assert_array_equal(r_blotched[m], blotched[m])
+    # shading: the low frequencies of the plain skin stay; fine texture is reduced, not erased
+    plain = W.plain_skin_weight(clean, lms) > 0.9
+    sigma = 0.08 * W.face_height(pts)
+    low = [cv2.GaussianBlur(lab[k][..., 0], (0, 0), sigma) for k in ("c", "rc")]
+    d = (low[1] - low[0])[plain]
+    assert abs(d.mean()) < 4.0  # removing dark spots lightens the skin a little, uniformly ...
+    assert np.abs(d - d.mean()).mean() < 0.15 * low[0][plain].std()  # ... and leaves the shading's pattern
+    fine = [lab[k][..., 0] - cv2.GaussianBlur(lab[k][..., 0], (0, 0), 1.0) for k in ("c", "rc")]
+    ratio = fine[1][plain].std() / fine[0][plain].std()
+    assert 0.35 < ratio < 0.9, ratio
