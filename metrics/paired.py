@@ -1,4 +1,4 @@
-"""Paired whole-frame metrics against the genuine target V_a: PSNR, SSIM (piq) and LPIPS (lpips package).
+"""Paired whole-frame metrics against the genuine target V_a: PSNR, SSIM (piq's definitions) and LPIPS (lpips package).
 
 Conventions (recorded in each key's fingerprint through ``settings()`` and ``weights()``):
 - frames are compared at full resolution, RGB, frame by frame; the clip value is the mean over frames;
@@ -72,9 +72,19 @@ def psnr_frames(out: np.ndarray, tgt: np.ndarray) -> np.ndarray:
     copies of the frames."""
     import cv2
 
+    _same_shape(out, tgt)
     n = out[0].size if len(out) else 1
     sse = np.array([cv2.norm(o, t, cv2.NORM_L2SQR) for o, t in zip(out, tgt)], np.float64)
     return -10.0 * np.log10(sse / (n * 255.0**2) + 1e-8)
+
+
+def _same_shape(out: np.ndarray, tgt: np.ndarray, min_side: int = 1) -> None:
+    """uint8 frames of one shape, at least ``min_side`` pixels high and wide (what the fast paths assume)."""
+    if out.shape != tgt.shape or out.dtype != np.uint8 or tgt.dtype != np.uint8:
+        raise ValueError(f"need two uint8 frame stacks of one shape, got {out.dtype} {out.shape} and "
+                         f"{tgt.dtype} {tgt.shape}")
+    if out.ndim >= 3 and min(out.shape[1:3]) < min_side:
+        raise ValueError(f"frames of {out.shape[2]}x{out.shape[1]} px are smaller than the {min_side}-px SSIM window")
 
 
 def _gauss_filter(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -93,6 +103,7 @@ def ssim_frames(out: np.ndarray, tgt: np.ndarray, kernel_size: int = 11, sigma: 
     second moments so float32 keeps the variances' precision (they are differences of large numbers)."""
     import cv2
 
+    _same_shape(out, tgt, min_side=kernel_size)
     kernel = cv2.getGaussianKernel(kernel_size, sigma).astype(np.float32)
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     scores = np.empty(len(out), np.float64)
@@ -125,8 +136,9 @@ class PSNRMetric(_BatchedPaired):
 
 
 class SSIMMetric(_BatchedPaired):
-    """On the CPU: `ssim_frames` (separable float32, cv2). On a GPU: piq.ssim in float32 on the device,
-    the same definition (tests/test_metrics_paired.py: both equal scikit-image within 2e-4)."""
+    """On the CPU: `ssim_frames` (separable float32, cv2). On a GPU: piq.ssim in float32 on the device (TF32
+    off: `torch_device`), the same definition; tests/test_metrics_paired.py checks both paths against
+    scikit-image within 2e-4 (piq's on the CPU: no GPU was available to run it on one)."""
 
     name = "ssim"
     keys = (SSIM,)
@@ -171,7 +183,7 @@ def build_lpips(backbone_path: str | Path, device: str = "cpu"):
         raise HeadSwapBenchError(f"{backbone_path}: not a torchvision AlexNet state dict (missing "
                                  f"{sorted(expected - set(own))[:3]}...)")
     model.net.load_state_dict(own)
-    # channels-last: oneDNN's faster convolution layout (≈ 16 % on the CPU here; equal to 1e-8)
+    # channels-last: oneDNN's faster convolution layout (≈ 16 % less CPU time here; the same numbers)
     return model.eval().to(device, memory_format=torch.channels_last)
 
 

@@ -163,3 +163,19 @@ def test_flicker_hand_cases():
     expected = np.abs(np.diff(luma(tgt), axis=0)).mean()
     assert FlickerMetric(batch_size=2).compute(_clip(frozen, tgt))[FLICKER] == pytest.approx(expected, rel=1e-5)
     assert math.isnan(FlickerMetric().compute(_clip(tgt[:1], tgt[:1]))[FLICKER])
+
+
+def test_fast_paths_refuse_what_they_cannot_score():
+    """Frames smaller than the SSIM window, mismatched stacks and non-uint8 input are refused with a
+    ValueError (a coded metric_failed in a run), never a silent NaN or a wrong dB figure."""
+    from headswapbench.metrics.paired import psnr_frames, ssim_frames
+
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (1, 10, 40, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="smaller than the 11-px SSIM window"):
+        ssim_frames(small, small[:, ::-1].copy())
+    a = rng.integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="one shape"):
+        psnr_frames(a[:2], a)
+    with pytest.raises(ValueError, match="uint8"):
+        psnr_frames(a.astype(np.float32) / 255, a.astype(np.float32) / 255)
