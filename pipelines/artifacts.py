@@ -62,7 +62,7 @@ class ArtifactSettings:
     max_flicker: float = 3.0
     max_side_dark: float = 0.30
     max_texture_ratio: float = 2.5
-    max_blotch_patch: float = 0.075
+    max_blotch_patch: float = 0.04  # v4 warp edits (retouched donor): clean ≤ 0.008 (docs/build.md)
     max_occluder_remnant: float = 0.01
     samples: int = 8  # frames sampled per clip (each with its successor, for flicker)
 
