@@ -265,12 +265,14 @@ def test_subjects_csv_grouping_is_recorded_with_the_pairs_it_keeps_apart(raw, re
     assert g["closest_apart"][0]["subjects"] == ["p1", "p2"] and g["closest_apart"][0]["similarity"] >= 0.95
 
 
-def test_load_dataset_reads_every_split(reference_build):
+def test_load_dataset_reads_every_split(reference_build, tmp_path):
     datasets = pytest.importorskip("datasets")
     out, _ = reference_build
     for split in ("train", "test"):
         n = len(load_split(out, split).rows)
-        ds = datasets.load_dataset(str(out), split=split)
+        # a private datasets cache: its key for a local folder did not change when an earlier session's build
+        # of the same-named pytest folder (ref_build0) held other clips, so the shared cache served stale rows
+        ds = datasets.load_dataset(str(out), split=split, cache_dir=str(tmp_path / "hf-datasets"))
         assert ds.num_rows == n
         row = ds[0]
         for col in ("driving", "reference", "target"):
