@@ -116,37 +116,36 @@ def _evaluate(split: Path, out: Path, method: Path, config, cache: Path) -> dict
     clips = run.results["coverage"]["scored"]
     # per-clip work: every stage; the rest of the wall time (building the models) is paid once per run
     work = sum(v for k, v in run.seconds.items() if k != "total")
+    components = _run_breakdown(out)
     return {"wall_s": round(wall, 1), "startup_s": round(wall - work, 1), "s_per_clip": round(work / clips, 1),
             "clips": clips,
             "stages_s": {k: round(v, 1) for k, v in run.seconds.items()},
-            "per_clip_components_s": _run_breakdown(out),
-            "forwards_s_per_clip": _forwards(_run_breakdown(out)),
+            "per_clip_components_s": components,
+            "forwards_s_per_clip": _forwards(components),
             "load_average_1min_after": round(os.getloadavg()[0], 2),  # 2 cores: above 2, other jobs share them
             "available": sorted(k for k, e in run.results["metrics"].items() if e["available"])}
 
 
 def _scorer(config, metric_names: list[str] | None, features: Path):
     """The runner's own per-clip scorer (decode once, analyse once, each metric once), outside the runner."""
-    from headswapbench.evaluation.metric import NEEDS_IDENTITY, metric_class, needs_of, option_names
+    from headswapbench.evaluation.metric import metric_class, needs_of, option_names
+    from headswapbench.evaluation.runner import analysis_settings
     from headswapbench.evaluation.stages import ScoreClip
 
     plan = config.plan()
     names = list(metric_names or plan.metrics)
     takes = {o for n in names for o in option_names(metric_class(n))}
-    identity = any(NEEDS_IDENTITY in needs_of(metric_class(n)) for n in names)  # as the runner decides
-    analysis = {"landmarks": plan.landmarks, "identity": plan.identity if identity else None,
-                "identity_every": plan.identity_every}
+    needs = set().union(*(needs_of(metric_class(n)) for n in names))
     return ScoreClip(names, features, config.device, config.batch_size,
-                     {k: v for k, v in plan.metric_options.items() if k in takes}, analysis)
+                     {k: v for k, v in plan.metric_options.items() if k in takes}, analysis_settings(plan, needs))
 
 
 def _items(split_root: Path, method: Path) -> list[tuple[str, dict]]:
+    from headswapbench.evaluation.runner import score_item
     from headswapbench.split import load_split
 
     split = load_split(split_root)
-    return [(r.clip_id, {"subject_id": r.subject_id, "output": str(method / f"{r.clip_id}.mp4"),
-                         "driving": str(split.driving_path(r)), "reference": str(split.reference_path(r)),
-                         "target": str(split.target_path(r)), "fingerprint": ""}) for r in split.rows]
+    return [(r.clip_id, score_item(split, r, method / f"{r.clip_id}.mp4", "")) for r in split.rows]
 
 
 def _direct(config, items, work: Path, metric_names: list[str] | None = None) -> float:

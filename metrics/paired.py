@@ -28,12 +28,12 @@ from .base import LPIPS, PSNR, SSIM, resolve_weight
 LPIPS_ALEXNET = "lpips-alexnet"  # model file in the weights manager (headswapbench.weights: URL, sha256, licence)
 
 
-def _frames_to_tensor(frames: np.ndarray, dtype=None):
-    """uint8 [T, H, W, 3] → float [T, 3, H, W] in [0, 1]."""
+def _frames_to_tensor(frames: np.ndarray):
+    """uint8 [T, H, W, 3] → float32 [T, 3, H, W] in [0, 1]."""
     import torch
 
     t = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
-    return t.to(dtype or torch.float32) / 255.0
+    return t.to(torch.float32) / 255.0
 
 
 def _check_pair(data: ClipData) -> tuple[np.ndarray, np.ndarray]:

@@ -19,13 +19,6 @@ from headswapbench.evaluation.metric import ClipData, ClipMetric
 
 from .base import FLICKER
 
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-def luma(frames: np.ndarray) -> np.ndarray:
-    """uint8 [T, H, W, 3] RGB → float32 [T, H, W] BT.601 luma."""
-    return np.asarray(frames, dtype=np.float32) @ _LUMA
-
 
 def flicker(out_frames: np.ndarray, tgt_frames: np.ndarray) -> float:
     """Mean |Δoutput - Δtarget| over consecutive frame pairs. Luma is linear, so ΔY(out) - ΔY(tgt) is the

@@ -215,6 +215,19 @@ def _fingerprints(plan: EvalPlan, prep: _Prepared, smoke: bool) -> dict[str, dic
 # ----------------------------------------------------------------------------------------------------------
 # The runner
 # ----------------------------------------------------------------------------------------------------------
+def analysis_settings(plan: EvalPlan, needs: set[str]) -> dict[str, Any]:
+    """What the face analysis of a run computes: the plan's backends, identity only when a metric needs it."""
+    return {"landmarks": plan.landmarks, "identity": plan.identity if NEEDS_IDENTITY in needs else None,
+            "identity_every": plan.identity_every}
+
+
+def score_item(split_obj: Any, row: Any, output: Path, fingerprint: str) -> dict[str, str]:
+    """One clip's input to the score stage (`ScoreClip`): its subject and the paths of its four files."""
+    return {"subject_id": row.subject_id, "output": str(output), "driving": str(split_obj.driving_path(row)),
+            "reference": str(split_obj.reference_path(row)), "target": str(split_obj.target_path(row)),
+            "fingerprint": fingerprint}
+
+
 def evaluate(split: Any, out_dir: str | Path, source: Any, config: EvalConfig | None = None) -> EvaluationRun:
     """Score ``source`` on ``split`` under ``config`` (default ``EvalConfig()``); see the module doc."""
     config = config if config is not None else EvalConfig()
@@ -268,8 +281,7 @@ def _evaluate(split: Any, out_dir: Path, source: Any, plan: EvalPlan) -> Evaluat
     metrics = list(prep.objects.values())
     runnable_keys = {k for m in metrics for k in m.keys}
     needs = set().union(*(m.needs for m in metrics)) if metrics else set()
-    analysis = {"landmarks": plan.landmarks, "identity": plan.identity if NEEDS_IDENTITY in needs else None,
-                "identity_every": plan.identity_every}
+    analysis = analysis_settings(plan, needs)
     score_key = sha256_json({"runner_version": RUNNER_VERSION, "analysis": analysis,
                              "image_method": config.image_method,
                              "fingerprints": {k: fp for k, fp in fingerprints.items() if k in runnable_keys}})[:16]
@@ -329,10 +341,7 @@ def _evaluate(split: Any, out_dir: Path, source: Any, plan: EvalPlan) -> Evaluat
         if r.clip_id in report.problems:
             continue
         out = src.output_path(r.clip_id, outputs_dir)
-        items.append((r.clip_id, {
-            "subject_id": r.subject_id, "output": str(out), "driving": str(split_obj.driving_path(r)),
-            "reference": str(split_obj.reference_path(r)), "target": str(split_obj.target_path(r)),
-            "fingerprint": rundir.file_stamp(out)}))
+        items.append((r.clip_id, score_item(split_obj, r, out, rundir.file_stamp(out))))
     manifest = out_dir / "stages" / f"score-{score_key}.jsonl"
     rundir.forget_stale_scores(manifest, {cid: p["fingerprint"] for cid, p in items})
     score_ex = ex
