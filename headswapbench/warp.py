@@ -519,12 +519,14 @@ RETOUCH_WARM = 0.1  # ... and relative chroma per lightness above it at which it
 RETOUCH_FINE_KEEP = 0.7  # share of the fine band kept: pores and grain, so the skin does not look like plastic
 
 
-def _masked_blur(x: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``x`` [H, W, C] over ``weight`` only (normalised convolution): eyes, brows, hair and
-    background next to the skin do not bleed into its average."""
-    num = cv2.GaussianBlur(x * weight[..., None], (0, 0), sigma)
-    den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
-    return num / np.maximum(den, 1e-3)
+def masked_blur(x: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``x`` ([H, W] or [H, W, C]) over ``weight`` [H, W] only (normalised convolution): eyes,
+    brows, hair and background next to the skin do not bleed into its average. Also the artifact gate's."""
+    weight = np.asarray(weight, np.float32)
+    w = weight if x.ndim == 2 else weight[..., None]
+    num = cv2.GaussianBlur(x * w, (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)
+    return num / np.maximum(den if x.ndim == 2 else den[..., None], 1e-3)
 
 
 def plain_skin_weight(img: Image, landmarks: np.ndarray, skin: ColourStats | None = None) -> np.ndarray:
@@ -585,7 +587,7 @@ def retouch_skin(img: Image, landmarks: np.ndarray) -> Image:
     lab = _to_lab(img[sl])
     m = weight[sl]
     fine_cut = cv2.GaussianBlur(lab, (0, 0), max(RETOUCH_FINE * height, 0.7))
-    low = _masked_blur(lab, m, RETOUCH_LOW * height)
+    low = masked_blur(lab, m, RETOUCH_LOW * height)
     warmth = np.hypot(fine_cut[..., 1], fine_cut[..., 2]) / np.maximum(fine_cut[..., 0], 1.0)
 
     def blotch(low: np.ndarray) -> np.ndarray:  # [0, 1]: darker *and* browner than the shading there
@@ -594,7 +596,7 @@ def retouch_skin(img: Image, landmarks: np.ndarray) -> Image:
         return dark * np.clip((warmth / np.maximum(low_warmth, 1e-3) - 1) / RETOUCH_WARM, 0, 1)
 
     for _ in range(3):  # robust shading: blotches drop out of its average (a neutral shadow stays in)
-        low = _masked_blur(lab, m * (1 - blotch(low)), RETOUCH_LOW * height)
+        low = masked_blur(lab, m * (1 - blotch(low)), RETOUCH_LOW * height)
     blot = cv2.GaussianBlur(blotch(low), (0, 0), max(RETOUCH_FINE * height, 0.7))[..., None]
     mid, fine = fine_cut - low, lab - fine_cut
     # inside a blotch, its mid band goes entirely and its fine band (the blotch's own edge) halves again
@@ -602,7 +604,7 @@ def retouch_skin(img: Image, landmarks: np.ndarray) -> Image:
     out = lab - m[..., None] * damp
     # removing dark spots lifts the skin; take the lift back (σ = 2 × `RETOUCH_LOW`) so the retouched skin keeps
     # its tone next to the untouched eyes, brows and nostrils instead of framing them in a darker ring
-    out += m[..., None] * _masked_blur(m[..., None] * damp, m, 2 * RETOUCH_LOW * height)
+    out += m[..., None] * masked_blur(m[..., None] * damp, m, 2 * RETOUCH_LOW * height)
     out[..., 0] = np.clip(out[..., 0], 0, 100)
     rgb = np.clip(np.round(cv2.cvtColor(out, cv2.COLOR_LAB2RGB) * 255.0), 0, 255).astype(np.uint8)
     res = img.copy()

@@ -234,15 +234,6 @@ def _bandpass(gray: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(gray, (0, 0), 1.0) - cv2.GaussianBlur(gray, (0, 0), 3.0)
 
 
-def _skin_blur(x: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``x`` over the pixels of ``mask`` only (normalised convolution), so brows, eyes and
-    the background next to the skin do not bleed into it."""
-    import cv2
-
-    m = mask.astype(np.float32)
-    return cv2.GaussianBlur(x * m, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(m, (0, 0), sigma), 1e-3)
-
-
 BLOTCH_DARK = 0.8  # a blotch is at most this fraction of the lit skin next to it ...
 BLOTCH_WARM = 1.15  # ... and at least this many times the chroma per lightness around it (brown, not a shadow)
 BLOTCH_REACH = 6  # canonical px (≈ 6 % of the face height): how far "next to it" reaches
@@ -257,12 +248,14 @@ def blotch_share(lab: np.ndarray, skin: np.ndarray) -> float:
     (darker but not browner), the face's smooth shading and a thin crease hardly do."""
     import cv2
 
+    from headswapbench.warp import masked_blur
+
     lum = lab[..., 0]
     warmth = np.hypot(lab[..., 1], lab[..., 2]) / np.maximum(lum, 1.0)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * BLOTCH_REACH + 1,) * 2)
-    lit = cv2.dilate(np.where(skin, _skin_blur(lum, skin, 2.0), 0).astype(np.float32), disk)
-    dark = _skin_blur(lum, skin, 1.0) < BLOTCH_DARK * _skin_blur(lit, skin, BLOTCH_REACH / 2)
-    warm = _skin_blur(warmth, skin, 1.0) > BLOTCH_WARM * _skin_blur(warmth, skin, 8.0)
+    lit = cv2.dilate(np.where(skin, masked_blur(lum, skin, 2.0), 0).astype(np.float32), disk)
+    dark = masked_blur(lum, skin, 1.0) < BLOTCH_DARK * masked_blur(lit, skin, BLOTCH_REACH / 2)
+    warm = masked_blur(warmth, skin, 1.0) > BLOTCH_WARM * masked_blur(warmth, skin, 8.0)
     return float(np.mean((dark & warm)[skin]))
 
 
@@ -275,9 +268,11 @@ def relative_warmth(lab: np.ndarray, reg: CanonicalRegions) -> np.ndarray:
     """Chroma per lightness (σ = 0.7 px, within the eye band) over that of the plain skin around it (σ = 8 px),
     on the eye band's pixels. Skin, lit or shaded, is ≈ 1; glasses frames (metal, black or clear plastic) and
     hair are neutral against it, < 1."""
+    from headswapbench.warp import masked_blur
+
     warmth = np.hypot(lab[..., 1], lab[..., 2]) / np.maximum(lab[..., 0], 1.0)
-    near = _skin_blur(warmth, reg.eye_band, 0.7)
-    around = _skin_blur(warmth, reg.skin, 8.0)
+    near = masked_blur(warmth, reg.eye_band, 0.7)
+    around = masked_blur(warmth, reg.skin, 8.0)
     # grey footage has no skin chroma to stand out from: no occluder can be seen, so none is reported
     return np.where(around > SKIN_WARMTH_MIN, near / np.maximum(around, SKIN_WARMTH_MIN), 1.0)[reg.eye_band]
 
