@@ -7,8 +7,9 @@ animated by moving its own landmarks). Everything takes MediaPipe 478-point land
 (x, y[, z]), so it is pure geometry and runs without any model.
 
 Design choices (measured figures in docs/warp.md):
-- Triangulation: Delaunay of the *donor's* 478 points plus a forehead extension, computed once per donor (not
-  per frame), so every frame of a clip uses the same mesh and the warp cannot pop between topologies.
+- Triangulation: one mesh for every face (Delaunay of the frontal face template plus a forehead extension,
+  `canonical_mesh`), so every frame and every donor share the same triangles and the warp cannot pop between
+  topologies.
 - Warping: every destination pixel looks up its triangle in a label image, gets that triangle's inverse affine
   map and samples the source once with ``cv2.remap``. One vectorised pass instead of a Python loop of
   per-triangle ``warpAffine`` calls.
@@ -20,6 +21,9 @@ Design choices (measured figures in docs/warp.md):
   donor is one still photo with one mouth state; stretching its closed lips over an open mouth smears lip
   texture, whereas the target's teeth and tongue already move in sync with the target's speech. The donor's
   lips themselves are still warped onto the target's lip landmarks.
+- Light, eyes, proportions: the pasted face takes the frame's shading (`relight`), the frame's own eyeballs and
+  nostrils show through (`openings_alpha`), and in `face_onto_video` the clip's features move to the donor's
+  proportions (`headswapbench.reshape`), so the edit reads as another person lit like the clip.
 - Donor skin (`retouch_skin`, used by the ``warp`` editor once per donor): enlarged onto a bigger face and
   colour-matched, a small donor's freckles and blotches read as a skin disease, so its plain skin is cleaned by
   frequency separation first (shading kept, the 1-10 % band of blotches damped, fine texture reduced, never
@@ -612,6 +616,30 @@ def retouch_skin(img: Image, landmarks: np.ndarray) -> Image:
     return res
 
 
+RELIGHT_SIGMA = 0.08  # face heights: σ of the shading the pasted face takes from the frame
+
+
+def relight(warped: Image, frame: Image, weight: np.ndarray, sigma: float) -> Image:
+    """The warped donor face under the frame's light: its CIE-LAB shading (a masked Gaussian of σ = ``sigma``
+    px over ``weight``, the skin that is plain in both) is swapped for the frame's, its features and detail
+    kept. Why: a donor photo brings its own light (the astronaut's orange-lit, shadowed left cheek and brow
+    came out as a brown patch) and, retouched, looks flat and pasted; the frame's shading matches the head,
+    neck and background around it and the clip's own lighting changes."""
+    x0, y0, w, h = cv2.boundingRect((weight > 0.05).astype(np.uint8))
+    if w == 0 or h == 0:
+        return warped
+    pad = int(np.ceil(3 * sigma)) + 2
+    x0, y0 = max(x0 - pad, 0), max(y0 - pad, 0)
+    x1, y1 = min(x0 + w + 2 * pad, frame.shape[1]), min(y0 + h + 2 * pad, frame.shape[0])
+    sl = (slice(y0, y1), slice(x0, x1))
+    lab_w, lab_f, m = _to_lab(warped[sl]), _to_lab(frame[sl]), weight[sl]
+    lab = lab_w + masked_blur(lab_f, m, sigma) - masked_blur(lab_w, m, sigma)
+    lab[..., 0] = np.clip(lab[..., 0], 0, 100)
+    out = warped.copy()
+    out[sl] = np.clip(np.round(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0), 0, 255).astype(np.uint8)
+    return out
+
+
 # ------------------------------------------------------------------------------------------ face transfer
 def _valid(landmarks: np.ndarray) -> bool:
     return landmarks is not None and landmarks.shape[0] >= 478 and bool(np.isfinite(landmarks[:478, :2]).all())
@@ -795,6 +823,34 @@ def mirror_weights(direct: np.ndarray, mirrored: np.ndarray, trust: float = 0.75
     return np.where(own, 1.0, d2 / np.maximum(d2 + m2, 1e-6))
 
 
+NOSTRIL_GROW = 0.02  # face heights: how far the clip's own nostrils reach out from their landmarks
+EYE_GROW = 0.012  # ... and its own eyes beyond the lid contour (the lash line)
+
+
+def openings_alpha(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """float32 [H, W]: 1 on the eyeballs (inside the lid margins) and the nostril openings, soft at their
+    edges: where the warp editor shows the clip's own face. How much of them shows depends on the clip's gaze,
+    blinks and head pitch, which one still photo cannot follow (its eyes looked like dark holes, its nostrils
+    like dark spots on the nose)."""
+    pts = np.asarray(points, np.float64)[:, :2]
+    height = face_height(pts)
+    inside = np.maximum(_fill(shape, pts[RIGHT_EYE]), _fill(shape, pts[LEFT_EYE]))
+    # with the lid margins and lash lines: a donor's lash line squeezed onto narrower eyes looked drawn on
+    e = max(1, int(round(EYE_GROW * height)))
+    eyes = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * e + 1,) * 2))
+    nose = np.zeros(shape[:2], np.uint8)
+    tip = pts[NOSE_TIP, 0]
+    for side in (pts[NOSTRILS][pts[NOSTRILS, 0] < tip], pts[NOSTRILS][pts[NOSTRILS, 0] >= tip]):
+        if len(side) >= 3:
+            nose = np.maximum(nose, _fill(shape, cv2.convexHull(side.astype(np.float32))[:, 0].astype(np.float64)))
+    # grown: a donor's nostrils, wider or more visible than the clip's, left a dark rim around the clip's
+    r = max(1, int(round(NOSTRIL_GROW * height)))
+    nose = cv2.dilate(nose, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+    nose = cv2.GaussianBlur(nose.astype(np.float32) / 255, (0, 0), max(r / 2, 0.7))
+    eyes = np.maximum(cv2.GaussianBlur(eyes.astype(np.float32) / 255, (0, 0), max(e / 2, 0.7)), inside / 255)
+    return np.maximum(eyes, nose).astype(np.float32)
+
+
 class FaceTransfer:
     """A donor face prepared once (triangulation, resolution, colour, per-triangle visibility) and pasted onto
     any number of frames.
@@ -806,7 +862,12 @@ class FaceTransfer:
     from the donor's mirror image instead, where that side shows it better (``mirror``; the mirror image of a
     face is the same face); in each frame, triangles that face away from the camera are not drawn at all,
     and the rest are drawn far to near, so a turned head's nose covers its far cheek instead of the far
-    cheek's texture smearing over the nose."""
+    cheek's texture smearing over the nose.
+
+    Light and eyes: the pasted face takes the frame's shading (``relight``, see `relight`) and leaves the
+    frame's eyeballs inside the lid margins (``keep_target_openings``): a still photo's eyes stretched over the
+    clip's open or closed ones looked like dark holes and fixed the gaze, whereas the clip's own eyes blink and
+    look in sync with V_a; lids, lashes, brows stay the donor's."""
 
     def __init__(
         self,
@@ -820,6 +881,8 @@ class FaceTransfer:
         blend_mode: str = "feather",
         keep_target_mouth: bool = True,
         mirror: bool = True,
+        relight: bool = True,
+        keep_target_openings: bool = True,
     ):
         _check_donor(donor, donor_landmarks)
         lms = np.array(donor_landmarks, dtype=np.float64)[:478]
@@ -852,7 +915,12 @@ class FaceTransfer:
         visible = donor_forehead_alpha(donor, lms, self.donor_skin) if hair_gate else np.ones(donor.shape[:2])
         if hair_gate:
             visible = visible * donor_side_alpha(donor, lms, self.donor_skin)
-        self.donor_rgba = np.dstack([donor, np.round(visible * 255).astype(np.uint8)])
+        channels = [donor, np.round(visible * 255).astype(np.uint8)]
+        if relight:  # a 5th: where the donor shows plain skin, over which its shading is measured
+            channels.append(np.round(plain_skin_weight(donor, lms, self.donor_skin) * 255).astype(np.uint8))
+        self.relight = relight
+        self.keep_target_openings = keep_target_openings
+        self.donor_rgba = np.dstack(channels)
         self.target_skin = target_stats if hair_gate else None
         self.src_points = face_points(lms)
         self.triangles = self.mesh.triangles
@@ -883,9 +951,11 @@ class FaceTransfer:
             if (clear < 0.99).any():
                 self.paste = clear
 
-    def apply(self, frame: Image, landmarks: np.ndarray) -> Image:
+    def apply(self, frame: Image, landmarks: np.ndarray, frame_landmarks: np.ndarray | None = None) -> Image:
         """The donor face warped onto ``landmarks`` and blended into ``frame`` (a copy); frames without a
-        valid face come back unchanged."""
+        valid face come back unchanged. ``frame_landmarks``: where the frame's face really is, when
+        ``landmarks`` moved its features (`headswapbench.reshape`): the frame's own face is first warped to
+        ``landmarks`` too, so the eyes and mouth it shows through sit where the donor's features do."""
         if not _valid(np.asarray(landmarks)):
             return frame.copy()
         dst = face_points(landmarks)
@@ -893,6 +963,11 @@ class FaceTransfer:
         front = np.flatnonzero(_signed_area(dst, self.triangles) / self.mesh.area > 0)
         depth = face_depth(landmarks)[self.triangles[front]].mean(axis=1)
         raster = rasterise(dst, frame.shape[:2], self.triangles, front[np.argsort(-depth, kind="stable")])
+        covered = raster.covered()
+        if frame_landmarks is not None and _valid(np.asarray(frame_landmarks)):
+            # inside the face mask only (its outline does not move): outside, the frame stays bit-exact
+            inside = covered & (face_mask(dst, frame.shape) > 0)
+            frame = np.where(inside[..., None], remap(frame, face_points(frame_landmarks), raster), frame)
         warped = remap(self.donor_rgba, self.src_points, raster)
         if self.weights is not None:
             other = remap(self.mirror_donor, self.mirror_points, raster)
@@ -900,14 +975,19 @@ class FaceTransfer:
             k = max(3, int(0.04 * face_height(dst)) | 1)  # soften the seams between direct and mirrored
             w = cv2.GaussianBlur(w, (k, k), 0)[..., None]
             warped = np.clip(np.round(other + w * (warped.astype(np.float32) - other)), 0, 255).astype(np.uint8)
-        warped, visible = np.ascontiguousarray(warped[..., :3]), warped[..., 3].astype(np.float32) / 255
+        warped, visible = np.ascontiguousarray(warped[..., :3]), warped[..., 3:].astype(np.float32) / 255
+        if self.relight:
+            plain = visible[..., 1] * plain_skin_weight(frame, landmarks, self.target_skin)
+            warped = relight(warped, frame, plain, RELIGHT_SIGMA * face_height(dst))
+        visible = np.ascontiguousarray(visible[..., 0])
         if self.paste is not None:  # covered on both sides (a microphone at the chin): the frame shows through
             k = max(3, int(0.04 * face_height(dst)) | 1)
             visible = visible * cv2.GaussianBlur(raster.per_triangle(self.paste, fill=1.0), (k, k), 0)
-        covered = raster.covered()
         mask = face_mask(dst, frame.shape, cut_mouth=self.keep_target_mouth)
         mask[~covered] = 0
         weight = visible
+        if self.keep_target_openings:
+            weight = weight * (1.0 - openings_alpha(dst, frame.shape))
         if self.target_skin is not None and self.donor_skin.count:
             weight = weight * hair_weight(warped, frame, dst, mask, self.donor_skin, self.target_skin)
         return blend(warped, frame, mask, mode=self.blend_mode, weight=weight)
@@ -924,6 +1004,8 @@ def face_onto_frame(
     blend_mode: str = "feather",
     keep_target_mouth: bool = True,
     mirror: bool = True,
+    relight: bool = True,
+    keep_target_openings: bool = True,
 ) -> Image:
     """Put the donor's face onto one frame, following the frame's landmarks (colour matched to the frame)."""
     if not _valid(np.asarray(frame_landmarks)):
@@ -932,7 +1014,8 @@ def face_onto_frame(
     stats = colour_stats(frame, stats_mask(pts, frame.shape))
     transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats if stats.count else None,
                             target_face_height=face_height(pts), colour=colour, hair_gate=hair_gate,
-                            blend_mode=blend_mode, keep_target_mouth=keep_target_mouth, mirror=mirror)
+                            blend_mode=blend_mode, keep_target_mouth=keep_target_mouth, mirror=mirror,
+                            relight=relight, keep_target_openings=keep_target_openings)
     return transfer.apply(frame, frame_landmarks)
 
 
@@ -979,6 +1062,9 @@ def face_onto_video(
     blend_mode: str = "feather",
     keep_target_mouth: bool = True,
     mirror: bool = True,
+    relight: bool = True,
+    keep_target_openings: bool = True,
+    reshape: bool = True,
 ) -> Video:
     """Put the donor's face onto every frame of ``video`` following ``video_landmarks`` [T, 478, 2|3]
     (NaN rows where there is no face: those frames pass through unchanged). Same frame count, size, fps.
@@ -986,7 +1072,10 @@ def face_onto_video(
     Colour is transferred once per clip and landmarks are smoothed lightly over time, so the pasted face
     does not flicker. ``colour``: recolour the donor to the clip's skin; ``hair_gate``: paste the forehead
     only skin over skin; ``keep_target_mouth``: show the clip's own mouth interior (see module docstring);
-    ``mirror``: borrow the donor's mirrored side where it shows a triangle better (see `FaceTransfer`)."""
+    ``mirror``: borrow the donor's mirrored side where it shows a triangle better; ``relight``: the frame's
+    shading on the pasted face; ``keep_target_openings``: the clip's own eyeballs (see `FaceTransfer`);
+    ``reshape``: the clip's eyes, brows, nose and mouth moved to where the donor's sit in its face
+    (`headswapbench.reshape`), so the proportions change with the face."""
     from tqdm.auto import tqdm
 
     lms = np.asarray(video_landmarks, dtype=np.float64)
@@ -1004,7 +1093,18 @@ def face_onto_video(
     stats = clip_colour_stats(video.frames, lms)
     transfer = FaceTransfer(donor, donor_landmarks, target_stats=stats, target_face_height=float(np.median(heights)),
                             colour=colour, hair_gate=hair_gate, blend_mode=blend_mode,
-                            keep_target_mouth=keep_target_mouth, mirror=mirror)
+                            keep_target_mouth=keep_target_mouth, mirror=mirror, relight=relight,
+                            keep_target_openings=keep_target_openings)
+    moved = None
+    if reshape:
+        from .reshape import reshape_landmarks, shape_offsets
+
+        found = shape_offsets(donor_landmarks, lms)
+        if found is not None:
+            moved = reshape_landmarks(lms, donor_landmarks, found[0])
     for t in tqdm(np.flatnonzero(valid), desc="warp face", unit="frame", disable=not progress, leave=False):
-        frames[t] = transfer.apply(video.frames[t], lms[t])
+        if moved is None:
+            frames[t] = transfer.apply(video.frames[t], lms[t])
+        else:
+            frames[t] = transfer.apply(video.frames[t], moved[t], frame_landmarks=lms[t])
     return Video(frames, video.fps)

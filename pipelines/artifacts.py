@@ -16,7 +16,7 @@ clips. Per clip pair (median over the sampled frames):
 | ``patch_delta_e`` | worst cell's colour distance (ΔE76) from the frame's own skin median, V_c minus V_a | regions off the face's colour |
 | ``chroma_ratio`` / ``contrast_ratio`` | skin chroma / brightness IQR inside the face, V_c / V_a | washed-out, grey skin |
 | ``sharpness_ratio`` | mean gradient magnitude inside the face, V_c / V_a | blur (low) or noise (high) |
-| ``structure`` | normalised cross-correlation of the two faces' band-pass images (G₁ − G₃) | ghosting, melted or shredded structure |
+| ``structure`` | normalised cross-correlation of the two faces' band-pass images (G₁ − G₃), each aligned feature by feature (piecewise affine onto the template: a new identity's other proportions are not lost structure) | ghosting, melted or shredded structure |
 | ``feature_presence`` | weakest of brows, eyes, mouth: its share of the face's fine structure or its darkness against the skin around it, V_c / V_a | erased brows, missing features |
 | ``flicker`` | band-pass change between consecutive frames inside the face, V_c / V_a (motion aligned away) | flicker, boiling texture |
 | ``side_dark`` | worst skin cell's brightness against its left-right mirror cell, V_c's ratio below V_a's (relative) | one-sided dark smears (a shade from temple to cheek) |
@@ -57,7 +57,7 @@ class ArtifactSettings:
     min_contrast_ratio: float = 0.5
     min_sharpness_ratio: float = 0.85
     max_sharpness_ratio: float = 2.0
-    min_structure: float = 0.42
+    min_structure: float = 0.55  # faces aligned feature by feature: v5 warp edits 0.60–0.83, holes 0.44 (docs/build.md)
     min_feature_presence: float = 0.45
     max_flicker: float = 3.0
     max_side_dark: float = 0.30
@@ -161,11 +161,19 @@ def canonical_regions() -> CanonicalRegions:
     return CanonicalRegions(face, skin, cells, pairs, features, tpl, eye_band)
 
 
-def align_face(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+def align_face(frame: np.ndarray, landmarks: np.ndarray, per_feature: bool = False) -> np.ndarray | None:
     """The frame warped so its face (a similarity fit of the rigid landmarks) sits in the canonical frame:
-    uint8 [CANON, CANON, 3]. None without a valid face."""
+    uint8 [CANON, CANON, 3]; None without a valid face.
+
+    ``per_feature``: inside the face mesh each triangle is mapped onto the template's instead (piecewise
+    affine), so every feature lands on the template's place wherever it sits in this face. The `structure`
+    check compares faces so: a new identity has other proportions (the warp editor moves the features to the
+    donor's, a generative editor draws them elsewhere), and after a similarity fit its displaced eyes and
+    brows read as lost structure. The other checks keep the similarity fit: a ghost of the clip's glasses
+    sits where the clip's were, not where the edit's features moved."""
     import cv2
 
+    from headswapbench import warp as W
     from headswapbench.face.pose import load_template
     from headswapbench.video import resize_image
 
@@ -186,7 +194,24 @@ def align_face(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
         img = resize_image(frame, (max(1, round(frame.shape[1] * f)), max(1, round(frame.shape[0] * f))))
         m = m.copy()
         m[:, :2] /= f
-    return cv2.warpAffine(img, m, (CANON, CANON), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        src_all = (lms[:478, :2] + 0.5) * (img.shape[1] / frame.shape[1], img.shape[0] / frame.shape[0]) - 0.5
+    else:
+        src_all = lms[:478, :2]
+    out = cv2.warpAffine(img, m, (CANON, CANON), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if not per_feature:
+        return out
+    mesh, covered = W.warp_image(img, W.face_points(src_all), _canonical_face_points(), out.shape,
+                                 W.canonical_mesh().triangles)
+    out[covered] = mesh[covered]
+    return out
+
+
+@lru_cache(maxsize=1)
+def _canonical_face_points() -> np.ndarray:
+    from headswapbench import warp as W
+    from headswapbench.face.pose import load_template
+
+    return W.face_points(_to_canon(load_template().landmarks))
 
 
 # ------------------------------------------------------------------------------------------ measures
@@ -277,9 +302,12 @@ def relative_warmth(lab: np.ndarray, reg: CanonicalRegions) -> np.ndarray:
     return np.where(around > SKIN_WARMTH_MIN, near / np.maximum(around, SKIN_WARMTH_MIN), 1.0)[reg.eye_band]
 
 
-def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str, Any]:
+def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None, features_aligned: np.ndarray | None = None
+                   ) -> dict[str, Any]:
     """Per-frame raw measures of one aligned face (uint8 [CANON, CANON, 3]); ``nxt``: the next frame aligned
-    with the same fit, for flicker. Comparisons with the other clip happen in `compare`."""
+    with the same fit, for flicker; ``features_aligned``: the same frame aligned feature by feature
+    (`align_face(per_feature=True)`), whose fine structure `structure` compares (default: ``face``).
+    Comparisons with the other clip happen in `compare`."""
     import cv2
 
     reg = canonical_regions()
@@ -315,7 +343,8 @@ def frame_measures(face: np.ndarray, nxt: np.ndarray | None = None) -> dict[str,
         "chroma": float(np.median(np.hypot(skin_lab[:, 1], skin_lab[:, 2]))),
         "contrast": float(q75 - q25),
         "sharpness": float(np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))[reg.face].mean()),
-        "band": band[reg.face],
+        "band": (band if features_aligned is None else
+                 _bandpass(cv2.cvtColor(features_aligned, cv2.COLOR_RGB2GRAY).astype(np.float32)))[reg.face],
         "features": features,
     }
     if nxt is not None:
@@ -429,7 +458,7 @@ def artifact_scores(target_path, driving_path, target, driving, s: ArtifactSetti
             nxt = align_face(frames[name][t + 1], analysis.landmarks[t]) if t + 1 in frames[name] else None
             if face is None:
                 break
-            rows[name].append(frame_measures(face, nxt))
+            rows[name].append(frame_measures(face, nxt, align_face(frames[name][t], analysis.landmarks[t], True)))
         if len(rows["target"]) != len(rows["driving"]):
             rows["target"] = rows["target"][: len(rows["driving"])]
             rows["driving"] = rows["driving"][: len(rows["target"])]

@@ -206,14 +206,18 @@ class WarpEditor(HeadEditor):
     closer; the closest otherwise). The prompt (``donor:<id>``, ``|mirrored`` when flipped) says which face
     each driving clip wears, and the attributes record the donor's screening scores. The donor's plain skin
     is retouched before warping (`headswapbench.warp.retouch_skin`, once per donor, kept with the editor):
-    pasted enlarged, the embedded astronaut's freckles came out as mottled, blotchy skin (v3)."""
+    pasted enlarged, the embedded astronaut's freckles came out as mottled, blotchy skin (v3). Then the
+    engine relights it to the frame (``relight``), shows the clip's own eyes and nostrils
+    (``keep_target_openings``) and moves the clip's features to the donor's proportions (``reshape``); each
+    can be turned off (``--editor-option reshape=false``), docs/warp.md says why each is on."""
 
     name = "warp"
-    version = "4"  # 4: the donor's plain skin is retouched before warping (`headswapbench.warp.retouch_skin`)
+    version = "5"  # 5: relit, the clip's own eyes and nostrils, the donor's proportions; 4: the donor skin retouched
     num_gpus = 0.0
 
     def __init__(self, donors: str | Path | None = None, max_pose_gap: float = 15.0,
-                 donor_limits: dict | None = None, progress: bool = False):
+                 donor_limits: dict | None = None, relight: bool = True, keep_target_openings: bool = True,
+                 reshape: bool = True, progress: bool = False):
         from .donors import DonorBank, DonorLimits
 
         self.donors = Path(donors).expanduser() if donors else None
@@ -224,6 +228,10 @@ class WarpEditor(HeadEditor):
             raise HeadSwapBenchError(f"warp editor: unknown donor_limits {sorted(donor_limits or {})}; "
                                      f"limits: {sorted(DonorLimits.__dataclass_fields__)}") from None
         self.bank = DonorBank(self.donors, limits)
+        # the engine's steps (headswapbench.warp.face_onto_video): the frame's light, the clip's own eyes and
+        # nostrils, the donor's proportions
+        self.engine = {"relight": bool(relight), "keep_target_openings": bool(keep_target_openings),
+                       "reshape": bool(reshape)}
         self.progress = progress
         self._identity_cache: dict[str, np.ndarray | None] = {}
         self._retouched: dict[str, Image] = {}
@@ -324,7 +332,7 @@ class WarpEditor(HeadEditor):
         donor_id = spec[: -len(MIRRORED)] if mirrored else spec
         donor, donor_lms = self._donor(donor_id, mirrored, retouched=True)
         lms = clip_landmarks(clip)
-        return face_onto_video(clip, lms, donor, donor_lms, progress=self.progress)
+        return face_onto_video(clip, lms, donor, donor_lms, progress=self.progress, **self.engine)
 
     def options(self) -> dict:
         pool = self._donor_pool()
@@ -332,7 +340,7 @@ class WarpEditor(HeadEditor):
         self.bank.usable()  # no usable donor: a clear error now, before any clip is edited
         return {"donors": str(self.donors) if self.donors else "samples", "num_donors": len(pool),
                 "donor_ids_sha256": hashlib.sha256("\n".join(pool).encode()).hexdigest(),
-                "max_pose_gap": self.max_pose_gap, "donor_screening": summary}
+                "max_pose_gap": self.max_pose_gap, **self.engine, "donor_screening": summary}
 
 
 # ------------------------------------------------------------------------------------------ diffusers editor

@@ -193,7 +193,9 @@ def test_glasses_showing_through_an_edit_fail_the_occluder_check(clean_edit, tmp
     clean = artifact_scores(glasses, driving, a, analyze_video(driving, identity=None, progress=False))
     assert clean["occluder_remnant"] < 0.3 * s.max_occluder_remnant, clean
     vc = read_video(driving)
-    ghosted = write_video(tmp_path / "ghosted.mp4", Video(draw_glasses(vc.frames, lms, 0.85), vc.fps))
+    # where the clip's glasses are (V_a's landmarks): the edit moved its features to the donor's proportions,
+    # and the glasses that show through are the frame's own, at the temples and around the eyes
+    ghosted = write_video(tmp_path / "ghosted.mp4", Video(draw_glasses(vc.frames, a_lms, 0.85), vc.fps))
     broken = artifact_scores(glasses, ghosted, a, analyze_video(ghosted, identity=None, progress=False))
     assert broken["occluder_remnant"] > 1.2 * s.max_occluder_remnant, broken
     assert "occluder: occluder_remnant" in artifact_verdict(broken, s)

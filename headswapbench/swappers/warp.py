@@ -2,8 +2,9 @@
 landmarks (piecewise-affine over the landmark mesh, colour matched once per clip, feathered blend).
 
 No learning, no weights, CPU only: a floor for learned swappers. It moves the inner face (eyes, nose, mouth,
-skin, forehead) but keeps the driving clip's hair, head shape, ears and mouth interior, which bounds how far
-identity can move towards the reference."""
+skin, forehead; the features move to the reference's proportions, `headswapbench.reshape`) but keeps the
+driving clip's hair, head shape, ears, eyeballs, nostrils and mouth interior, which bounds how far identity can
+move towards the reference."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .base import SwapContext, Swapper
 
 class WarpSwapper(Swapper):
     name = "warp"
-    version = "1"
+    version = "2"  # 2: the engine's relighting, the clip's own eyes and nostrils, the reference's proportions
 
     def __init__(self, blend_mode: str = "feather", smooth_sigma: float = 1.0, progress: bool = False):
         self.blend_mode = blend_mode
