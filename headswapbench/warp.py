@@ -279,9 +279,10 @@ def rasterise(dst_pts: np.ndarray, shape: tuple[int, int], triangles: np.ndarray
 
 
 def remap(src_img: np.ndarray, src_pts: np.ndarray, raster: Raster, *,
-          border: int = cv2.BORDER_REFLECT101) -> np.ndarray:
+          border: int = cv2.BORDER_REFLECT101, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """Sample ``src_img`` through each labelled pixel's triangle map (destination → source, all maps solved
-    in one batched ``np.linalg.solve``; one bilinear ``cv2.remap``). Zeros where no triangle lands."""
+    in one batched ``np.linalg.solve``; one ``cv2.remap``, bilinear unless ``interpolation`` says otherwise).
+    Zeros where no triangle lands."""
     height, width = raster.shape
     out = np.zeros((height, width) + src_img.shape[2:], dtype=src_img.dtype)
     if not raster.label.size:
@@ -303,7 +304,7 @@ def remap(src_img: np.ndarray, src_pts: np.ndarray, raster: Raster, *,
     map_y = c[1] * xs
     map_y += c[3] * ys
     map_y += c[5]
-    warped = cv2.remap(src_img, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=border)
+    warped = cv2.remap(src_img, map_x, map_y, interpolation=interpolation, borderMode=border)
     warped[~inside] = 0
     out[y0:y0 + h, x0:x0 + w] = warped
     return out
@@ -965,9 +966,11 @@ class FaceTransfer:
         raster = rasterise(dst, frame.shape[:2], self.triangles, front[np.argsort(-depth, kind="stable")])
         covered = raster.covered()
         if frame_landmarks is not None and _valid(np.asarray(frame_landmarks)):
-            # inside the face mask only (its outline does not move): outside, the frame stays bit-exact
+            # inside the face mask only (its outline does not move): outside, the frame stays bit-exact; bicubic,
+            # as the shift is small and sub-pixel: bilinear softened the clip's own eyes and mouth (the gate's blur)
             inside = covered & (face_mask(dst, frame.shape) > 0)
-            frame = np.where(inside[..., None], remap(frame, face_points(frame_landmarks), raster), frame)
+            own = remap(frame, face_points(frame_landmarks), raster, interpolation=cv2.INTER_CUBIC)
+            frame = np.where(inside[..., None], own, frame)
         warped = remap(self.donor_rgba, self.src_points, raster)
         if self.weights is not None:
             other = remap(self.mirror_donor, self.mirror_points, raster)

@@ -57,7 +57,7 @@ class ArtifactSettings:
     min_contrast_ratio: float = 0.5
     min_sharpness_ratio: float = 0.85
     max_sharpness_ratio: float = 2.0
-    min_structure: float = 0.55  # faces aligned feature by feature: v5 warp edits 0.60–0.83, holes 0.44 (docs/build.md)
+    min_structure: float = 0.5  # faces aligned feature by feature: v5 warp edits 0.60–0.83, holes 0.44 (docs/build.md)
     min_feature_presence: float = 0.45
     max_flicker: float = 3.0
     max_side_dark: float = 0.30
