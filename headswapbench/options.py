@@ -36,3 +36,19 @@ def check_kwargs(factory: Any, options: dict[str, Any], what: str) -> None:
     if unknown:
         accepted = [n for n, p in params.items() if n != "self" and p.kind is not p.VAR_POSITIONAL]
         raise HeadSwapBenchError(f"{what} does not take option(s) {unknown}; it takes: {', '.join(accepted) or 'none'}")
+
+
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def option_flag(value: Any, name: str, what: str) -> bool:
+    """A plug-in's on/off option as a bool: True/False, 1/0 or (any case) true/false, yes/no, on/off. Anything
+    else is refused: ``bool("False")`` is True, which would silently keep a step on that was asked off."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise HeadSwapBenchError(f"{what}: option {name} must be true or false, got {value!r}")

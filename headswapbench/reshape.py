@@ -8,7 +8,10 @@ identity the way a different person would, while pose and expression still follo
 the offsets are one rigid translation (plus a width scale for the nose and mouth) per feature, measured once
 per clip and carried along with the head, so a blink, a smile or an open mouth is the clip's own.
 
-The outline (the face oval) never moves, so the morphed face meets the clip's head, hair and neck exactly.
+Both faces are compared frontalised: a 3-D similarity (Umeyama) of each face's outline onto the frontal face
+template, so a donor turned a few degrees away from the clip does not read as other proportions (a 2-D fit
+moved every feature to its cap for a 10° pose gap). The outline (the face oval) never moves, so the morphed
+face meets the clip's head, hair and neck exactly.
 """
 
 from __future__ import annotations
@@ -41,82 +44,117 @@ FEATURES: dict[str, tuple[list[int], bool]] = {
 }
 
 
-RESHAPE_MAX_SHIFT = 0.06  # inter-ocular distances: the largest move of any feature (a different face, not a caricature)
+RESHAPE_MAX_SHIFT = 0.06  # inter-ocular distances: the largest move of any landmark (a different face, not a caricature)
 RESHAPE_WIDTH = (0.85, 1.15)  # the nose's and mouth's width ratio is clamped to this
 
 
-def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """2x3 least-squares similarity ``dst ≈ A @ src + t`` (Umeyama), as one matrix [A | t]."""
-    from .face.pose import umeyama
+def _fit(points: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """Similarity ``points ≈ s · R @ template + t`` on the face outline, in 3-D when ``points`` has depth, else
+    in the image plane; None when the outline is degenerate (collapsed or on a line)."""
+    from .face.pose import load_template, umeyama
 
-    s, rot, t = umeyama(src, dst)
-    return np.hstack([s * rot, t[:, None]])
+    dims = points.shape[1]
+    tpl = load_template().landmarks[FACE_OVAL, :dims]
+    oval = points[FACE_OVAL, :dims]
+    spread = np.linalg.svd(oval - oval.mean(axis=0), compute_uv=False)
+    if spread[1] < 1e-3 * max(spread[0], 1e-12) or spread[0] < 1e-6:
+        return None
+    return umeyama(tpl, oval)
 
 
-def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    return pts @ m[:, :2].T + m[:, 2]
+def _frontal(points: np.ndarray) -> np.ndarray | None:
+    """The face in template units, its rigid motion undone (inter-ocular distance ≈ 1)."""
+    fit = _fit(points)
+    if fit is None:
+        return None
+    s, rot, t = fit
+    return ((points - t) @ rot) / s
 
 
-def _iod(pts: np.ndarray) -> float:
-    return float(np.linalg.norm(pts[33] - pts[263]))
+def _flips(neutral: np.ndarray, offsets: np.ndarray) -> bool:
+    """Whether moving ``neutral`` (frontal x, y) by ``offsets`` folds any triangle of the warp's mesh."""
+    from .warp import canonical_mesh, face_points
+
+    tri = canonical_mesh().triangles
+
+    def areas(p):
+        q = face_points(p)[tri]
+        return np.cross(q[:, 1] - q[:, 0], q[:, 2] - q[:, 0])
+
+    before, after = areas(neutral), areas(neutral + offsets)
+    return bool((np.sign(before) * after < 0.2 * np.abs(before)).any())
 
 
 def shape_offsets(donor_landmarks: np.ndarray, clip_landmarks: np.ndarray,
                   max_shift: float = RESHAPE_MAX_SHIFT) -> tuple[np.ndarray, dict] | None:
-    """Per-landmark offsets [478, 2] in the donor photo's frame that move the clip's neutral face (the median
-    of its frames, aligned on the outline) to the donor's feature positions, and a summary (each feature's
-    shift in inter-ocular units, the width ratios). None without a valid face in the donor or the clip.
+    """Per-landmark offsets [478, D] in template units (frontal; D = 3 with depth, else 2) that move the clip's
+    neutral face (the median of its frontalised frames) to the donor's feature positions, and a summary
+    (each feature's shift in inter-ocular units, the width ratios, the scale kept). None without a valid,
+    non-degenerate face in the donor or the clip.
 
     Features move rigidly (translation; the nose and mouth also take the donor's width, clamped to
-    `RESHAPE_WIDTH`), shifts are capped at ``max_shift`` inter-ocular distances, the outline stays fixed, and
-    the points between (cheeks, forehead) follow smoothly (thin-plate spline)."""
+    `RESHAPE_WIDTH`), the outline stays fixed and the points between follow smoothly (thin-plate spline); no
+    landmark moves more than ``max_shift`` inter-ocular distances, and the whole field is scaled down until
+    no triangle of the warp's mesh folds."""
     from scipy.interpolate import RBFInterpolator
 
-    donor = np.asarray(donor_landmarks, np.float64)[:478, :2]
-    clip = np.asarray(clip_landmarks, np.float64)[:, :478, :2]
-    valid = np.isfinite(clip).all(axis=(1, 2))
-    if not np.isfinite(donor).all() or not valid.any():
+    donor = np.asarray(donor_landmarks, np.float64)[:478]
+    clip = np.asarray(clip_landmarks, np.float64)[:, :478]
+    dims = 3 if donor.shape[1] >= 3 and clip.shape[2] >= 3 else 2
+    donor, clip = donor[:, :dims], clip[:, :, :dims]
+    if not np.isfinite(donor).all():
         return None
-    # the clip's faces in the donor's frame, aligned on the outline, and their median: its neutral face
-    aligned = np.stack([_apply(_similarity(f[FACE_OVAL], donor[FACE_OVAL]), f) for f in clip[valid]])
-    neutral = np.median(aligned, axis=0)
-    iod = _iod(donor)
-    if iod < 1:
+    frames = [_frontal(f) for f in clip if np.isfinite(f).all()]
+    frames = [f for f in frames if f is not None]
+    target = _frontal(donor)
+    if not frames or target is None:
         return None
+    neutral = np.median(np.stack(frames), axis=0)
     offsets = np.zeros_like(neutral)
     moved = np.zeros(478, bool)
-    summary = {}
+    summary: dict = {}
     for name, (ids, width) in FEATURES.items():
         ids = np.asarray(ids)
-        c_d, c_n = donor[ids].mean(axis=0), neutral[ids].mean(axis=0)
+        c_d, c_n = target[ids].mean(axis=0), neutral[ids].mean(axis=0)
         shift = c_d - c_n
-        norm = np.linalg.norm(shift) / iod
-        if norm > max_shift:
-            shift *= max_shift / norm
         ratio = 1.0
         if width:
-            ratio = float(np.clip(np.ptp(donor[ids, 0]) / max(np.ptp(neutral[ids, 0]), 1e-6), *RESHAPE_WIDTH))
+            ratio = float(np.clip(np.ptp(target[ids, 0]) / max(np.ptp(neutral[ids, 0]), 1e-6), *RESHAPE_WIDTH))
         offsets[ids] = shift
         offsets[ids, 0] += (ratio - 1.0) * (neutral[ids, 0] - c_n[0])
         moved[ids] = True
-        summary[name] = {"shift_iod": round(float(min(norm, max_shift)), 4), "width_ratio": round(ratio, 4)}
-    controls = np.flatnonzero(moved)
-    fixed = np.asarray(FACE_OVAL)
-    centres = np.vstack([neutral[controls], neutral[fixed]])
-    values = np.vstack([offsets[controls], np.zeros((len(fixed), 2))])
-    rbf = RBFInterpolator(centres / iod, values, kernel="thin_plate_spline", smoothing=1e-3)
+        summary[name] = {"shift_iod": round(float(np.linalg.norm(shift)), 4), "width_ratio": round(ratio, 4)}
+    controls, fixed = np.flatnonzero(moved), np.asarray(FACE_OVAL)
     rest = np.flatnonzero(~moved)
-    offsets[rest] = rbf(neutral[rest] / iod)
+    try:
+        rbf = RBFInterpolator(np.vstack([neutral[controls, :2], neutral[fixed, :2]]),
+                              np.vstack([offsets[controls], np.zeros((len(fixed), dims))]),
+                              kernel="thin_plate_spline", smoothing=1e-3)
+        offsets[rest] = rbf(neutral[rest, :2])
+    except np.linalg.LinAlgError:
+        return None
     offsets[fixed] = 0.0
+    norm = np.linalg.norm(offsets, axis=1, keepdims=True)
+    offsets *= np.minimum(1.0, max_shift / np.maximum(norm, 1e-12))
+    scale = 1.0
+    for scale in (1.0, 0.75, 0.5, 0.25, 0.0):
+        if not _flips(neutral[:, :2], scale * offsets[:, :2]):
+            break
+    offsets *= scale
+    summary["scale"] = scale
     return offsets, summary
 
 
-def reshape_landmarks(clip_landmarks: np.ndarray, donor_landmarks: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """The clip's landmarks [T, 478, 2|3] with ``offsets`` (donor frame, from `shape_offsets`) carried into each
-    frame by that frame's outline similarity (rotation and scale only); depth and faceless frames untouched."""
+def reshape_landmarks(clip_landmarks: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The clip's landmarks [T, 478, 2|3] with ``offsets`` (template units, from `shape_offsets`) carried into
+    each frame by that frame's outline similarity (rotation and scale); only x, y move, and faceless or
+    degenerate frames are untouched."""
     out = np.array(clip_landmarks, dtype=np.float64, copy=True)
-    donor = np.asarray(donor_landmarks, np.float64)[:478, :2]
-    for t in np.flatnonzero(np.isfinite(out[:, :478, :2]).all(axis=(1, 2))):
-        lin = _similarity(donor[FACE_OVAL], out[t, FACE_OVAL, :2])[:, :2]
-        out[t, :478, :2] += offsets @ lin.T
+    dims = offsets.shape[1]
+    for t in np.flatnonzero(np.isfinite(out[:, :478, :dims]).all(axis=(1, 2))):
+        fit = _fit(out[t, :478, :dims])
+        if fit is None:
+            continue
+        s, rot, _ = fit
+        out[t, :478, :2] += (s * offsets @ rot.T)[:, :2]
     return out

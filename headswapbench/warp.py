@@ -21,7 +21,7 @@ Design choices (measured figures in docs/warp.md):
   donor is one still photo with one mouth state; stretching its closed lips over an open mouth smears lip
   texture, whereas the target's teeth and tongue already move in sync with the target's speech. The donor's
   lips themselves are still warped onto the target's lip landmarks.
-- Light, eyes, proportions: the pasted face takes the frame's shading (`relight`), the frame's own eyeballs and
+- Light, eyes, proportions: the pasted face takes the frame's shading (`relight_to_frame`), the frame's own eyeballs and
   nostrils show through (`openings_alpha`), and in `face_onto_video` the clip's features move to the donor's
   proportions (`headswapbench.reshape`), so the edit reads as another person lit like the clip.
 - Donor skin (`retouch_skin`, used by the ``warp`` editor once per donor): enlarged onto a bigger face and
@@ -620,7 +620,7 @@ def retouch_skin(img: Image, landmarks: np.ndarray) -> Image:
 RELIGHT_SIGMA = 0.08  # face heights: σ of the shading the pasted face takes from the frame
 
 
-def relight(warped: Image, frame: Image, weight: np.ndarray, sigma: float) -> Image:
+def relight_to_frame(warped: Image, frame: Image, weight: np.ndarray, sigma: float) -> Image:
     """The warped donor face under the frame's light: its CIE-LAB shading (a masked Gaussian of σ = ``sigma``
     px over ``weight``, the skin that is plain in both) is swapped for the frame's, its features and detail
     kept. Why: a donor photo brings its own light (the astronaut's orange-lit, shadowed left cheek and brow
@@ -865,10 +865,11 @@ class FaceTransfer:
     and the rest are drawn far to near, so a turned head's nose covers its far cheek instead of the far
     cheek's texture smearing over the nose.
 
-    Light and eyes: the pasted face takes the frame's shading (``relight``, see `relight`) and leaves the
-    frame's eyeballs inside the lid margins (``keep_target_openings``): a still photo's eyes stretched over the
-    clip's open or closed ones looked like dark holes and fixed the gaze, whereas the clip's own eyes blink and
-    look in sync with V_a; lids, lashes, brows stay the donor's."""
+    Light, eyes and nostrils: the pasted face takes the frame's shading (``relight``, see `relight_to_frame`)
+    and leaves the frame's eyeballs, lash lines and nostril openings (``keep_target_openings``, see
+    `openings_alpha`): a still photo's eyes stretched over the clip's open or closed ones looked like dark holes
+    and fixed the gaze, whereas the clip's own eyes blink and look in sync with V_a; lids, brows and skin stay
+    the donor's."""
 
     def __init__(
         self,
@@ -981,7 +982,9 @@ class FaceTransfer:
         warped, visible = np.ascontiguousarray(warped[..., :3]), warped[..., 3:].astype(np.float32) / 255
         if self.relight:
             plain = visible[..., 1] * plain_skin_weight(frame, landmarks, self.target_skin)
-            warped = relight(warped, frame, plain, RELIGHT_SIGMA * face_height(dst))
+            lit = relight_to_frame(warped, frame, plain, RELIGHT_SIGMA * face_height(dst))
+        else:
+            lit = warped
         visible = np.ascontiguousarray(visible[..., 0])
         if self.paste is not None:  # covered on both sides (a microphone at the chin): the frame shows through
             k = max(3, int(0.04 * face_height(dst)) | 1)
@@ -991,9 +994,9 @@ class FaceTransfer:
         weight = visible
         if self.keep_target_openings:
             weight = weight * (1.0 - openings_alpha(dst, frame.shape))
-        if self.target_skin is not None and self.donor_skin.count:
+        if self.target_skin is not None and self.donor_skin.count:  # the donor's skin test: on its own light
             weight = weight * hair_weight(warped, frame, dst, mask, self.donor_skin, self.target_skin)
-        return blend(warped, frame, mask, mode=self.blend_mode, weight=weight)
+        return blend(lit, frame, mask, mode=self.blend_mode, weight=weight)
 
 
 def face_onto_frame(
@@ -1010,7 +1013,9 @@ def face_onto_frame(
     relight: bool = True,
     keep_target_openings: bool = True,
 ) -> Image:
-    """Put the donor's face onto one frame, following the frame's landmarks (colour matched to the frame)."""
+    """Put the donor's face onto one frame, following the frame's landmarks (colour matched to the frame); the
+    options are `face_onto_video`'s. One frame has no neutral face to measure, so its proportions stay its own
+    (no ``reshape``)."""
     if not _valid(np.asarray(frame_landmarks)):
         return frame.copy()
     pts = np.asarray(frame_landmarks, dtype=np.float64)[:478, :2]
@@ -1076,7 +1081,8 @@ def face_onto_video(
     does not flicker. ``colour``: recolour the donor to the clip's skin; ``hair_gate``: paste the forehead
     only skin over skin; ``keep_target_mouth``: show the clip's own mouth interior (see module docstring);
     ``mirror``: borrow the donor's mirrored side where it shows a triangle better; ``relight``: the frame's
-    shading on the pasted face; ``keep_target_openings``: the clip's own eyeballs (see `FaceTransfer`);
+    shading on the pasted face; ``keep_target_openings``: the clip's own eyeballs, lash lines and nostrils
+    (see `FaceTransfer`);
     ``reshape``: the clip's eyes, brows, nose and mouth moved to where the donor's sit in its face
     (`headswapbench.reshape`), so the proportions change with the face."""
     from tqdm.auto import tqdm
@@ -1104,7 +1110,7 @@ def face_onto_video(
 
         found = shape_offsets(donor_landmarks, lms)
         if found is not None:
-            moved = reshape_landmarks(lms, donor_landmarks, found[0])
+            moved = reshape_landmarks(lms, found[0])
     for t in tqdm(np.flatnonzero(valid), desc="warp face", unit="frame", disable=not progress, leave=False):
         if moved is None:
             frames[t] = transfer.apply(video.frames[t], lms[t])

@@ -188,19 +188,18 @@ def align_face(frame: np.ndarray, landmarks: np.ndarray, per_feature: bool = Fal
     if m is None:
         return None
     scale = float(np.hypot(m[0, 0], m[0, 1]))
-    img = frame
-    if scale < 0.5:  # a large face: shrink it first so the warp does not alias
+    img, points = frame, lms[:478, :2]
+    if scale < 0.5:  # a large face: shrink it first so the warp does not alias, and fit again on the shrunk one
         f = min(1.0, 2 * scale)
         img = resize_image(frame, (max(1, round(frame.shape[1] * f)), max(1, round(frame.shape[0] * f))))
-        m = m.copy()
-        m[:, :2] /= f
-        src_all = (lms[:478, :2] + 0.5) * (img.shape[1] / frame.shape[1], img.shape[0] / frame.shape[0]) - 0.5
-    else:
-        src_all = lms[:478, :2]
+        points = (points + 0.5) * (img.shape[1] / frame.shape[1], img.shape[0] / frame.shape[0]) - 0.5  # pixel centres
+        m, _ = cv2.estimateAffinePartial2D(points[idx], dst, method=cv2.LMEDS)
+        if m is None:
+            return None
     out = cv2.warpAffine(img, m, (CANON, CANON), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if not per_feature:
         return out
-    mesh, covered = W.warp_image(img, W.face_points(src_all), _canonical_face_points(), out.shape,
+    mesh, covered = W.warp_image(img, W.face_points(points), _canonical_face_points(), out.shape,
                                  W.canonical_mesh().triangles)
     out[covered] = mesh[covered]
     return out

@@ -521,6 +521,12 @@ class Build:
         if not rows:
             return None
         note = f"editor {self.cfg.editor}; clips of {self.cfg.ingest.frames} frames at {self.cfg.ingest.size}²"
+        # clips the ingest rejected were never edited, so they have no strip: say how many, so the counts add up
+        unedited = self.ledger(package)["totals"]["clips"]["rejected_by_stage"].get("ingest", {})
+        if unedited:
+            why = ", ".join(f"{k} {v}" for k, v in sorted(unedited.items()))
+            note += (f"; {sum(unedited.values())} more clip(s) rejected at ingest before any edit ({why}): "
+                     "listed in build_report.json")
         # the title names the inputs, not OUT_DIR: a resumed or moved build writes the same bytes
         return write_contact_sheet(rows, self.cfg.out_dir / CONTACT_SHEET_FILE,
                                    title=f"build of {self.cfg.raw_dir.name}", note=note)

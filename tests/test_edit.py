@@ -290,3 +290,16 @@ def test_warp_editor_pastes_its_donor_retouched_once(shared_data):
     np.testing.assert_array_equal(touched, retouch_skin(raw, lms))
     assert editor._donor(donor_id, retouched=True)[0] is touched
     np.testing.assert_array_equal(editor._donor(donor_id, mirrored=True, retouched=True)[0], touched[:, ::-1])
+
+
+def test_warp_editor_steps_take_only_clear_on_off_values():
+    """`--editor-option reshape=False` arrives as the string 'False' (not JSON): it must turn the step off,
+    not count as a true string; anything that is not an on/off value is refused with the option's name."""
+    from headswapbench.errors import HeadSwapBenchError
+    from headswapbench.pipelines.edit import WarpEditor
+
+    editor = WarpEditor(reshape="False", relight="0", keep_target_openings="YES")
+    assert editor.engine == {"relight": False, "keep_target_openings": True, "reshape": False}
+    assert editor.options()["reshape"] is False
+    with pytest.raises(HeadSwapBenchError, match="reshape"):
+        WarpEditor(reshape="maybe")

@@ -12,55 +12,96 @@ from headswapbench.face.topology import FACE_OVAL, INNER_LIPS, RIGHT_EYE
 
 
 def _donor() -> np.ndarray:
-    return load_template().landmarks[:, :2] * 100.0 + 200.0  # pixels: inter-ocular ≈ 100
+    """The frontal face template in pixels ([478, 3]: inter-ocular ≈ 100, depth in the same units)."""
+    return load_template().landmarks * 100.0 + np.array([200.0, 200.0, 0.0])
 
 
-def _moved(points: np.ndarray, theta_deg: float, scale: float, shift) -> np.ndarray:
-    th = np.deg2rad(theta_deg)
-    rot = scale * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
-    return points @ rot.T + np.asarray(shift, np.float64)
+def _rot(yaw_deg: float = 0.0, roll_deg: float = 0.0) -> np.ndarray:
+    a, c = np.deg2rad(yaw_deg), np.deg2rad(roll_deg)
+    ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    rz = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0], [0, 0, 1]])
+    return ry @ rz
+
+
+def _moved(points: np.ndarray, rot: np.ndarray, scale: float, shift) -> np.ndarray:
+    """``points`` turned about (200, 200, 0) by ``rot``, scaled and shifted in the image plane."""
+    c = np.array([200.0, 200.0, 0.0])
+    return (points - c) @ rot.T * scale + c + np.array([*shift, 0.0])
 
 
 def _clip(donor: np.ndarray, eye_shift, frames: int = 5) -> tuple[np.ndarray, list]:
-    """The donor's face with its right eye moved by ``eye_shift`` (donor pixels), then carried through a
-    head motion (rotation, scale, translation change per frame)."""
+    """The donor's face with its right eye moved by ``eye_shift`` (x, y pixels of the frontal face), then
+    carried through a head motion (yaw, roll, scale, translation change per frame)."""
     face = donor.copy()
-    face[R.FEATURES["right_eye"][0]] += eye_shift
-    motions = [(3.0 * t, 1.2 + 0.05 * t, (20.0 * t, -5.0 * t)) for t in range(frames)]
+    face[R.FEATURES["right_eye"][0], :2] += eye_shift
+    motions = [(_rot(4.0 * t, 3.0 * t), 1.2 + 0.05 * t, (20.0 * t, -5.0 * t)) for t in range(frames)]
     return np.stack([_moved(face, *m) for m in motions]), motions
 
 
 def test_a_moved_feature_is_moved_back_in_every_frame_and_the_outline_stays():
     donor = _donor()
-    iod = np.linalg.norm(donor[33] - donor[263])
-    shift = np.array([0.03, -0.02]) * iod  # within the cap
+    shift = np.array([3.0, -2.0])  # 0.036 inter-ocular distances: within the cap
     clip, motions = _clip(donor, shift)
     offsets, summary = R.shape_offsets(donor, clip)
     eye = np.asarray(R.FEATURES["right_eye"][0])
-    np.testing.assert_allclose(offsets[eye], np.broadcast_to(-shift, offsets[eye].shape), atol=1e-6)
-    assert summary["right_eye"]["shift_iod"] == pytest.approx(np.linalg.norm(shift) / iod, abs=1e-4)
-    assert summary["left_eye"]["shift_iod"] == pytest.approx(0.0, abs=1e-6)
-    out = R.reshape_landmarks(clip, donor, offsets)
+    np.testing.assert_allclose(offsets[eye, :2], np.broadcast_to(-shift / 100.0, (len(eye), 2)), atol=1e-6)
+    assert summary["right_eye"]["shift_iod"] == pytest.approx(np.linalg.norm(shift) / 100.0, abs=1e-3)
+    assert summary["left_eye"]["shift_iod"] == pytest.approx(0.0, abs=1e-6) and summary["scale"] == 1.0
+    out = R.reshape_landmarks(clip, offsets)
     for t, m in enumerate(motions):
-        # the reshaped right eye sits where the donor's would under this frame's head motion
-        np.testing.assert_allclose(out[t, eye], _moved(donor, *m)[eye], atol=1e-6)
+        # the reshaped right eye sits where the donor's would under this frame's head motion (turned and rolled)
+        np.testing.assert_allclose(out[t, eye, :2], _moved(donor, *m)[eye, :2], atol=1e-6)
         np.testing.assert_array_equal(out[t, FACE_OVAL], clip[t, FACE_OVAL])  # the outline never moves
 
 
-def test_shifts_are_capped_and_points_between_follow_smoothly():
+def test_a_pose_gap_is_not_read_as_other_proportions():
+    """The same face, the donor turned 12° and rolled 5° away from the clip: nothing to move (a 2-D fit of the
+    outline moved every feature to its cap at 10°)."""
     donor = _donor()
-    iod = np.linalg.norm(donor[33] - donor[263])
-    clip, _ = _clip(donor, np.array([0.3 * iod, 0.0]), frames=1)  # a caricature's worth
+    turned = _moved(donor, _rot(12.0, 5.0), 1.0, (0.0, 0.0))
+    offsets, summary = R.shape_offsets(turned, np.stack([donor] * 3))
+    assert np.abs(offsets).max() < 1e-6, summary
+
+
+def test_shifts_are_capped_for_every_landmark():
+    donor = _donor()
+    clip, _ = _clip(donor, np.array([30.0, 0.0]), frames=1)  # 0.3 inter-ocular distances: a caricature's worth
     offsets, summary = R.shape_offsets(donor, clip)
     eye = np.asarray(R.FEATURES["right_eye"][0])
-    assert np.linalg.norm(offsets[eye], axis=1).max() == pytest.approx(R.RESHAPE_MAX_SHIFT * iod, rel=1e-6)
-    assert summary["right_eye"]["shift_iod"] == pytest.approx(R.RESHAPE_MAX_SHIFT)
+    norms = np.linalg.norm(offsets, axis=1)
+    assert norms.max() <= R.RESHAPE_MAX_SHIFT * (1 + 1e-9)
+    assert norms[eye].max() == pytest.approx(R.RESHAPE_MAX_SHIFT * summary["scale"], rel=1e-6)
+
+
+def test_points_between_follow_smoothly():
+    donor = _donor()
+    clip, _ = _clip(donor, np.array([4.0, 0.0]), frames=1)
+    offsets, _ = R.shape_offsets(donor, clip)
+    eye = np.asarray(R.FEATURES["right_eye"][0])
+    norms = np.linalg.norm(offsets, axis=1)
     # a cheek point between the moved eye and the fixed outline moves part of the way, not at all or fully
     features = np.concatenate([ids for ids, _ in R.FEATURES.values()])
     rest = np.setdiff1d(np.arange(478), np.concatenate([features, FACE_OVAL]))
-    near = rest[np.argmin(np.linalg.norm(donor[rest] - donor[eye].mean(0) - [0, 0.25 * iod], axis=1))]
-    moved = np.linalg.norm(offsets[near]) / (R.RESHAPE_MAX_SHIFT * iod)
-    assert 0.05 < moved < 0.95
+    near = rest[np.argmin(np.linalg.norm(donor[rest, :2] - donor[eye, :2].mean(0) - [0, 25.0], axis=1))]
+    assert 0.05 < norms[near] / norms[eye].max() < 0.95
+
+
+def test_no_triangle_of_the_mesh_folds():
+    """A mouth pulled far up towards the nose would fold the mesh between them: the field is scaled down
+    until every triangle keeps its orientation."""
+    from headswapbench import warp as W
+
+    donor = _donor()
+    face = donor.copy()
+    mouth = np.asarray(R.FEATURES["mouth"][0])
+    face[mouth, 1] += 40.0  # the clip's mouth far lower: the donor's pulls it 0.4 IOD up (capped at 0.06)
+    offsets, summary = R.shape_offsets(donor, np.stack([face]))
+    moved = face[:, :2] / 100.0 + offsets[:, :2]
+    tri = W.canonical_mesh().triangles
+    area = lambda p: np.cross(p[tri][:, 1] - p[tri][:, 0], p[tri][:, 2] - p[tri][:, 0])  # noqa: E731
+    before, after = area(W.face_points(face[:, :2] / 100.0)), area(W.face_points(moved))
+    assert (np.sign(before) * after > 0).all()
+    assert 0.0 <= summary["scale"] <= 1.0
 
 
 def test_expression_stays_the_clips_own():
@@ -76,29 +117,36 @@ def test_expression_stays_the_clips_own():
         clip[t, lower, 1] += 2.0 * t  # opens by 2 px a frame
     offsets, summary = R.shape_offsets(donor, clip)
     assert summary["mouth"]["width_ratio"] == pytest.approx(1 / 1.1, abs=0.01)
-    out = R.reshape_landmarks(clip, donor, offsets)
+    out = R.reshape_landmarks(clip, offsets)
     gap = lambda x: x[:, 14, 1] - x[:, 13, 1]  # noqa: E731  (inner lower lip minus inner upper lip)
     np.testing.assert_allclose(gap(out), gap(clip), atol=1e-6)
     width = lambda x: x[:, 291, 0] - x[:, 61, 0]  # noqa: E731
     np.testing.assert_allclose(width(out), donor[291, 0] - donor[61, 0], rtol=0.02)
 
 
-def test_faceless_frames_and_invalid_input():
+def test_faceless_degenerate_frames_and_invalid_input():
     donor = _donor()
     clip, _ = _clip(donor, np.zeros(2), frames=3)
     clip[1] = np.nan
     offsets, _ = R.shape_offsets(donor, clip)
-    out = R.reshape_landmarks(clip, donor, offsets)
+    out = R.reshape_landmarks(clip, offsets)
     assert np.isnan(out[1]).all() and np.isfinite(out[[0, 2]]).all()
     assert R.shape_offsets(donor, np.full_like(clip, np.nan)) is None
     assert R.shape_offsets(np.full_like(donor, np.nan), clip) is None
+    flat = clip.copy()
+    flat[:, :, 1] = 5.0  # every point on one line: no outline to fit
+    flat[:, :, 2] = 0.0
+    assert R.shape_offsets(donor, flat) is None
+    assert R.shape_offsets(donor[:, :2], clip[:, :, :2]) is not None  # no depth: fitted in the image plane
 
 
 def test_the_warp_editor_moves_the_features_it_shows(shared_data):
-    """End to end on a real photo as a still clip: the output's eyes (found again by the face mesh) move by
-    about the offset `shape_offsets` asked for, and nothing outside the face changes."""
+    """End to end on a real photo as a still clip: the output's eyes, nose and mouth (found again by the face
+    mesh) move by about the offsets `shape_offsets` asked for (projected on them, over the four features: the
+    mesh's own error is a few pixels per feature), and nothing outside the face changes."""
     from headswapbench import warp as W
     from headswapbench.face import analyze_image
+    from headswapbench.face.topology import LEFT_EYE
     from headswapbench.types import Video
     from headswapbench.video import read_image
 
@@ -108,14 +156,16 @@ def test_the_warp_editor_moves_the_features_it_shows(shared_data):
     dlms = analyze_image(donor, identity=None).landmarks
     clip = np.stack([flms] * 3).astype(np.float64)
     offsets, _ = R.shape_offsets(dlms, clip)
-    wanted = R.reshape_landmarks(clip, dlms, offsets)[0, RIGHT_EYE, :2].mean(0) - flms[RIGHT_EYE, :2].mean(0)
-    assert np.linalg.norm(wanted) > 3  # the two faces' proportions differ enough to see
+    moved = R.reshape_landmarks(clip, offsets)[0]
     still = Video(np.stack([frame] * 3), 25.0)
     out = W.face_onto_video(still, clip, donor, dlms, progress=False)
     flat = W.face_onto_video(still, clip, donor, dlms, progress=False, reshape=False)
-    found = analyze_image(out.frames[0], identity=None).landmarks[RIGHT_EYE, :2].mean(0)
-    before = analyze_image(flat.frames[0], identity=None).landmarks[RIGHT_EYE, :2].mean(0)
-    got = found - before
+    found = analyze_image(out.frames[0], identity=None).landmarks
+    before = analyze_image(flat.frames[0], identity=None).landmarks
+    groups = [RIGHT_EYE, LEFT_EYE, R.FEATURES["nose"][0], R.FEATURES["mouth"][0]]
+    wanted = np.concatenate([(moved[g, :2] - flms[g, :2]).mean(0) for g in groups])
+    got = np.concatenate([(found[g, :2] - before[g, :2]).mean(0) for g in groups])
+    assert np.linalg.norm(wanted) > 10  # the two faces' proportions differ enough to see (px, 4 features)
     assert np.dot(got, wanted) / np.dot(wanted, wanted) == pytest.approx(1.0, abs=0.4)
     outside = W.face_mask(flms, frame.shape) == 0
     np.testing.assert_array_equal(out.frames[0][outside], frame[outside])
