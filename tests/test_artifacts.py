@@ -251,11 +251,11 @@ def test_per_feature_alignment_registers_moved_features(shared_data):
     editor's reshape): aligned feature by feature their fine structure matches (what `structure` compares);
     after the similarity fit the displaced features do not."""
     import cv2
+    from headswapbench.pipelines.artifacts import _bandpass, _ncc, align_face
 
     from headswapbench import reshape
     from headswapbench import warp as W
     from headswapbench.face import analyze_image
-    from headswapbench.pipelines.artifacts import _bandpass, _ncc, align_face
     from headswapbench.video import read_image
 
     frame = read_image(shared_data / "images" / "fr_biden2.jpg")

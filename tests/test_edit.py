@@ -295,8 +295,9 @@ def test_warp_editor_pastes_its_donor_retouched_once(shared_data):
 def test_warp_editor_steps_take_only_clear_on_off_values():
     """`--editor-option reshape=False` arrives as the string 'False' (not JSON): it must turn the step off,
     not count as a true string; anything that is not an on/off value is refused with the option's name."""
-    from headswapbench.errors import HeadSwapBenchError
     from headswapbench.pipelines.edit import WarpEditor
+
+    from headswapbench.errors import HeadSwapBenchError
 
     editor = WarpEditor(reshape="False", relight="0", keep_target_openings="YES")
     assert editor.engine == {"relight": False, "keep_target_openings": True, "reshape": False}
