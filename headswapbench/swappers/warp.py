@@ -19,9 +19,15 @@ class WarpSwapper(Swapper):
     name = "warp"
     version = "2"  # 2: the engine's relighting, the clip's own eyes and nostrils, the reference's proportions
 
-    def __init__(self, blend_mode: str = "feather", smooth_sigma: float = 1.0, progress: bool = False):
+    def __init__(self, blend_mode: str = "feather", smooth_sigma: float = 1.0, relight: bool = True,
+                 keep_target_openings: bool = True, reshape: bool = True, progress: bool = False):
+        from ..options import option_flag
+
         self.blend_mode = blend_mode
         self.smooth_sigma = smooth_sigma
+        # the engine's steps (docs/warp.md), as the warp editor takes them
+        self.engine = {name: option_flag(value, name, "warp swapper") for name, value in
+                       (("relight", relight), ("keep_target_openings", keep_target_openings), ("reshape", reshape))}
         self.progress = progress
 
     def swap(self, driving: Video, reference: Image, context: SwapContext | None = None) -> Video:
@@ -40,7 +46,8 @@ class WarpSwapper(Swapper):
             raise FaceNotFoundError(f"warp swapper: no face found on any of the {analysis.num_frames} driving "
                                     f"frames{drv}")
         return face_onto_video(driving, analysis.landmarks, np.ascontiguousarray(reference), ref.landmarks,
-                               progress=self.progress, smooth_sigma=self.smooth_sigma, blend_mode=self.blend_mode)
+                               progress=self.progress, smooth_sigma=self.smooth_sigma, blend_mode=self.blend_mode,
+                               **self.engine)
 
     def describe(self) -> dict:
-        return {**super().describe(), "blend_mode": self.blend_mode, "smooth_sigma": self.smooth_sigma}
+        return {**super().describe(), "blend_mode": self.blend_mode, "smooth_sigma": self.smooth_sigma, **self.engine}
