@@ -62,8 +62,9 @@ def _fit(points: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
     return umeyama(tpl, oval)
 
 
-def _frontal(points: np.ndarray) -> np.ndarray | None:
-    """The face in template units, its rigid motion undone (inter-ocular distance ≈ 1)."""
+def frontalise(points: np.ndarray) -> np.ndarray | None:
+    """The face [478, D] in template units, its rigid motion undone (inter-ocular distance ≈ 1); None when the
+    outline is degenerate. Also the artifact gate's, to register an edit whose features moved."""
     fit = _fit(points)
     if fit is None:
         return None
@@ -104,9 +105,9 @@ def shape_offsets(donor_landmarks: np.ndarray, clip_landmarks: np.ndarray,
     donor, clip = donor[:, :dims], clip[:, :, :dims]
     if not np.isfinite(donor).all():
         return None
-    frames = [_frontal(f) for f in clip if np.isfinite(f).all()]
+    frames = [frontalise(f) for f in clip if np.isfinite(f).all()]
     frames = [f for f in frames if f is not None]
-    target = _frontal(donor)
+    target = frontalise(donor)
     if not frames or target is None:
         return None
     neutral = np.median(np.stack(frames), axis=0)

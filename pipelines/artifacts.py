@@ -451,13 +451,15 @@ def artifact_scores(target_path, driving_path, target, driving, s: ArtifactSetti
         info = probe(path)
         frames[name] = dict(zip(idx, read_frames(path, idx, info)))
     rows: dict[str, list[dict]] = {"target": [], "driving": []}
+    registered = {"target": target.landmarks, "driving": _registered(target.landmarks, driving.landmarks, picks)}
     for t in picks:
         for name, analysis in (("target", target), ("driving", driving)):
             face = align_face(frames[name][t], analysis.landmarks[t])
             nxt = align_face(frames[name][t + 1], analysis.landmarks[t]) if t + 1 in frames[name] else None
             if face is None:
                 break
-            rows[name].append(frame_measures(face, nxt, align_face(frames[name][t], analysis.landmarks[t], True)))
+            by_feature = align_face(frames[name][t], registered[name][t], per_feature=True)
+            rows[name].append(frame_measures(face, nxt, by_feature))
         if len(rows["target"]) != len(rows["driving"]):
             rows["target"] = rows["target"][: len(rows["driving"])]
             rows["driving"] = rows["driving"][: len(rows["target"])]
@@ -471,6 +473,25 @@ def artifact_scores(target_path, driving_path, target, driving, s: ArtifactSetti
     out["artifact_check"] = worst
     out["artifact_frames"] = len(rows["driving"])
     return out
+
+
+def _registered(target_lms: np.ndarray, driving_lms: np.ndarray, picks: list[int]) -> np.ndarray:
+    """Where V_c's features sit in each frame for the `structure` check: V_a's landmarks moved by the one static
+    offset between the two faces (the median over ``picks`` of V_c minus V_a, both frontalised,
+    `headswapbench.reshape`). A new identity's other proportions are static and so registered away; a melting,
+    drifting face is not, where V_c's own landmarks would follow the melt and hide it."""
+    from headswapbench.reshape import frontalise, reshape_landmarks
+
+    a, c = np.asarray(target_lms, np.float64), np.asarray(driving_lms, np.float64)
+    dims = 3 if a.shape[-1] >= 3 and c.shape[-1] >= 3 else 2
+    diffs = []
+    for t in picks:
+        fa, fc = frontalise(a[t, :478, :dims]), frontalise(c[t, :478, :dims])
+        if fa is not None and fc is not None:
+            diffs.append(fc - fa)
+    if not diffs:
+        return a
+    return reshape_landmarks(a, np.median(np.stack(diffs), axis=0))
 
 
 def artifact_verdict(scores: dict[str, Any], s: ArtifactSettings | None = None) -> str | None:
