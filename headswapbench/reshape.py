@@ -72,6 +72,17 @@ def frontalise(points: np.ndarray) -> np.ndarray | None:
     return ((points - t) @ rot) / s
 
 
+def place(frontal: np.ndarray, like: np.ndarray) -> np.ndarray | None:
+    """Frontal landmarks [478, D] (template units) put where the face ``like`` [478, D] is: its outline
+    similarity applied; None when that outline is degenerate. The artifact gate registers an edit's features
+    so: the edit's own head motion, the clip's expression plus one static offset."""
+    fit = _fit(like)
+    if fit is None:
+        return None
+    s, rot, t = fit
+    return s * frontal @ rot.T + t
+
+
 def _flips(neutral: np.ndarray, offsets: np.ndarray) -> bool:
     """Whether moving ``neutral`` (frontal x, y) by ``offsets`` folds any triangle of the warp's mesh."""
     from .warp import canonical_mesh, face_points

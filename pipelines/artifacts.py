@@ -476,22 +476,25 @@ def artifact_scores(target_path, driving_path, target, driving, s: ArtifactSetti
 
 
 def _registered(target_lms: np.ndarray, driving_lms: np.ndarray, picks: list[int]) -> np.ndarray:
-    """Where V_c's features sit in each frame for the `structure` check: V_a's landmarks moved by the one static
-    offset between the two faces (the median over ``picks`` of V_c minus V_a, both frontalised,
-    `headswapbench.reshape`). A new identity's other proportions are static and so registered away; a melting,
-    drifting face is not, where V_c's own landmarks would follow the melt and hide it."""
-    from headswapbench.reshape import frontalise, reshape_landmarks
+    """Where V_c's features should sit in each of ``picks`` for the `structure` check: V_a's frontalised face
+    plus the one static offset between the two (the median over ``picks`` of V_c minus V_a, frontalised,
+    `headswapbench.reshape`), put where V_c's own outline is. A new identity's other proportions are static
+    and so registered away; a melting, drifting face is not, where V_c's own landmarks would follow the melt
+    and hide it. Frames that cannot be registered keep V_c's own landmarks."""
+    from headswapbench.reshape import frontalise, place
 
-    a, c = np.asarray(target_lms, np.float64), np.asarray(driving_lms, np.float64)
+    a, c = np.asarray(target_lms, np.float64), np.array(driving_lms, dtype=np.float64, copy=True)
     dims = 3 if a.shape[-1] >= 3 and c.shape[-1] >= 3 else 2
-    diffs = []
-    for t in picks:
-        fa, fc = frontalise(a[t, :478, :dims]), frontalise(c[t, :478, :dims])
-        if fa is not None and fc is not None:
-            diffs.append(fc - fa)
+    frontal = {t: (frontalise(a[t, :478, :dims]), frontalise(c[t, :478, :dims])) for t in picks}
+    diffs = [fc - fa for fa, fc in frontal.values() if fa is not None and fc is not None]
     if not diffs:
-        return a
-    return reshape_landmarks(a, np.median(np.stack(diffs), axis=0))
+        return c
+    static = np.median(np.stack(diffs), axis=0)
+    for t, (fa, _) in frontal.items():
+        moved = None if fa is None else place(fa + static, c[t, :478, :dims])
+        if moved is not None:
+            c[t, :478, :2] = moved[:, :2]
+    return c
 
 
 def artifact_verdict(scores: dict[str, Any], s: ArtifactSettings | None = None) -> str | None:

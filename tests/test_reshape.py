@@ -169,3 +169,23 @@ def test_the_warp_editor_moves_the_features_it_shows(shared_data):
     assert np.dot(got, wanted) / np.dot(wanted, wanted) == pytest.approx(1.0, abs=0.4)
     outside = W.face_mask(flms, frame.shape) == 0
     np.testing.assert_array_equal(out.frames[0][outside], frame[outside])
+
+
+def test_the_gate_registers_an_edit_by_its_own_head_and_one_static_offset():
+    """`pipelines.artifacts._registered`: V_c is V_a's face with its right eye moved (a new identity's
+    proportions) under another head motion; registration puts V_a's face plus the static offset where V_c's
+    head is, which is exactly V_c. A per-frame drift of V_c's features (a melt) is not followed."""
+    from headswapbench.pipelines.artifacts import _registered
+
+    donor = _donor()
+    face = donor.copy()
+    face[R.FEATURES["right_eye"][0], :2] += (3.0, 1.0)
+    a = np.stack([_moved(donor, _rot(3.0 * t), 1.0 + 0.02 * t, (5.0 * t, 0.0)) for t in range(6)])
+    c = np.stack([_moved(face, _rot(-2.0 * t, 2.0 * t), 1.1, (0.0, 4.0 * t)) for t in range(6)])
+    np.testing.assert_allclose(_registered(a, c, list(range(6)))[:, :, :2], c[:, :, :2], atol=1e-6)
+    drifting = c.copy()
+    mouth = np.asarray(R.FEATURES["mouth"][0])
+    for t in range(6):
+        drifting[t, mouth, 0] += (-1) ** t * 3.0  # the mouth sways 6 px from frame to frame
+    reg = _registered(a, drifting, list(range(6)))
+    assert np.abs(reg[:, mouth, 0] - drifting[:, mouth, 0]).mean() > 2.0
