@@ -16,7 +16,7 @@ clips. Per clip pair (median over the sampled frames):
 | ``patch_delta_e`` | worst cell's colour distance (ΔE76) from the frame's own skin median, V_c minus V_a | regions off the face's colour |
 | ``chroma_ratio`` / ``contrast_ratio`` | skin chroma / brightness IQR inside the face, V_c / V_a | washed-out, grey skin |
 | ``sharpness_ratio`` | mean gradient magnitude inside the face, V_c / V_a | blur (low) or noise (high) |
-| ``structure`` | normalised cross-correlation of the two faces' band-pass images (G₁ − G₃), each aligned feature by feature (piecewise affine onto the template: a new identity's other proportions are not lost structure) | ghosting, melted or shredded structure |
+| ``structure`` | normalised cross-correlation of the two faces' band-pass images (G₁ − G₃), V_c registered to V_a's features plus the one static offset between the faces, at V_c's own head pose, both then aligned feature by feature (`_registered`: a new identity's other proportions are not lost structure, a drifting melt still is) | ghosting, melted or shredded structure |
 | ``feature_presence`` | weakest of brows, eyes, mouth: its share of the face's fine structure or its darkness against the skin around it, V_c / V_a | erased brows, missing features |
 | ``flicker`` | band-pass change between consecutive frames inside the face, V_c / V_a (motion aligned away) | flicker, boiling texture |
 | ``side_dark`` | worst skin cell's brightness against its left-right mirror cell, V_c's ratio below V_a's (relative) | one-sided dark smears (a shade from temple to cheek) |
