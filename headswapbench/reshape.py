@@ -56,6 +56,8 @@ def _fit(points: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
     dims = points.shape[1]
     tpl = load_template().landmarks[FACE_OVAL, :dims]
     oval = points[FACE_OVAL, :dims]
+    if not np.isfinite(oval).all():
+        return None
     spread = np.linalg.svd(oval - oval.mean(axis=0), compute_uv=False)
     if spread[1] < 1e-3 * max(spread[0], 1e-12) or spread[0] < 1e-6:
         return None
@@ -83,18 +85,23 @@ def place(frontal: np.ndarray, like: np.ndarray) -> np.ndarray | None:
     return s * frontal @ rot.T + t
 
 
-def _flips(neutral: np.ndarray, offsets: np.ndarray) -> bool:
-    """Whether moving ``neutral`` (frontal x, y) by ``offsets`` folds any triangle of the warp's mesh."""
+MIN_AREA_RATIO = 0.2  # no triangle of the warp's mesh may fold or shrink below this share of its area
+
+
+def _folds(neutral: np.ndarray, offsets: np.ndarray) -> bool:
+    """Whether moving ``neutral`` (frontal x, y) by ``offsets`` folds a triangle of the warp's mesh or shrinks
+    one below `MIN_AREA_RATIO` of its area (seen frontally)."""
     from .warp import canonical_mesh, face_points
 
     tri = canonical_mesh().triangles
 
     def areas(p):
         q = face_points(p)[tri]
-        return np.cross(q[:, 1] - q[:, 0], q[:, 2] - q[:, 0])
+        d1, d2 = q[:, 1] - q[:, 0], q[:, 2] - q[:, 0]
+        return d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
 
     before, after = areas(neutral), areas(neutral + offsets)
-    return bool((np.sign(before) * after < 0.2 * np.abs(before)).any())
+    return bool((np.sign(before) * after < MIN_AREA_RATIO * np.abs(before)).any())
 
 
 def shape_offsets(donor_landmarks: np.ndarray, clip_landmarks: np.ndarray,
@@ -107,7 +114,10 @@ def shape_offsets(donor_landmarks: np.ndarray, clip_landmarks: np.ndarray,
     Features move rigidly (translation; the nose and mouth also take the donor's width, clamped to
     `RESHAPE_WIDTH`), the outline stays fixed and the points between follow smoothly (thin-plate spline); no
     landmark moves more than ``max_shift`` inter-ocular distances, and the whole field is scaled down until
-    no triangle of the warp's mesh folds."""
+    no triangle of the warp's mesh folds or shrinks below `MIN_AREA_RATIO` of its area, seen frontally. Known
+    limits: a feature asked to move past the cap is clipped landmark by landmark (not rigidly), and folds are
+    checked on the frontal face only (a turned head may still show a sliver fold, which the warp then does not
+    draw). The summary gives each feature's shift and width ratio as asked."""
     from scipy.interpolate import RBFInterpolator
 
     donor = np.asarray(donor_landmarks, np.float64)[:478]
@@ -148,9 +158,8 @@ def shape_offsets(donor_landmarks: np.ndarray, clip_landmarks: np.ndarray,
     offsets[fixed] = 0.0
     norm = np.linalg.norm(offsets, axis=1, keepdims=True)
     offsets *= np.minimum(1.0, max_shift / np.maximum(norm, 1e-12))
-    scale = 1.0
     for scale in (1.0, 0.75, 0.5, 0.25, 0.0):
-        if not _flips(neutral[:, :2], scale * offsets[:, :2]):
+        if not _folds(neutral[:, :2], scale * offsets[:, :2]):
             break
     offsets *= scale
     summary["scale"] = scale

@@ -57,7 +57,7 @@ class ArtifactSettings:
     min_contrast_ratio: float = 0.5
     min_sharpness_ratio: float = 0.85
     max_sharpness_ratio: float = 2.0
-    min_structure: float = 0.5  # faces aligned feature by feature: v5 warp edits 0.60–0.83, holes 0.44 (docs/build.md)
+    min_structure: float = 0.5  # registered faces: clean v5 edits 0.54–0.92, melted median 0.47 (docs/build.md)
     min_feature_presence: float = 0.45
     max_flicker: float = 3.0
     max_side_dark: float = 0.30
@@ -485,7 +485,8 @@ def _registered(target_lms: np.ndarray, driving_lms: np.ndarray, picks: list[int
 
     a, c = np.asarray(target_lms, np.float64), np.array(driving_lms, dtype=np.float64, copy=True)
     dims = 3 if a.shape[-1] >= 3 and c.shape[-1] >= 3 else 2
-    frontal = {t: (frontalise(a[t, :478, :dims]), frontalise(c[t, :478, :dims])) for t in picks}
+    finite = [t for t in picks if np.isfinite(a[t, :478, :dims]).all() and np.isfinite(c[t, :478, :dims]).all()]
+    frontal = {t: (frontalise(a[t, :478, :dims]), frontalise(c[t, :478, :dims])) for t in finite}
     diffs = [fc - fa for fa, fc in frontal.values() if fa is not None and fc is not None]
     if not diffs:
         return c

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import HeadSwapBenchError, MissingWeightsError
+from ..options import option_flag
 from ..types import Image, Video
 from ..video import resize_frames
 from .edit import (
@@ -225,7 +226,7 @@ class VaceEditor(HeadEditor):
         self.seed_offset = int(seed or 0)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.dtype = dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
-        self.cpu_offload = bool(cpu_offload)
+        self.cpu_offload = option_flag(cpu_offload, "cpu_offload", "vace editor")
         self.num_gpus = 1.0 if self.device.startswith("cuda") else 0.0
         self.progress = progress
         if self.size % 16:
