@@ -91,16 +91,11 @@ MIN_AREA_RATIO = 0.2  # no triangle of the warp's mesh may fold or shrink below 
 def _folds(neutral: np.ndarray, offsets: np.ndarray) -> bool:
     """Whether moving ``neutral`` (frontal x, y) by ``offsets`` folds a triangle of the warp's mesh or shrinks
     one below `MIN_AREA_RATIO` of its area (seen frontally)."""
-    from .warp import canonical_mesh, face_points
+    from .warp import _signed_area, canonical_mesh, face_points
 
     tri = canonical_mesh().triangles
-
-    def areas(p):
-        q = face_points(p)[tri]
-        d1, d2 = q[:, 1] - q[:, 0], q[:, 2] - q[:, 0]
-        return d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
-
-    before, after = areas(neutral), areas(neutral + offsets)
+    before = _signed_area(face_points(neutral), tri)
+    after = _signed_area(face_points(neutral + offsets), tri)
     return bool((np.sign(before) * after < MIN_AREA_RATIO * np.abs(before)).any())
 
 

@@ -138,7 +138,8 @@ class CanonicalMesh:
 
 def _signed_area(pts: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     p = pts[triangles]
-    return 0.5 * np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    d1, d2 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
+    return 0.5 * (d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0])  # np.cross of 2-D vectors is deprecated
 
 
 @lru_cache(maxsize=1)
@@ -1055,6 +1056,15 @@ def clip_colour_stats(frames: np.ndarray, landmarks: np.ndarray, max_frames: int
         return ColourStats.pool(stats)
     except ValueError:
         return None
+
+
+def engine_steps(what: str, relight: bool = True, keep_target_openings: bool = True, reshape: bool = True) -> dict:
+    """The optional steps of `face_onto_video` as plug-in options (the warp editor's and the warp swapper's),
+    each read as a strict on/off value (`headswapbench.options.option_flag`)."""
+    from .options import option_flag
+
+    steps = {"relight": relight, "keep_target_openings": keep_target_openings, "reshape": reshape}
+    return {name: option_flag(value, name, what) for name, value in steps.items()}
 
 
 def face_onto_video(

@@ -218,7 +218,7 @@ class WarpEditor(HeadEditor):
     def __init__(self, donors: str | Path | None = None, max_pose_gap: float = 15.0,
                  donor_limits: dict | None = None, relight: bool = True, keep_target_openings: bool = True,
                  reshape: bool = True, progress: bool = False):
-        from ..options import option_flag
+        from ..warp import engine_steps
         from .donors import DonorBank, DonorLimits
 
         self.donors = Path(donors).expanduser() if donors else None
@@ -231,8 +231,7 @@ class WarpEditor(HeadEditor):
         self.bank = DonorBank(self.donors, limits)
         # the engine's steps (headswapbench.warp.face_onto_video): the frame's light, the clip's own eyes and
         # nostrils, the donor's proportions
-        self.engine = {name: option_flag(value, name, "warp editor") for name, value in
-                       (("relight", relight), ("keep_target_openings", keep_target_openings), ("reshape", reshape))}
+        self.engine = engine_steps("warp editor", relight, keep_target_openings, reshape)
         self.progress = progress
         self._identity_cache: dict[str, np.ndarray | None] = {}
         self._retouched: dict[str, Image] = {}

@@ -92,8 +92,8 @@ def run_demo(out: Path, frames: int, size: int, clip_frames: int, progress: bool
     split_dir = out / "split"
     cfg = BuildConfig(
         raw_dir=samples_dir, out_dir=split_dir, subjects_csv=_subjects_csv(doc, out / "subjects.csv"),
-        editor="warp", editor_options=dict(DEMO_EDITOR), ingest=replace(IngestSettings(), frames=clip_frames, size=size,
-                                                                 ref_gap_s=0.0),
+        editor="warp", editor_options=dict(DEMO_EDITOR),
+        ingest=replace(IngestSettings(), frames=clip_frames, size=size, ref_gap_s=0.0),
         splits={"test": 1.0}, seed=0, progress=progress,
         # DEMO ONLY: the gate's occluder check is off. On these SYNTHETIC samples (photos animated by warping,
         # small painted faces) the warp leaves the targets' hair and lash lines showing in the eye band, and

@@ -21,13 +21,12 @@ class WarpSwapper(Swapper):
 
     def __init__(self, blend_mode: str = "feather", smooth_sigma: float = 1.0, relight: bool = True,
                  keep_target_openings: bool = True, reshape: bool = True, progress: bool = False):
-        from ..options import option_flag
+        from ..warp import engine_steps
 
         self.blend_mode = blend_mode
         self.smooth_sigma = smooth_sigma
         # the engine's steps (docs/warp.md), as the warp editor takes them
-        self.engine = {name: option_flag(value, name, "warp swapper") for name, value in
-                       (("relight", relight), ("keep_target_openings", keep_target_openings), ("reshape", reshape))}
+        self.engine = engine_steps("warp swapper", relight, keep_target_openings, reshape)
         self.progress = progress
 
     def swap(self, driving: Video, reference: Image, context: SwapContext | None = None) -> Video:
